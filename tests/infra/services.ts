@@ -1,0 +1,66 @@
+/**
+ * The contract between the test harness (tests/infra/global-setup.ts) and every integration/e2e test.
+ * global-setup starts the real services once per vitest run, then `provide('services', ...)`s this
+ * object; tests read it with `inject('services')` (see `services()` below). Bench scripts can start the
+ * same services through tests/infra/start.ts.
+ */
+import { inject } from 'vitest';
+
+export interface RegistryEndpoint {
+  /** e.g. http://127.0.0.1:41234 (no trailing slash) */
+  url: string;
+  /** host:port, what skopeo/oras/crane take */
+  host: string;
+}
+
+export interface Services {
+  /** scratch root for this run (deleted at teardown) */
+  workDir: string;
+  registry: {
+    /** docker-registry 2.8, filesystem storage, plain HTTP */
+    fs: RegistryEndpoint;
+    /** docker-registry 2.8, S3 storage driver on the S3 store below, plain HTTP */
+    s3: RegistryEndpoint & { bucket: string; rootDirectory: string };
+    /** docker-registry 2.8, filesystem storage, TLS (self-signed CA) + htpasswd (bcrypt) */
+    tls: RegistryEndpoint & { caFile: string; username: string; password: string };
+    /** zot, if it could be built (undefined otherwise) */
+    zot?: RegistryEndpoint;
+  };
+  s3: {
+    endpoint: string;
+    region: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    /** a bucket tests may use freely (the registry uses its own) */
+    bucket: string;
+  };
+  kube: {
+    /** https://127.0.0.1:PORT */
+    server: string;
+    /** kubeconfig file for the admin user (group system:masters) */
+    kubeconfig: string;
+    /** admin bearer token */
+    token: string;
+    /** CA that signed the apiserver serving cert (PEM file) */
+    caFile: string;
+  };
+  /** absolute paths of peer tools */
+  bin: {
+    skopeo: string;
+    oras: string;
+    crane: string;
+    /** OCM CLI, if it could be built */
+    ocm?: string;
+    kubectl: string;
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    services: Services;
+  }
+}
+
+export function services(): Services {
+  return inject('services');
+}
