@@ -1,0 +1,283 @@
+import {
+  ObjectFailure,
+  Reason,
+  type ArtifactStore,
+  type ComponentObject,
+  type Hint,
+  type KubePort,
+  type Logger,
+  type OCMRepositoryObject,
+  type ObjectKey,
+  type OcmSource,
+  type RepositoryAccess,
+  type SnapshotObject,
+  type Stage,
+  type StageContext,
+  type StageResult,
+  type VerificationKey,
+} from '../../shared/ports/index.js';
+import {
+  WaitingFor,
+  blobFromBytes,
+  dockerConfigFrom,
+  finalizeSnapshot,
+  hintKey,
+  inputDigest,
+  isReadyCurrent,
+  reconcileAll,
+  reconcileObject,
+  recordSnapshot,
+  repositoryName,
+  sha256Hex,
+  snapshotKeyFor,
+  snapshotOwner,
+  snapshotOwnerFromHint,
+  step,
+  sweepOrphans,
+  upToDateSnapshot,
+  type Applied,
+  type ObjectResult,
+} from '../../shared/ports/kit/index.js';
+import { parseComponent, parseRepository, repositoryUrl, type ComponentInput } from './spec.js';
+
+export interface DescriptorDeps {
+  kube: KubePort;
+  store: ArtifactStore;
+  ocm: OcmSource;
+  log?: Logger;
+}
+
+const DESCRIPTORS_MEDIA_TYPE = 'application/vnd.ocm.software.component-descriptors.v1+yaml';
+
+/**
+ * How much to re-check a Component:
+ * - self: an event on the Component itself; skip when its status already describes this generation (our own
+ *   status patches come back as update events);
+ * - dependency: something it depends on changed; skip only when it is Ready for this generation;
+ * - full: resync tick or lost output; always resolve the version again (new versions appear this way).
+ */
+type Mode = 'self' | 'dependency' | 'full';
+
+export function createDescriptorStage(deps: DescriptorDeps): Stage {
+  const { kube, store, ocm } = deps;
+
+  async function access(repo: OCMRepositoryObject): Promise<RepositoryAccess> {
+    const spec = parseRepository(repo);
+    const dockerConfig = await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef');
+    return { spec, ...(dockerConfig ? { dockerConfig } : {}) };
+  }
+
+  async function verificationKeys(obj: ComponentObject, input: ComponentInput): Promise<VerificationKey[]> {
+    const keys: VerificationKey[] = [];
+    for (const [i, v] of input.verify.entries()) {
+      if (v.value) {
+        keys.push({ signature: v.signature, publicKeyPem: decodeKeyValue(v.value) });
+        continue;
+      }
+      const secret = await step(Reason.ConfigFetchFailed, () => kube.getSecret(obj.metadata.namespace, v.secretRef!.name));
+      if (!secret) {
+        throw new ObjectFailure(
+          Reason.ConfigFetchFailed,
+          `Component ${obj.metadata.name}: spec.verify[${i}].secretRef Secret ${v.secretRef!.name} not found`,
+        );
+      }
+      // Upstream convention: the key is stored under the signature name; accept a single-entry Secret too.
+      const entries = Object.entries(secret);
+      const data = secret[v.signature] ?? (entries.length === 1 ? entries[0]![1] : undefined);
+      if (!data) {
+        throw new ObjectFailure(
+          Reason.ConfigFetchFailed,
+          `Component ${obj.metadata.name}: Secret ${v.secretRef!.name} has no key named ${v.signature}`,
+        );
+      }
+      keys.push({ signature: v.signature, publicKeyPem: data.toString('utf8') });
+    }
+    return keys;
+  }
+
+  async function reconcileRepository(key: ObjectKey): Promise<ObjectResult> {
+    return reconcileObject<OCMRepositoryObject>(deps, key, async (repo) => {
+      const spec = parseRepository(repo);
+      const dockerConfig = await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef');
+      await step(Reason.RepositorySpecInvalid, () => ocm.checkRepository({ spec, ...(dockerConfig ? { dockerConfig } : {}) }));
+      return { outcome: 'unchanged', message: `repository ${repositoryUrl(spec)} is reachable`, fields: {} };
+    });
+  }
+
+  async function reconcileComponent(key: ObjectKey, mode: Mode): Promise<ObjectResult> {
+    return reconcileObject<ComponentObject>(deps, key, async (obj): Promise<Applied> => {
+      const input = parseComponent(obj);
+      const current = { component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
+      const skippable =
+        mode === 'self'
+          ? obj.status?.observedGeneration === obj.metadata.generation && obj.status?.conditions?.some((c) => c.type === 'Ready')
+          : mode === 'dependency' && isReadyCurrent(obj);
+      if (skippable) {
+        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True') {
+          const snap = await kube.get<SnapshotObject>(snapshotKeyFor(obj));
+          if (snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap)) {
+            return { outcome: 'unchanged', message: ready.message, fields: current };
+          }
+        } else if (ready) {
+          // the failure is already recorded for this generation; dependencies retrigger us through their own events
+          throw new ObjectFailure(ready.reason, ready.message);
+        }
+      }
+
+      const repoKey = { kind: 'OCMRepository' as const, namespace: key.namespace, name: input.repositoryName };
+      const repo = await kube.get<OCMRepositoryObject>(repoKey);
+      if (!repo) {
+        throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} not found`);
+      }
+      if (!isReadyCurrent(repo)) {
+        const why = repo.status?.conditions?.find((c) => c.type === 'Ready')?.message;
+        throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} is not ready${why ? `: ${why}` : ''}`);
+      }
+      const repoAccess = await access(repo);
+      const version = await step(Reason.CheckVersionFailed, () =>
+        ocm.resolveVersion({
+          repo: repoAccess,
+          component: input.component,
+          semver: input.semver,
+          ...(input.semverFilter !== undefined ? { semverFilter: input.semverFilter } : {}),
+          downgradePolicy: input.downgradePolicy,
+          ...(obj.status?.component?.version ? { current: obj.status.component.version } : {}),
+        }),
+      );
+      const keys = await verificationKeys(obj, input);
+      const digest = inputDigest('descriptor', {
+        component: input.component,
+        version,
+        repository: repoAccess.spec,
+        verify: keys.map((k) => ({ signature: k.signature, key: sha256Hex(k.publicKeyPem) })),
+      });
+      const snapName = snapshotKeyFor(obj).name;
+      const existing = await upToDateSnapshot(deps, obj, digest);
+      if (existing) {
+        return {
+          outcome: 'unchanged',
+          message: `Applied version ${version}`,
+          fields: {
+            component: { ...(obj.status?.component ?? {}), name: input.component, version, repositorySpec: repoAccess.spec },
+            snapshotRef: { name: snapName },
+          },
+        };
+      }
+
+      const set = await step(Reason.GetComponentDescriptorsFailed, () =>
+        ocm.fetchComponentSet({ repo: repoAccess, component: input.component, version, verify: keys }),
+      );
+      const content = await blobFromBytes(set.yaml, DESCRIPTORS_MEDIA_TYPE, 'component-descriptors.yaml');
+      try {
+        const identity = { 'component-name': input.component, 'component-version': version };
+        const pushed = await step(Reason.PushSnapshotFailed, () =>
+          store.pushSingleLayer({
+            repository: repositoryName(key.namespace, 'Component', key.name),
+            tag: version,
+            kind: 'component-descriptors',
+            content,
+            annotations: {
+              source: repositoryUrl(repoAccess.spec),
+              component: { name: input.component, version },
+              identity,
+            },
+          }),
+        );
+        await recordSnapshot(deps, obj, pushed, identity, digest);
+      } finally {
+        await content.dispose();
+      }
+      return {
+        outcome: 'applied',
+        message: `Applied version ${version}`,
+        fields: {
+          component: {
+            name: input.component,
+            version,
+            ...(set.digest ? { digest: set.digest } : {}),
+            repositorySpec: repoAccess.spec,
+          },
+          snapshotRef: { name: snapName },
+        },
+      };
+    });
+  }
+
+  async function componentsOf(namespace?: string, repositoryName?: string): Promise<ObjectKey[]> {
+    const all = await kube.list<ComponentObject>('Component', namespace);
+    return all
+      .filter((c) => repositoryName === undefined || c.spec?.repositoryRef?.name === repositoryName)
+      .map((c) => ({ kind: 'Component' as const, namespace: c.metadata.namespace, name: c.metadata.name }));
+  }
+
+  async function resync(): Promise<ObjectResult[]> {
+    const results: ObjectResult[] = [];
+    const repos = await kube.list<OCMRepositoryObject>('OCMRepository');
+    results.push(
+      ...(await reconcileAll(
+        repos.map((r) => ({ kind: 'OCMRepository' as const, namespace: r.metadata.namespace, name: r.metadata.name })),
+        reconcileRepository,
+      )),
+    );
+    const snaps = await kube.list<SnapshotObject>('Snapshot');
+    for (const s of snaps) {
+      if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Component') await finalizeSnapshot(deps, s);
+    }
+    await sweepOrphans(deps, 'Component');
+    results.push(...(await reconcileAll(await componentsOf(), (k) => reconcileComponent(k, 'full'))));
+    return results;
+  }
+
+  async function handle(hint: Hint, _ctx?: StageContext): Promise<StageResult> {
+    void _ctx;
+    if (hint.type === 'resync') return { objects: await resync() };
+    const key = hintKey(hint)!;
+    switch (key.kind) {
+      case 'OCMRepository': {
+        const repoResult = await reconcileRepository(key);
+        const dependents = await reconcileAll(await componentsOf(key.namespace, key.name), (k) =>
+          reconcileComponent(k, 'dependency'),
+        );
+        return { objects: [repoResult, ...dependents] };
+      }
+      case 'Component': {
+        if (hint.action === 'delete') {
+          const gone = await sweepOrphans(deps, 'Component', key.namespace, { name: key.name });
+          return { objects: gone.map((n) => ({ kind: 'Snapshot', namespace: key.namespace, name: n.split('/')[1]!, outcome: 'deleted' })) };
+        }
+        return { objects: [await reconcileComponent(key, 'self')] };
+      }
+      case 'Snapshot': {
+        const snap = await kube.get<SnapshotObject>(key);
+        if (snap && (await finalizeSnapshot(deps, snap))) {
+          return { objects: [{ ...key, outcome: 'deleted' }] };
+        }
+        if (snap && hint.action !== 'delete') return { objects: [{ ...key, outcome: 'skipped' }] };
+        // Our Snapshot is gone: recreate it if its Component still exists.
+        const owner = (snap && snapshotOwner(snap)) ?? snapshotOwnerFromHint(hint);
+        if (!owner || owner.kind !== 'Component') return { objects: [] };
+        return { objects: [await reconcileComponent({ kind: 'Component', namespace: key.namespace, name: owner.name }, 'full')] };
+      }
+      default:
+        return { objects: [] };
+    }
+  }
+
+  return {
+    name: 'descriptor',
+    routes(hint: Hint): boolean {
+      if (hint.type === 'resync') return true;
+      if (hint.ref.kind === 'Component' || hint.ref.kind === 'OCMRepository') return true;
+      return snapshotOwnerFromHint(hint)?.kind === 'Component';
+    },
+    handle,
+  };
+}
+
+/** `value` may be a PEM or base64 of a PEM (as kubectl users often paste it). */
+function decodeKeyValue(value: string): string {
+  if (value.includes('-----BEGIN')) return value;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.includes('-----BEGIN') ? decoded : value;
+}

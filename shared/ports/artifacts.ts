@@ -1,0 +1,103 @@
+import type { Identity } from './kinds.js';
+
+/** A file on local disk whose bytes have been digest-checked. `dispose` removes it (idempotent). */
+export interface LocalBlob {
+  path: string;
+  size: number;
+  /** `sha256:<hex>` of the file's bytes */
+  digest: string;
+  /** media type of the content (OCM media type for resources, OCI layer type for snapshot layers) */
+  mediaType: string;
+  dispose(): Promise<void>;
+}
+
+/** What goes into a single-layer artifact; the store picks media types per DESIGN §6. */
+export type LayerKind =
+  /** YAML `{components: [...]}` */
+  | 'component-descriptors'
+  /** a Helm chart archive: Helm config + chart layer, tag = chart version */
+  | 'helm-chart'
+  /** anything else: gzip added to a plain tar, a non-archive wrapped in a tar under `resourceName` */
+  | 'blob';
+
+export interface SingleLayerRequest {
+  /** `<namespace>/<kind-lowercase>/<name>` */
+  repository: string;
+  /** the version (the store maps `+` to `.build-`); ignored for helm-chart, which is tagged with the chart version */
+  tag: string;
+  kind: LayerKind;
+  content: LocalBlob;
+  /** the original OCM media type, kept in annotation software.ocm.resource.mediaType */
+  ocmMediaType?: string;
+  /** file name when a non-archive blob is wrapped in a tar */
+  resourceName?: string;
+  annotations: {
+    /** org.opencontainers.image.source: the component repository */
+    source?: string;
+    /** component name and version: revision `<component>@<version>`, software.ocm.componentversion */
+    component?: { name: string; version: string };
+    identity?: Identity;
+  };
+}
+
+export interface PushedArtifact {
+  repository: string;
+  tag: string;
+  /** manifest digest, verified against what the registry reports */
+  digest: string;
+  /** the layer (for whole-artifact copies: the manifest itself, size 0 when unknown) */
+  blob: { digest: string; size: number; mediaType: string };
+}
+
+export interface CopyInRequest {
+  /** a full image reference `host[:port]/path[:tag][@digest]` outside our registry */
+  source: string;
+  /** dockerconfigjson for the source registry */
+  dockerConfig?: Buffer;
+  /** when set, the source manifest digest must equal this before anything is copied */
+  expectDigest?: string;
+  repository: string;
+  tag: string;
+}
+
+export interface CopyOutRequest {
+  repository: string;
+  digest: string;
+  /** `oci://host/path[:tag]` or `host/path[:tag]` */
+  target: string;
+  tag: string;
+  dockerConfig?: Buffer;
+}
+
+/**
+ * The internal registry as the stages see it (zot, any distribution registry, or OCI layouts on disk).
+ * Errors: a registry that is down throws TransientError; DigestMismatch is a DigestMismatchError.
+ */
+export interface ArtifactStore {
+  pushSingleLayer(req: SingleLayerRequest): Promise<PushedArtifact>;
+  /** Copies a whole artifact (manifest or index, every blob) from an external registry into ours. */
+  copyIn(req: CopyInRequest): Promise<PushedArtifact>;
+  /** Copies one of our artifacts to an external registry; returns where it landed. */
+  copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }>;
+  /** true when the manifest is present. */
+  hasManifest(repository: string, digest: string): Promise<boolean>;
+  /** Downloads the single layer of one of our manifests to a temp file (digest-checked). */
+  fetchLayer(repository: string, digest: string): Promise<LocalBlob>;
+  /** Deletes a manifest; resolves false when it was not there. */
+  deleteManifest(repository: string, digest: string): Promise<boolean>;
+  /** `host[:port]/<repository>` (no scheme), for Flux `oci://` URLs and Snapshot status. */
+  referenceFor(repository: string): string;
+  /** registry access settings to put on the Flux OCIRepository */
+  readonly flux: { insecure?: boolean; certSecretRef?: string; secretRef?: string };
+}
+
+export class DigestMismatchError extends Error {
+  override readonly name = 'DigestMismatchError';
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`${what}: digest mismatch, expected ${expected}, got ${actual}`);
+  }
+}

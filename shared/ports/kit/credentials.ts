@@ -1,0 +1,26 @@
+import { ObjectFailure, Reason } from '../errors.js';
+import type { KubeObject } from '../kinds.js';
+import type { KubePort } from '../kube.js';
+import { step } from './reconcile.js';
+
+/** dockerconfigjson bytes of a Secret referenced by `obj`; ConfigFetchFailed when missing or of the wrong shape. */
+export async function dockerConfigFrom(
+  kube: KubePort,
+  obj: KubeObject,
+  secretName: string | undefined,
+  field: string,
+): Promise<Buffer | undefined> {
+  if (!secretName) return undefined;
+  const data = await step(Reason.ConfigFetchFailed, () => kube.getSecret(obj.metadata.namespace, secretName));
+  if (!data) {
+    throw new ObjectFailure(Reason.ConfigFetchFailed, `${obj.kind} ${obj.metadata.name}: ${field} Secret ${secretName} not found`);
+  }
+  const cfg = data['.dockerconfigjson'] ?? data['config.json'];
+  if (!cfg) {
+    throw new ObjectFailure(
+      Reason.ConfigFetchFailed,
+      `${obj.kind} ${obj.metadata.name}: ${field} Secret ${secretName} has no .dockerconfigjson key`,
+    );
+  }
+  return cfg;
+}

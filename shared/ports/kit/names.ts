@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import type { Identity } from '../kinds.js';
+
+const MAX_NAME = 253;
+
+/** Deterministic Snapshot name `<kind-lowercase>-<owner-name>` (DESIGN §3), hashed suffix when too long. */
+export function snapshotName(ownerKind: string, ownerName: string): string {
+  const name = `${ownerKind.toLowerCase()}-${ownerName}`;
+  if (name.length <= MAX_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, MAX_NAME - 11).replace(/[-.]+$/, '')}-${hash}`;
+}
+
+/** Inverse of snapshotName for the untruncated case; used when a delete event carries no owner references. */
+export function ownerFromSnapshotName(name: string): { kind: string; name: string } | undefined {
+  for (const kind of ['Component', 'Resource', 'Configuration']) {
+    const prefix = `${kind.toLowerCase()}-`;
+    if (name.startsWith(prefix) && name.length > prefix.length) return { kind, name: name.slice(prefix.length) };
+  }
+  return undefined;
+}
+
+/** `<namespace>/<kind-lowercase>/<name>` (DESIGN §6); k8s names are already valid OCI path components. */
+export function repositoryName(namespace: string, kind: string, name: string): string {
+  return `${namespace}/${kind.toLowerCase()}/${name}`;
+}
+
+/** OCI tag from a version: `+` -> `.build-`, anything else outside the tag grammar -> `-`. */
+export function tagFor(version: string): string {
+  const t = version.replace(/\+/g, '.build-').replace(/[^A-Za-z0-9_.-]/g, '-');
+  const trimmed = /^[A-Za-z0-9_]/.test(t) ? t : `v${t}`;
+  return trimmed.slice(0, 128);
+}
+
+/** JSON with sorted keys, so equal values give equal bytes. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortDeep(value));
+}
+
+function sortDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortDeep);
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(value as Record<string, unknown>).sort()) {
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined) out[k] = sortDeep(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** sha256 over the stage name and its inputs (DESIGN §4 idempotency). */
+export function inputDigest(stage: string, inputs: unknown): string {
+  return `sha256:${createHash('sha256').update(canonicalJson({ stage, inputs })).digest('hex')}`;
+}
+
+export function sha256Hex(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function identityEquals(a: Identity | undefined, b: Identity | undefined): boolean {
+  return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
+}

@@ -1,0 +1,152 @@
+import { DigestMismatchError } from '../artifacts.js';
+import { ObjectFailure, TransientError, isTransient } from '../errors.js';
+import type { CommonStatus, KubeObject } from '../kinds.js';
+import type { KubePort, ObjectKey, StatusPatch } from '../kube.js';
+import type { Logger, ObjectOutcome, StageResult } from '../stage.js';
+import { canonicalJson } from './names.js';
+import { readyCondition } from './conditions.js';
+
+/** A dependency is not ready yet (Ready=False with the reason); a later event on the dependency retriggers us. */
+export class WaitingFor extends ObjectFailure {}
+
+/** What a successful reconcile writes to the object's status. */
+export interface Applied {
+  outcome: 'applied' | 'unchanged';
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export type ObjectResult = StageResult['objects'][number];
+
+/**
+ * Runs one step; classifies what it throws: ObjectFailure/TransientError pass through, digest mismatches and other
+ * non-retryable errors become ObjectFailure(reason), retryable ones TransientError (so the broker retries).
+ */
+export async function step<R>(reason: string, fn: () => Promise<R> | R): Promise<R> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw classify(err, reason);
+  }
+}
+
+export function classify(err: unknown, reason: string): Error {
+  if (err instanceof ObjectFailure || err instanceof TransientError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof DigestMismatchError) return new ObjectFailure(reason, message, { cause: err });
+  if (isTransient(err)) return new TransientError(`${reason}: ${message}`, { cause: err });
+  return new ObjectFailure(reason, message, { cause: err });
+}
+
+/** Patches status only when something in it would change (our own patches come back as update events). */
+export async function writeStatus(kube: KubePort, obj: KubeObject, patch: StatusPatch): Promise<boolean> {
+  const status = (obj.status ?? {}) as CommonStatus & Record<string, unknown>;
+  const ready = readyCondition(obj);
+  let changed = false;
+  if (patch.observedGeneration !== undefined && status.observedGeneration !== patch.observedGeneration) changed = true;
+  if (patch.ready) {
+    if (
+      !ready ||
+      ready.status !== patch.ready.status ||
+      ready.reason !== patch.ready.reason ||
+      ready.message !== patch.ready.message ||
+      (patch.observedGeneration !== undefined && ready.observedGeneration !== patch.observedGeneration)
+    ) {
+      changed = true;
+    }
+  }
+  for (const [k, v] of Object.entries(patch.fields ?? {})) {
+    const cur = status[k];
+    if (v === null ? cur !== undefined : canonicalJson(cur) !== canonicalJson(v)) changed = true;
+  }
+  if (!changed) return false;
+  return kube.patchStatus(keyFor(obj), patch);
+}
+
+export function keyFor(obj: KubeObject): ObjectKey {
+  return { kind: obj.kind as ObjectKey['kind'], namespace: obj.metadata.namespace, name: obj.metadata.name };
+}
+
+export interface ReconcileDeps {
+  kube: KubePort;
+  log?: Logger;
+}
+
+/**
+ * Flux-style frame around one object: fetch fresh, honour deletion and suspend, run the steps, and always leave the
+ * Ready condition describing the outcome. Transient errors are rethrown without touching status (each status patch
+ * is itself an event; the broker's retry is the requeue).
+ */
+export async function reconcileObject<T extends KubeObject>(
+  deps: ReconcileDeps,
+  key: ObjectKey,
+  run: (obj: T) => Promise<Applied>,
+): Promise<ObjectResult> {
+  const base = { kind: key.kind, namespace: key.namespace, name: key.name };
+  const obj = await getOrRetry<T>(deps.kube, key);
+  if (!obj) return { ...base, outcome: 'deleted' };
+  if (obj.metadata.deletionTimestamp) return { ...base, outcome: 'deleted' };
+  const spec = (obj.spec ?? {}) as { suspend?: boolean };
+  if (spec.suspend === true) return { ...base, outcome: 'skipped', reason: 'Suspended' };
+  const generation = obj.metadata.generation;
+  try {
+    const applied = await run(obj);
+    const wrote = await writeStatus(deps.kube, obj, {
+      fields: applied.fields,
+      ready: { status: 'True', reason: 'Succeeded', message: applied.message },
+      observedGeneration: generation,
+    });
+    if (wrote && applied.outcome === 'applied') {
+      await deps.kube.emitEvent(obj, 'Normal', 'Succeeded', applied.message);
+    }
+    const outcome: ObjectOutcome = applied.outcome === 'applied' || wrote ? 'applied' : 'unchanged';
+    return { ...base, outcome, reason: 'Succeeded', message: applied.message };
+  } catch (err) {
+    const failure = classify(err, 'ReconcileFailed');
+    if (failure instanceof TransientError) throw failure;
+    const f = failure as ObjectFailure;
+    const reason = f.reason;
+    deps.log?.warn({ object: `${key.kind}/${key.namespace}/${key.name}`, reason, err: f.message }, 'not ready');
+    const fields = f.statusFields ?? {};
+    const wrote = await writeStatus(deps.kube, obj, {
+      fields,
+      ready: { status: 'False', reason, message: f.message },
+      observedGeneration: generation,
+    });
+    if (wrote) await deps.kube.emitEvent(obj, 'Warning', reason, f.message);
+    return { ...base, outcome: f instanceof WaitingFor ? 'waiting' : 'failed', reason, message: f.message };
+  }
+}
+
+async function getOrRetry<T extends KubeObject>(kube: KubePort, key: ObjectKey): Promise<T | undefined> {
+  try {
+    return await kube.get<T>(key);
+  } catch (err) {
+    // The object itself cannot be at fault for a failed read: always retry.
+    if (err instanceof TransientError) throw err;
+    throw new TransientError(`reading ${key.kind} ${key.namespace}/${key.name}: ${String(err)}`, { cause: err });
+  }
+}
+
+/** Runs reconciles one after another, collecting results; the first transient error is rethrown at the end. */
+export async function reconcileAll(
+  keys: ObjectKey[],
+  one: (key: ObjectKey) => Promise<ObjectResult>,
+): Promise<ObjectResult[]> {
+  const results: ObjectResult[] = [];
+  let transient: unknown;
+  for (const key of keys) {
+    try {
+      results.push(await one(key));
+    } catch (err) {
+      if (err instanceof TransientError) {
+        transient ??= err;
+        results.push({ kind: key.kind, namespace: key.namespace, name: key.name, outcome: 'failed', message: err.message });
+      } else {
+        throw err;
+      }
+    }
+  }
+  if (transient) throw transient;
+  return results;
+}

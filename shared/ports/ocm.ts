@@ -1,0 +1,79 @@
+import type { LocalBlob } from './artifacts.js';
+import type { Identity, RepositorySpec } from './kinds.js';
+
+/** A component repository plus the credentials to read it. */
+export interface RepositoryAccess {
+  spec: RepositorySpec;
+  /** dockerconfigjson (never logged) */
+  dockerConfig?: Buffer;
+}
+
+/** A public key (PEM) or certificate for the signature named `signature`. */
+export interface VerificationKey {
+  signature: string;
+  publicKeyPem: string;
+}
+
+export interface ComponentSet {
+  name: string;
+  version: string;
+  /** the root component version digest (normalised, as in componentReferences[].digest) when known */
+  digest?: string;
+  /** the layer bytes: YAML `{components: [root, ...references]}` */
+  yaml: string;
+}
+
+/** One resource entry of a descriptor, as written there (access/digest are the descriptor's). */
+export interface ResourceEntry {
+  name: string;
+  version?: string;
+  type: string;
+  relation?: string;
+  extraIdentity?: Identity;
+  access: { type: string } & Record<string, unknown>;
+  digest?: { hashAlgorithm?: string; normalisationAlgorithm?: string; value?: string };
+  labels?: unknown[];
+}
+
+export interface ResolvedResource {
+  resource: ResourceEntry;
+  /** the component version that declares the resource (not necessarily the root) */
+  owner: { name: string; version: string; repositorySpec?: RepositorySpec };
+}
+
+/**
+ * What the stages need from OCM. Implementations map library errors: problems of the object (no such component or
+ * version, no match, verification or digest mismatch, unsupported access) to ObjectFailure with an ocm.md §1.10
+ * reason; everything retryable to TransientError.
+ */
+export interface OcmSource {
+  /** Checks the repository spec and that the repository answers. */
+  checkRepository(repo: RepositoryAccess): Promise<void>;
+  /** Highest version matching `semver` (and `semverFilter`), with the downgrade policy against `current`. */
+  resolveVersion(req: {
+    repo: RepositoryAccess;
+    component: string;
+    semver: string;
+    semverFilter?: string;
+    downgradePolicy: 'Allow' | 'Deny' | 'Enforce';
+    current?: string;
+  }): Promise<string>;
+  /** The root descriptor and every referenced one (recursively), verified when keys are given. */
+  fetchComponentSet(req: {
+    repo: RepositoryAccess;
+    component: string;
+    version: string;
+    verify: VerificationKey[];
+  }): Promise<ComponentSet>;
+  /** Pure: resolves a resource by identity and referencePath in a component set (ComponentSet.yaml). */
+  resolveResource(req: {
+    setYaml: string;
+    identity: Identity;
+    referencePath?: Identity[];
+  }): ResolvedResource;
+  /**
+   * Fetches a non-ociArtifact resource to a temp file, digest-checked against the descriptor unless `skipVerify`.
+   * `repo` is where the owning component version lives.
+   */
+  fetchResource(req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean }): Promise<LocalBlob>;
+}
