@@ -1,0 +1,893 @@
+import { readFileSync } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import {
+  parseWwwAuthenticate,
+  repositoryScope,
+  TokenCache,
+  type Challenge,
+  type Credential,
+  type CredentialProvider,
+} from './auth.js';
+import { assertDigest, DigestingStream, digestOf, isDigest, verifyBytes, VerifyingStream } from './digest.js';
+import {
+  AuthError,
+  DigestMismatchError,
+  errorForResponse,
+  InvalidArgumentError,
+  OciError,
+  SizeMismatchError,
+  TransientError,
+} from './errors.js';
+import { nextLink } from './link-header.js';
+import { isIndexMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
+import { assertReference, assertRepositoryName } from './reference.js';
+import {
+  defaultRetryPolicy,
+  isNetworkError,
+  isRetryableStatus,
+  parseRetryAfter,
+  RetryableError,
+  withRetry,
+  type RetryPolicy,
+} from './retry.js';
+import type {
+  BlobSource,
+  BlobStore,
+  Descriptor,
+  FetchedManifest,
+  ImageIndex,
+  ManifestStore,
+  Target,
+} from './types.js';
+
+export interface RegistryClientOptions {
+  /** Registry base URL, e.g. `https://registry.example:5000` (no `/v2`). */
+  url: string;
+  /** Credentials, or a lookup by host (e.g. from `credentialsFromDockerConfig`). Anonymous when absent. */
+  credentials?: Credential | CredentialProvider;
+  /** PEM CA bundle (contents or a file path) trusted in addition to the public roots. */
+  ca?: string | Buffer;
+  caFile?: string;
+  timeouts?: { connectMs?: number; headersMs?: number; bodyMs?: number };
+  retry?: Partial<RetryPolicy>;
+  /** Blobs larger than this are uploaded in chunks (PATCH); smaller ones with one streaming PUT. */
+  monolithicMaxBytes?: number;
+  /** PATCH chunk size (raised to the registry's OCI-Chunk-Min-Length). Each chunk is buffered in memory. */
+  chunkBytes?: number;
+  /** Largest manifest we read (distribution spec suggests 4 MiB). */
+  maxManifestBytes?: number;
+  userAgent?: string;
+  /** Called before each retry, e.g. for logging. */
+  onRetry?: (err: Error, attempt: number, delayMs: number) => void;
+  /** Use this dispatcher instead of creating one (tests). */
+  dispatcher?: Dispatcher;
+}
+
+type Action = 'pull' | 'push' | 'delete';
+
+interface SendRequest {
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** absolute URL, or a path starting with /v2/ */
+  url: string | URL;
+  what: string;
+  repository?: string;
+  actions: Action[];
+  headers?: Record<string, string>;
+  /** called per attempt, so a retry or an auth round trip resends the body from the start */
+  body?: () => Promise<Readable | Buffer | string> | Readable | Buffer | string;
+  /** statuses treated as success; others become typed errors */
+  expect: number[];
+  /** retry this single request on network errors/429/5xx (only for idempotent requests with replayable bodies) */
+  retry: boolean;
+  followRedirects?: boolean;
+}
+
+type Response = Dispatcher.ResponseData;
+
+const DEFAULT_MONOLITHIC_MAX = 4 * 1024 ** 3;
+const DEFAULT_CHUNK = 16 * 1024 ** 2;
+
+function header(res: Response, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+async function drain(res: Response): Promise<void> {
+  try {
+    await res.body.dump();
+  } catch {
+    // the connection is discarded anyway
+  }
+}
+
+async function readText(res: Response, limit = 64 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    const b = chunk as Buffer;
+    if (n < limit) chunks.push(b.subarray(0, limit - n));
+    n += b.length;
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function readLimited(res: Response, limit: number, what: string): Promise<Buffer> {
+  const len = Number(header(res, 'content-length') ?? NaN);
+  if (len > limit) {
+    await drain(res);
+    throw new OciError(`${what}: ${len} bytes exceeds the limit of ${limit}`);
+  }
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body) {
+    const b = chunk as Buffer;
+    n += b.length;
+    if (n > limit) {
+      res.body.destroy();
+      throw new OciError(`${what}: more than the limit of ${limit} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+function mediaTypeOf(contentType: string | undefined): string {
+  return (contentType ?? '').split(';')[0]?.trim() ?? '';
+}
+
+/**
+ * An OCI distribution-spec client for one registry. Speaks only the spec (no registry-specific behaviour);
+ * rules from registry.md §6 are applied throughout.
+ */
+export class RegistryClient {
+  readonly baseUrl: string;
+  /** host[:port] as used for credential lookup */
+  readonly host: string;
+  readonly retryPolicy: RetryPolicy;
+  readonly monolithicMaxBytes: number;
+  readonly chunkBytes: number;
+  readonly maxManifestBytes: number;
+  private readonly dispatcher: Dispatcher;
+  private readonly redirecting: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly credentials: CredentialProvider;
+  private readonly userAgent: string;
+  readonly onRetry: RegistryClientOptions['onRetry'];
+  private readonly tokens = new TokenCache();
+  /** learned from the first challenge */
+  private challenge: Challenge | undefined;
+
+  constructor(opts: RegistryClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(opts.url);
+    } catch {
+      throw new InvalidArgumentError(`registry url "${opts.url}" is not a valid URL`);
+    }
+    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+      throw new InvalidArgumentError(`registry url "${opts.url}" must be http:// or https://`);
+    }
+    this.baseUrl = `${base.protocol}//${base.host}`;
+    this.host = base.host;
+    this.retryPolicy = { ...defaultRetryPolicy, ...opts.retry };
+    this.monolithicMaxBytes = opts.monolithicMaxBytes ?? DEFAULT_MONOLITHIC_MAX;
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK;
+    this.maxManifestBytes = opts.maxManifestBytes ?? 4 * 1024 * 1024;
+    this.userAgent = opts.userAgent ?? 'ocm-knative';
+    this.onRetry = opts.onRetry;
+    const cred = opts.credentials;
+    this.credentials = typeof cred === 'function' ? cred : () => cred;
+    if (opts.dispatcher) {
+      this.dispatcher = opts.dispatcher;
+      this.ownsDispatcher = false;
+    } else {
+      const extraCa = opts.ca ?? (opts.caFile ? readFileSync(opts.caFile) : undefined);
+      this.dispatcher = new Agent({
+        connect: {
+          timeout: opts.timeouts?.connectMs ?? 10_000,
+          // connect.ca replaces the default trust store, so keep the public roots alongside the custom CA
+          ...(extraCa ? { ca: [...rootCertificates, extraCa.toString()] } : {}),
+        },
+        headersTimeout: opts.timeouts?.headersMs ?? 60_000,
+        bodyTimeout: opts.timeouts?.bodyMs ?? 120_000,
+        keepAliveTimeout: 10_000,
+      });
+      this.ownsDispatcher = true;
+    }
+    this.redirecting = this.dispatcher.compose(interceptors.redirect({ maxRedirections: 3 }));
+  }
+
+  /** A handle on one repository: blobs + manifests (a `Target`). */
+  repository(name: string): RemoteRepository {
+    return new RemoteRepository(this, assertRepositoryName(name));
+  }
+
+  /** GET /v2/: checks reachability and credentials. */
+  async ping(): Promise<void> {
+    const res = await this.send({ method: 'GET', url: '/v2/', what: `ping ${this.host}`, actions: [], expect: [200], retry: true });
+    await drain(res);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  /** Best-effort DELETE of an abandoned upload session (no auth round trip, no retry); never throws. */
+  cancelUpload(location: URL): void {
+    void this.send({
+      method: 'DELETE',
+      url: location,
+      what: 'cancel upload',
+      actions: [],
+      expect: [200, 202, 204, 404],
+      retry: false,
+    })
+      .then(drain)
+      .catch(() => undefined);
+  }
+
+  url(path: string): URL {
+    return new URL(path, this.baseUrl);
+  }
+
+  // ---- auth ----
+
+  private async authorization(req: SendRequest, forceRefresh: boolean): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    const cred = await this.credentials(this.host);
+    if (ch.scheme === 'basic') {
+      if (!cred || !('username' in cred) || !('password' in cred) || cred.password === undefined) return undefined;
+      return `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+    }
+    if (ch.scheme !== 'bearer') return undefined;
+    if (cred && 'registryToken' in cred) return `Bearer ${cred.registryToken}`;
+    const realm = ch.params.realm;
+    if (!realm) throw new AuthError(`${req.what}: registry ${this.host} sent a Bearer challenge without realm`);
+    const service = ch.params.service ?? '';
+    const scope = req.repository ? repositoryScope(req.repository, req.actions) : (ch.params.scope ?? '');
+    if (!forceRefresh) {
+      const cached = this.tokens.get(realm, service, scope);
+      if (cached) return `Bearer ${cached}`;
+    } else {
+      this.tokens.delete(realm, service, scope);
+    }
+    const { token, expiresIn } = await this.fetchToken(realm, service, scope, cred, req.what);
+    this.tokens.set(realm, service, scope, token, expiresIn);
+    return `Bearer ${token}`;
+  }
+
+  private async fetchToken(
+    realm: string,
+    service: string,
+    scope: string,
+    cred: Credential | undefined,
+    what: string,
+  ): Promise<{ token: string; expiresIn?: number }> {
+    let realmUrl: URL;
+    try {
+      realmUrl = new URL(realm);
+    } catch {
+      throw new AuthError(`${what}: token realm "${realm}" is not a URL`);
+    }
+    const attempt = async (): Promise<Response> => {
+      const headers: Record<string, string> = { 'user-agent': this.userAgent };
+      if (cred && 'identityToken' in cred) {
+        // OAuth2 refresh-token grant (distribution token spec, "oauth")
+        const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: this.userAgent });
+        if (service) form.set('service', service);
+        if (scope) form.set('scope', scope);
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        return request(realmUrl, { method: 'POST', headers, body: form.toString(), dispatcher: this.dispatcher });
+      }
+      const u = new URL(realmUrl);
+      if (service) u.searchParams.set('service', service);
+      if (scope) u.searchParams.set('scope', scope);
+      if (cred && 'username' in cred && 'password' in cred) {
+        headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
+      }
+      return request(u, { method: 'GET', headers, dispatcher: this.dispatcher });
+    };
+    const res = await withRetry(
+      this.retryPolicy,
+      async () => {
+        const r = await attempt();
+        if (isRetryableStatus(r.statusCode)) {
+          const text = await readText(r);
+          throw new RetryableError(errorForResponse(`${what}: token request`, r.statusCode, text), parseRetryAfter(r.headers['retry-after']));
+        }
+        return r;
+      },
+      this.onRetry,
+    );
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      await drain(res);
+      throw new AuthError(
+        `${what}: the token server ${realmUrl.host} rejected the ${cred ? 'configured credentials' : 'anonymous request'} for ${this.host} (HTTP ${res.statusCode}, scope "${scope}")`,
+        { status: res.statusCode },
+      );
+    }
+    if (res.statusCode !== 200) {
+      throw errorForResponse(`${what}: token request to ${realmUrl.host}`, res.statusCode, await readText(res));
+    }
+    const body = JSON.parse((await readLimited(res, 1024 * 1024, 'token response')).toString('utf8')) as {
+      token?: string;
+      access_token?: string;
+      expires_in?: number;
+    };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new AuthError(`${what}: token server ${realmUrl.host} answered without a token`);
+    return { token, ...(typeof body.expires_in === 'number' ? { expiresIn: body.expires_in } : {}) };
+  }
+
+  // ---- transport ----
+
+  /** One request with auth (challenge, token per scope, refresh on 401) and, if asked, retries. */
+  async send(req: SendRequest): Promise<Response> {
+    const once = async (): Promise<Response> => {
+      let refreshed = false;
+      let challenged = false;
+      for (;;) {
+        const auth = await this.authorization(req, refreshed);
+        const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
+        if (auth) headers.authorization = auth;
+        const url = typeof req.url === 'string' ? this.url(req.url) : req.url;
+        const res = await request(url, {
+          method: req.method,
+          headers,
+          body: req.body ? await req.body() : null,
+          dispatcher: req.followRedirects ? this.redirecting : this.dispatcher,
+        });
+        if (res.statusCode === 401) {
+          const text = await readText(res);
+          const wa = res.headers['www-authenticate'];
+          const challenges = parseWwwAuthenticate(Array.isArray(wa) ? wa.join(', ') : (wa ?? ''));
+          const ch = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
+          const cred = await this.credentials(this.host);
+          if (ch && !challenged && !auth) {
+            // first contact: learn the scheme, then retry with credentials
+            this.challenge = ch;
+            challenged = true;
+            if (ch.scheme === 'basic' && !cred) break401(req, this.host, ch, false, text);
+            continue;
+          }
+          if (ch?.scheme === 'bearer' && auth?.startsWith('Bearer ') && !refreshed) {
+            // token expired or revoked: fetch a fresh one once
+            this.challenge = ch;
+            refreshed = true;
+            continue;
+          }
+          break401(req, this.host, ch ?? this.challenge, cred !== undefined, text);
+        }
+        if (isRetryableStatus(res.statusCode) && !req.expect.includes(res.statusCode)) {
+          const text = await readText(res);
+          const err = errorForResponse(req.what, res.statusCode, text);
+          if (req.retry) throw new RetryableError(err, parseRetryAfter(res.headers['retry-after']));
+          throw err;
+        }
+        if (!req.expect.includes(res.statusCode)) {
+          const text = req.method === 'HEAD' ? '' : await readText(res);
+          if (req.method === 'HEAD') await drain(res);
+          throw errorForResponse(req.what, res.statusCode, text);
+        }
+        return res;
+      }
+    };
+    if (!req.retry) return once();
+    try {
+      return await withRetry(this.retryPolicy, once, this.onRetry);
+    } catch (err) {
+      throw wrapNetworkError(err, req.what);
+    }
+  }
+}
+
+function break401(req: SendRequest, host: string, ch: Challenge | undefined, hadCredentials: boolean, body: string): never {
+  const scheme = ch ? `${ch.scheme[0]?.toUpperCase()}${ch.scheme.slice(1)}` : 'unknown';
+  const reason = hadCredentials
+    ? `the credentials configured for ${host} were rejected`
+    : `no credentials are configured for ${host}`;
+  const detail = errorForResponse(req.what, 401, body);
+  throw new AuthError(`${req.what}: authentication required (${scheme} realm "${ch?.params.realm ?? ''}"): ${reason}`, {
+    status: 401,
+    errors: detail.errors,
+  });
+}
+
+function wrapNetworkError(err: unknown, what: string): unknown {
+  if (err instanceof OciError) return err;
+  if (isNetworkError(err)) {
+    const e = err as Error & { code?: string };
+    return new TransientError(`${what}: network error: ${e.code ?? ''} ${e.message}`.trim(), { cause: err });
+  }
+  return err;
+}
+
+/** A repository on a remote registry: implements `Target`, plus mount, referrers and unknown-size uploads. */
+export class RemoteRepository implements Target {
+  readonly blobs: RemoteBlobStore;
+  readonly manifests: RemoteManifestStore;
+  constructor(
+    readonly client: RegistryClient,
+    readonly repository: string,
+  ) {
+    this.blobs = new RemoteBlobStore(client, repository);
+    this.manifests = new RemoteManifestStore(client, repository);
+  }
+
+  /**
+   * Referrers of `digest` (OCI 1.1). Uses the referrers API when the registry has it; otherwise falls back to
+   * the tag schema (`sha256-<hex>` index). Feature-detected on every call: any 404 means "no API".
+   */
+  async referrers(digest: string, artifactType?: string): Promise<Descriptor[]> {
+    assertDigest(digest);
+    const c = this.client;
+    const u = c.url(`/v2/${this.repository}/referrers/${digest}`);
+    if (artifactType) u.searchParams.set('artifactType', artifactType);
+    const res = await c.send({
+      method: 'GET',
+      url: u,
+      what: `referrers of ${this.repository}@${digest}`,
+      repository: this.repository,
+      actions: ['pull'],
+      headers: { accept: MediaType.ImageIndex },
+      expect: [200, 404],
+      retry: true,
+    });
+    let manifests: Descriptor[];
+    if (res.statusCode === 200 && mediaTypeOf(header(res, 'content-type')) === MediaType.ImageIndex) {
+      const index = JSON.parse((await readLimited(res, c.maxManifestBytes, 'referrers index')).toString()) as ImageIndex;
+      manifests = index.manifests ?? [];
+    } else {
+      await drain(res);
+      const fallbackTag = digest.replace(':', '-');
+      const desc = await this.manifests.resolve(fallbackTag);
+      if (!desc || !isIndexMediaType(desc.mediaType)) return [];
+      const fetched = await this.manifests.fetch(fallbackTag);
+      manifests = (JSON.parse(fetched.bytes.toString()) as ImageIndex).manifests ?? [];
+    }
+    return artifactType ? manifests.filter((m) => m.artifactType === artifactType) : manifests;
+  }
+}
+
+/** Blob operations over the distribution API. */
+export class RemoteBlobStore implements BlobStore {
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  async exists(digest: string): Promise<boolean> {
+    assertDigest(digest);
+    const res = await this.client.send({
+      method: 'HEAD',
+      url: `/v2/${this.repository}/blobs/${digest}`,
+      what: `HEAD blob ${this.repository}@${digest}`,
+      repository: this.repository,
+      actions: ['pull'],
+      // a redirect to storage also means "present" (2.8 on S3 with redirects on)
+      expect: [200, 307, 302, 404],
+      retry: true,
+    });
+    await drain(res);
+    return res.statusCode !== 404;
+  }
+
+  /** Streams the blob, verifying digest and size while streaming (the stream errors on mismatch). */
+  async fetch(desc: { digest: string; size?: number }): Promise<Readable> {
+    assertDigest(desc.digest);
+    const what = `blob ${this.repository}@${desc.digest}`;
+    const res = await this.client.send({
+      method: 'GET',
+      url: `/v2/${this.repository}/blobs/${desc.digest}`,
+      what: `GET ${what}`,
+      repository: this.repository,
+      actions: ['pull'],
+      expect: [200],
+      retry: true,
+      followRedirects: true,
+    });
+    const verifier = new VerifyingStream(desc.digest, desc.size, what);
+    pipeline(res.body, verifier, () => {
+      // errors are delivered through `verifier`
+    });
+    return verifier;
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    assertDigest(digest);
+    const res = await this.client.send({
+      method: 'DELETE',
+      url: `/v2/${this.repository}/blobs/${digest}`,
+      what: `DELETE blob ${this.repository}@${digest}`,
+      repository: this.repository,
+      actions: ['delete'],
+      expect: [200, 202, 404],
+      retry: true,
+    });
+    await drain(res);
+    return res.statusCode !== 404;
+  }
+
+  /**
+   * Pushes a blob of known digest and size: HEAD first (skip when present), optionally a cross-repository mount,
+   * then one streaming PUT (or chunked PATCHes above `monolithicMaxBytes`). A failed upload is cancelled and
+   * restarted from byte 0 with a fresh session (retry policy), re-opening `source`.
+   */
+  async push(desc: { digest: string; size: number }, source: BlobSource, opts: { mountFrom?: string } = {}): Promise<void> {
+    assertDigest(desc.digest);
+    if (await this.exists(desc.digest)) return;
+    const what = `upload blob ${this.repository}@${desc.digest}`;
+    await this.retrying(what, async () => {
+      const session = await this.startUpload(what, desc.digest, opts.mountFrom);
+      if (session.mounted) return;
+      try {
+        if (desc.size <= this.client.monolithicMaxBytes) {
+          await this.putMonolithic(what, session.location, desc, source);
+        } else {
+          await this.uploadChunks(what, session.location, session.chunkMin, source, desc);
+        }
+      } catch (err) {
+        this.cancel(session.location);
+        throw err;
+      }
+    });
+  }
+
+  /** Mounts `digest` from another repository of the same registry; true when the registry did it. */
+  async mount(digest: string, fromRepository: string): Promise<boolean> {
+    assertDigest(digest);
+    const what = `mount blob ${digest} from ${fromRepository} into ${this.repository}`;
+    const session = await this.startUpload(what, digest, assertRepositoryName(fromRepository));
+    if (!session.mounted) this.cancel(session.location);
+    return session.mounted;
+  }
+
+  /**
+   * Pushes content whose digest and size are unknown up front, in chunks (each buffered up to `chunkBytes`),
+   * hashing while it streams. Returns the descriptor fields. `source` is reopened from the start on retry.
+   */
+  async pushUnknown(source: BlobSource): Promise<{ digest: string; size: number }> {
+    const what = `upload blob to ${this.repository}`;
+    return this.retrying(what, async () => {
+      const session = await this.startUpload(what);
+      if (session.mounted) throw new OciError(`${what}: unexpected mount`);
+      try {
+        return await this.uploadChunks(what, session.location, session.chunkMin, source);
+      } catch (err) {
+        this.cancel(session.location);
+        throw err;
+      }
+    });
+  }
+
+  private async retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(
+        this.client.retryPolicy,
+        async () => {
+          try {
+            return await fn();
+          } catch (err) {
+            if (err instanceof TransientError) throw new RetryableError(err);
+            throw err;
+          }
+        },
+        this.client.onRetry,
+      );
+    } catch (err) {
+      throw wrapNetworkError(err, what);
+    }
+  }
+
+  private async startUpload(
+    what: string,
+    mountDigest?: string,
+    mountFrom?: string,
+  ): Promise<{ mounted: true } | { mounted: false; location: URL; chunkMin: number }> {
+    const u = this.client.url(`/v2/${this.repository}/blobs/uploads/`);
+    if (mountDigest && mountFrom) {
+      u.searchParams.set('mount', mountDigest);
+      u.searchParams.set('from', mountFrom);
+    }
+    const res = await this.client.send({
+      method: 'POST',
+      url: u,
+      what: `${what}: start`,
+      repository: this.repository,
+      actions: ['pull', 'push'],
+      headers: { 'content-length': '0' },
+      expect: [201, 202],
+      retry: true,
+    });
+    await drain(res);
+    if (res.statusCode === 201) return { mounted: true };
+    return {
+      mounted: false,
+      location: this.location(res, what),
+      chunkMin: Number(header(res, 'oci-chunk-min-length') ?? 0) || 0,
+    };
+  }
+
+  private location(res: Response, what: string): URL {
+    const loc = header(res, 'location');
+    if (!loc) throw new OciError(`${what}: registry answered ${res.statusCode} without a Location header`);
+    // 2.8 sends an absolute URL, the spec allows a relative one; its query (_state) must be kept
+    return new URL(loc, this.client.baseUrl);
+  }
+
+  /** Best-effort cancel of an abandoned upload session; never throws. */
+  private cancel(location: URL): void {
+    this.client.cancelUpload(location);
+  }
+
+  private async putMonolithic(
+    what: string,
+    location: URL,
+    desc: { digest: string; size: number },
+    source: BlobSource,
+  ): Promise<void> {
+    const u = new URL(location);
+    u.searchParams.set('digest', desc.digest);
+    const res = await this.client.send({
+      method: 'PUT',
+      url: u,
+      what,
+      repository: this.repository,
+      actions: ['pull', 'push'],
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+      body: async () => sized(await source.open(), desc.size, what),
+      expect: [201],
+      retry: false,
+    });
+    await drain(res);
+    checkDigestHeader(res, desc.digest, what);
+  }
+
+  /** PATCH chunks of at most max(chunkBytes, chunkMin) bytes, following the newest Location, then PUT ?digest=. */
+  private async uploadChunks(
+    what: string,
+    location: URL,
+    chunkMin: number,
+    source: BlobSource,
+    expected?: { digest: string; size: number },
+  ): Promise<{ digest: string; size: number }> {
+    const chunkSize = Math.max(this.client.chunkBytes, chunkMin);
+    const hasher = new DigestingStream();
+    const input = (await source.open()).pipe(hasher);
+    let loc = location;
+    let offset = 0;
+    for await (const chunk of chunked(input, chunkSize)) {
+      const res = await this.client.send({
+        method: 'PATCH',
+        url: loc,
+        what: `${what}: chunk at ${offset}`,
+        repository: this.repository,
+        actions: ['pull', 'push'],
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(chunk.length),
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+        },
+        body: () => chunk,
+        expect: [202],
+        retry: false,
+      });
+      await drain(res);
+      loc = this.location(res, what);
+      offset += chunk.length;
+    }
+    const digest = hasher.digest();
+    if (expected) {
+      if (offset !== expected.size) throw new SizeMismatchError(what, expected.size, offset);
+      if (digest !== expected.digest) throw new DigestMismatchError(what, expected.digest, digest);
+    }
+    const u = new URL(loc);
+    u.searchParams.set('digest', digest);
+    const res = await this.client.send({
+      method: 'PUT',
+      url: u,
+      what: `${what}: commit`,
+      repository: this.repository,
+      actions: ['pull', 'push'],
+      headers: { 'content-length': '0' },
+      expect: [201],
+      retry: false,
+    });
+    await drain(res);
+    checkDigestHeader(res, digest, what);
+    return { digest, size: offset };
+  }
+}
+
+function checkDigestHeader(res: Response, expected: string, what: string): void {
+  const got = header(res, 'docker-content-digest');
+  if (got && isDigest(got) && got.split(':')[0] === expected.split(':')[0] && got !== expected) {
+    throw new DigestMismatchError(`${what}: Docker-Content-Digest`, expected, got);
+  }
+}
+
+/** Fails the stream when it does not carry exactly `size` bytes, so a short file never commits a wrong blob. */
+function sized(stream: Readable, size: number, what: string): Readable {
+  let n = 0;
+  const out = new (class extends Readable {
+    override _read(): void {
+      stream.resume();
+    }
+  })({ highWaterMark: 1 << 20 });
+  stream.on('data', (chunk: Buffer) => {
+    n += chunk.length;
+    if (n > size) {
+      stream.destroy();
+      out.destroy(new SizeMismatchError(what, size, n));
+      return;
+    }
+    if (!out.push(chunk)) stream.pause();
+  });
+  stream.on('end', () => {
+    if (n !== size) out.destroy(new SizeMismatchError(what, size, n));
+    else out.push(null);
+  });
+  stream.on('error', (err) => out.destroy(err));
+  out.on('close', () => stream.destroy());
+  return out;
+}
+
+/** Re-chunks a stream into Buffers of exactly `size` bytes (the last may be shorter). */
+async function* chunked(input: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let n = 0;
+  for await (const raw of input) {
+    let buf = raw;
+    while (buf.length > 0) {
+      const take = Math.min(size - n, buf.length);
+      parts.push(buf.subarray(0, take));
+      n += take;
+      buf = buf.subarray(take);
+      if (n === size) {
+        yield Buffer.concat(parts, n);
+        parts = [];
+        n = 0;
+      }
+    }
+  }
+  if (n > 0) yield Buffer.concat(parts, n);
+}
+
+/** Manifest operations over the distribution API. */
+export class RemoteManifestStore implements ManifestStore {
+  constructor(
+    private readonly client: RegistryClient,
+    private readonly repository: string,
+  ) {}
+
+  async resolve(reference: string): Promise<Descriptor | undefined> {
+    assertReference(reference);
+    const what = `HEAD manifest ${this.repository}:${reference}`;
+    const res = await this.client.send({
+      method: 'HEAD',
+      url: `/v2/${this.repository}/manifests/${reference}`,
+      what,
+      repository: this.repository,
+      actions: ['pull'],
+      headers: { accept: ManifestAcceptTypes.join(', ') },
+      expect: [200, 404],
+      retry: true,
+    });
+    await drain(res);
+    if (res.statusCode === 404) return undefined;
+    const digest = header(res, 'docker-content-digest');
+    const size = Number(header(res, 'content-length'));
+    const mediaType = mediaTypeOf(header(res, 'content-type'));
+    if (!digest || !isDigest(digest) || !Number.isFinite(size) || !mediaType) {
+      // the registry did not describe it on HEAD: fall back to GET, which hashes the bytes itself
+      return (await this.fetch(reference)).descriptor;
+    }
+    if (isDigest(reference) && digest !== reference) throw new DigestMismatchError(what, reference, digest);
+    return { mediaType, digest, size };
+  }
+
+  async fetch(reference: string): Promise<FetchedManifest> {
+    assertReference(reference);
+    const what = `manifest ${this.repository}:${reference}`;
+    const res = await this.client.send({
+      method: 'GET',
+      url: `/v2/${this.repository}/manifests/${reference}`,
+      what: `GET ${what}`,
+      repository: this.repository,
+      actions: ['pull'],
+      headers: { accept: ManifestAcceptTypes.join(', ') },
+      expect: [200],
+      retry: true,
+    });
+    const bytes = await readLimited(res, this.client.maxManifestBytes, what);
+    const headerDigest = header(res, 'docker-content-digest');
+    let digest: string;
+    if (isDigest(reference)) {
+      verifyBytes(what, bytes, reference);
+      digest = reference;
+    } else {
+      digest = digestOf(bytes, headerDigest?.startsWith('sha512:') ? 'sha512' : 'sha256');
+      if (headerDigest && isDigest(headerDigest) && headerDigest !== digest) {
+        throw new DigestMismatchError(`${what}: Docker-Content-Digest`, headerDigest, digest);
+      }
+    }
+    let mediaType = mediaTypeOf(header(res, 'content-type'));
+    let artifactType: string | undefined;
+    try {
+      const parsed = JSON.parse(bytes.toString('utf8')) as { mediaType?: string; artifactType?: string };
+      if (typeof parsed.mediaType === 'string' && (!mediaType || mediaType === 'application/json')) mediaType = parsed.mediaType;
+      if (typeof parsed.artifactType === 'string') artifactType = parsed.artifactType;
+    } catch {
+      throw new OciError(`${what}: manifest is not valid JSON`);
+    }
+    return {
+      descriptor: { mediaType, digest, size: bytes.length, ...(artifactType ? { artifactType } : {}) },
+      bytes,
+    };
+  }
+
+  async push(bytes: Buffer, mediaType: string, tag?: string): Promise<Descriptor> {
+    const digest = digestOf(bytes);
+    const reference = tag ?? digest;
+    assertReference(reference);
+    const what = `PUT manifest ${this.repository}:${reference}`;
+    const res = await this.client.send({
+      method: 'PUT',
+      url: `/v2/${this.repository}/manifests/${reference}`,
+      what,
+      repository: this.repository,
+      actions: ['pull', 'push'],
+      headers: { 'content-type': mediaType, 'content-length': String(bytes.length) },
+      body: () => bytes,
+      expect: [201],
+      retry: true,
+    });
+    await drain(res);
+    checkDigestHeader(res, digest, what);
+    return { mediaType, digest, size: bytes.length };
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    assertDigest(digest);
+    const res = await this.client.send({
+      method: 'DELETE',
+      url: `/v2/${this.repository}/manifests/${digest}`,
+      what: `DELETE manifest ${this.repository}@${digest}`,
+      repository: this.repository,
+      actions: ['delete'],
+      expect: [200, 202, 404],
+      retry: true,
+    });
+    await drain(res);
+    return res.statusCode !== 404;
+  }
+
+  async tags(): Promise<string[]> {
+    const out: string[] = [];
+    let next: URL | undefined = this.client.url(`/v2/${this.repository}/tags/list?n=1000`);
+    for (let page = 0; next && page < 10_000; page++) {
+      const res: Response = await this.client.send({
+        method: 'GET',
+        url: next,
+        what: `tags of ${this.repository}`,
+        repository: this.repository,
+        actions: ['pull'],
+        expect: [200, 404],
+        retry: true,
+      });
+      if (res.statusCode === 404) {
+        await drain(res);
+        return out;
+      }
+      const body = JSON.parse((await readLimited(res, 16 * 1024 * 1024, 'tag list')).toString()) as { tags?: string[] | null };
+      out.push(...(body.tags ?? []));
+      const link = nextLink(res.headers.link);
+      next = link ? new URL(link, this.client.baseUrl) : undefined;
+    }
+    return out;
+  }
+}
+

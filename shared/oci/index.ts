@@ -1,0 +1,64 @@
+/**
+ * OCI distribution client (undici 7) and content primitives.
+ *
+ *   const client = new RegistryClient({ url: 'https://reg:5000', caFile, credentials: credentialsFromDockerConfig(json) });
+ *   const repo = client.repository('ns/resource/name');          // a Target: repo.blobs, repo.manifests
+ *   await repo.blobs.push({ digest, size }, fileSource(path));    // HEAD first, then POST + streaming PUT
+ *   const stream = await repo.blobs.fetch({ digest, size });      // digest-verified while streaming
+ *   const desc = await repo.manifests.push(bytes, MediaType.ImageManifest, 'v1');
+ */
+export type { Challenge, Credential, CredentialProvider } from './auth.js';
+export {
+  credentialsFromDockerConfig,
+  normaliseRegistryHost,
+  parseWwwAuthenticate,
+  repositoryScope,
+  TokenCache,
+} from './auth.js';
+export type { RegistryClientOptions } from './client.js';
+export { RegistryClient, RemoteBlobStore, RemoteManifestStore, RemoteRepository } from './client.js';
+export {
+  assertDigest,
+  digestFile,
+  DigestingStream,
+  digestOf,
+  isDigest,
+  verifyBytes,
+  VerifyingStream,
+} from './digest.js';
+export type { RegistryErrorDetail } from './errors.js';
+export {
+  AuthError,
+  DigestMismatchError,
+  errorForResponse,
+  InvalidArgumentError,
+  NotFoundError,
+  OciError,
+  parseRegistryErrors,
+  SizeMismatchError,
+  TransientError,
+} from './errors.js';
+export { nextLink } from './link-header.js';
+export { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
+export type { ParsedReference } from './reference.js';
+export {
+  assertReference,
+  assertRepositoryName,
+  isRepositoryName,
+  isTag,
+  parseReference,
+  tagForVersion,
+} from './reference.js';
+export type { RetryPolicy } from './retry.js';
+export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
+export { bufferSource, fileSource } from './sources.js';
+export type {
+  BlobSource,
+  BlobStore,
+  Descriptor,
+  FetchedManifest,
+  ImageIndex,
+  ImageManifest,
+  ManifestStore,
+  Target,
+} from './types.js';

@@ -1,0 +1,77 @@
+import type { Readable } from 'node:stream';
+
+/** An OCI content descriptor (image-spec descriptor.md). */
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  artifactType?: string;
+  annotations?: Record<string, string>;
+  urls?: string[];
+  data?: string;
+  platform?: { architecture: string; os: string; [key: string]: unknown };
+}
+
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+export interface ImageIndex {
+  schemaVersion: 2;
+  mediaType?: string;
+  artifactType?: string;
+  manifests: Descriptor[];
+  subject?: Descriptor;
+  annotations?: Record<string, string>;
+}
+
+/**
+ * Where a blob's bytes come from. `open` may be called more than once (each retry of an upload starts again from
+ * byte 0), so it must return a fresh stream each time. A file is the usual source.
+ */
+export interface BlobSource {
+  open(): Readable | Promise<Readable>;
+}
+
+/** A fetched manifest: its exact bytes (digest-verified) and its descriptor. */
+export interface FetchedManifest {
+  descriptor: Descriptor;
+  bytes: Buffer;
+}
+
+/** Blob operations of one repository (oras-go `content.Storage` spirit). */
+export interface BlobStore {
+  /** true when the blob is present (HEAD 200, or a redirect). */
+  exists(digest: string): Promise<boolean>;
+  /** Streams the blob; the stream errors with DigestMismatchError if the bytes do not match `desc`. */
+  fetch(desc: { digest: string; size?: number }): Promise<Readable>;
+  /** Pushes a blob of known digest and size. Skips the upload when it is already present (HEAD first). */
+  push(desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource): Promise<void>;
+}
+
+/** Manifest operations of one repository. `reference` is a tag or a digest. */
+export interface ManifestStore {
+  /** Descriptor of the manifest, or undefined when it does not exist. */
+  resolve(reference: string): Promise<Descriptor | undefined>;
+  /** Fetches the manifest bytes (digest verified); throws NotFoundError when absent. */
+  fetch(reference: string): Promise<FetchedManifest>;
+  /** Pushes manifest bytes verbatim, by digest, or under `tag` when given. Returns its descriptor. */
+  push(bytes: Buffer, mediaType: string, tag?: string): Promise<Descriptor>;
+  /** Deletes the manifest by digest. Resolves false when it was not there. */
+  delete(digest: string): Promise<boolean>;
+  /** All tags of the repository (empty when the repository does not exist). */
+  tags(): Promise<string[]>;
+}
+
+/** One repository: blobs and manifests (oras-go `oras.Target` spirit). */
+export interface Target {
+  readonly repository: string;
+  readonly blobs: BlobStore;
+  readonly manifests: ManifestStore;
+}

@@ -1,0 +1,22 @@
+/**
+ * Snapshot artifacts: the ArtifactStore port with a registry adapter and an on-disk OCI layout adapter,
+ * the single-layer artifact builder (DESIGN §6) and whole-artifact copy.
+ *
+ *   const store: ArtifactStore = new RegistryStore({ url, caFile, credentials }); // or new LayoutStore(dir)
+ *   const pushed = await store.pushArtifact('ns/resource/name',
+ *     { content: { path }, mediaType: 'application/x-tar', name: 'config', provenance: { component, version } },
+ *     { tag: tagForVersion(version) });                   // -> { manifest, config, blob } descriptors
+ *   const art = await store.fetchArtifact(repo, pushed.manifest.digest);
+ *   const layer = await store.openBlob(repo, art.blob);  // digest-verified stream
+ *   await copyArtifact(src.repository(a), ref, dst.repository(b), { tag });
+ */
+export type { ArtifactContent, ArtifactInput, ArtifactKind, BuiltArtifact, Provenance } from './artifact.js';
+export { buildArtifact, buildManifest, provenanceAnnotations } from './artifact.js';
+export type { ArtifactStore, FetchedArtifact, PushedArtifact } from './artifact-store.js';
+export { BaseArtifactStore } from './artifact-store.js';
+export type { CopyOptions } from './copy.js';
+export { copyArtifact } from './copy.js';
+export type { BlobFormat, WrittenFile } from './deterministic-tar.js';
+export { deterministicGzip, FIXED_ENTRY, gzipFile, sniffFormat, wrapFileInTarGzip } from './deterministic-tar.js';
+export { LayoutStore } from './layout-store.js';
+export { RegistryStore } from './registry-store.js';
