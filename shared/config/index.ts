@@ -158,9 +158,10 @@ export function loadConfig<S extends ConfigSchema>(schema: S, source: NodeJS.Pro
 
 /** A Markdown table of the schema (for CONFIG.md / README). */
 export function describeConfig(schema: ConfigSchema): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
   const rows = Object.entries(schema).map(
     ([name, s]) =>
-      `| \`${name}\` | ${s.typeText} | ${s.required ? 'yes' : 'no'} | ${s.defaultText !== undefined ? `\`${s.defaultText}\`` : ''} | ${s.description}${s.secret ? ' (secret: never logged)' : ''} |`,
+      `| \`${name}\` | ${cell(s.typeText)} | ${s.required ? 'yes' : 'no'} | ${s.defaultText !== undefined ? `\`${s.defaultText}\`` : ''} | ${cell(s.description)}${s.secret ? ' (secret: never logged)' : ''} |`,
   );
   return ['| variable | type | required | default | meaning |', '|---|---|---|---|---|', ...rows].join('\n');
 }

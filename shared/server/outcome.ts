@@ -89,6 +89,8 @@ export function classifyError(err: unknown, custom?: ErrorClassifier): ErrorClas
   let e: unknown = err;
   for (let depth = 0; depth < 5 && e && typeof e === 'object'; depth++) {
     const rec = e as Record<string, unknown>;
+    // Errors that declare themselves retryable (e.g. shared/ports TransientError, AWS SDK errors).
+    if (rec['transient'] === true || rec['retryable'] === true) return { kind: 'transient', status: 503 };
     if (typeof rec['code'] === 'string' && NETWORK_CODES.has(rec['code'])) return { kind: 'transient', status: 503 };
     if (rec['name'] === 'AbortError' || rec['name'] === 'TimeoutError') return { kind: 'transient', status: 503 };
     const status = numericStatus(rec);

@@ -8,6 +8,7 @@ import { createMetrics, type StageMetrics } from '../metrics/index.js';
 import { serverConfigSchema, type ServerConfig } from './config.js';
 import type { ErrorClassifier } from './outcome.js';
 import { createFunctionServer, type FunctionServer } from './server.js';
+import { stageErrorClassifier } from './stage-adapter.js';
 import type { StageHandler } from './types.js';
 
 export interface RunFunctionOptions<S extends ConfigSchema> {
@@ -16,6 +17,7 @@ export interface RunFunctionOptions<S extends ConfigSchema> {
   configSchema?: S;
   /** Build the handler: import adapters here (dynamic import) so they load after listen(). */
   loadHandler: (config: ServerConfig & ConfigOf<S>, deps: { log: Logger; metrics: StageMetrics }) => Promise<StageHandler>;
+  /** Tried first; then the ports' BadEventError -> 422; then the default rules (outcome.ts). */
   classifyError?: ErrorClassifier;
   env?: NodeJS.ProcessEnv;
   /** Defaults to process.exit; tests override. */
@@ -52,7 +54,7 @@ export async function runFunction<S extends ConfigSchema = Record<never, never>>
     logger: log,
     metrics,
     loadHandler: () => options.loadHandler(config, { log: log.child({ stage: options.stage }), metrics }),
-    ...(options.classifyError ? { classifyError: options.classifyError } : {}),
+    classifyError: (err) => options.classifyError?.(err) ?? stageErrorClassifier(err),
   });
   server.installSignalHandlers(exit);
   try {
