@@ -26,13 +26,16 @@ function requireString(obj: Record<string, unknown>, key: string, path: string):
   return v;
 }
 
-function checkRef(ref: { apiVersion: string; kind: string; namespace: string; name: string }, base: string): void {
+function checkRef(
+  ref: { apiVersion: string; kind: string; namespace: string; name: string },
+  base: string,
+  paths: { namespace: string; name: string },
+): void {
   if (!API_VERSION.test(ref.apiVersion)) {
     throw new InvalidEventError(`${base}apiVersion ${JSON.stringify(ref.apiVersion)} is not a Kubernetes apiVersion (group/version)`, `${base}apiVersion`);
   }
   if (!KIND.test(ref.kind)) throw new InvalidEventError(`${base}kind ${JSON.stringify(ref.kind)} is not a Kubernetes kind`, `${base}kind`);
-  const nsPath = base === 'data.' ? 'data.namespace' : 'data.metadata.namespace';
-  const namePath = base === 'data.' ? 'data.name' : 'data.metadata.name';
+  const { namespace: nsPath, name: namePath } = paths;
   if (ref.namespace.length > 63 || !DNS_LABEL.test(ref.namespace)) {
     throw new InvalidEventError(`${nsPath} ${JSON.stringify(ref.namespace)} is not a valid namespace name`, nsPath);
   }
@@ -67,7 +70,7 @@ function fromResourceMode(event: CloudEventV1<unknown>, op: ObjectEventType): Ob
   const meta = data['metadata'];
   const name = requireString(meta, 'name', 'data.metadata.name');
   const namespace = requireString(meta, 'namespace', 'data.metadata.namespace');
-  checkRef({ apiVersion, kind, namespace, name }, 'data.');
+  checkRef({ apiVersion, kind, namespace, name }, 'data.', { namespace: 'data.metadata.namespace', name: 'data.metadata.name' });
   // ApiServerSource sets these extensions from the same object; a mismatch means a forged or corrupted event.
   for (const [ext, value] of [['kind', kind], ['name', name], ['namespace', namespace], ['apiversion', apiVersion]] as const) {
     const got = extension(event, ext);
@@ -98,7 +101,7 @@ function fromReferenceMode(event: CloudEventV1<unknown>, op: ObjectEventType): O
   const kind = requireString(data, 'kind', 'data.kind');
   const name = requireString(data, 'name', 'data.name');
   const namespace = requireString(data, 'namespace', 'data.namespace');
-  checkRef({ apiVersion, kind, namespace, name }, 'data.');
+  checkRef({ apiVersion, kind, namespace, name }, 'data.', { namespace: 'data.namespace', name: 'data.name' });
   // No extension cross-check: with `owner` set, data references the controller while extensions describe the child.
   return { ...base(event), type: op, origin: 'apiserver-reference', apiVersion, kind, namespace, name };
 }

@@ -72,6 +72,25 @@ function decodeData(event: CloudEvent<unknown>): CloudEvent<unknown> {
   }
 }
 
+/** Required attributes present, specversion 1.0, time (if any) an RFC 3339 timestamp. */
+function checkEnvelope(get: (name: string) => unknown): void {
+  for (const attr of ['specversion', 'id', 'source', 'type'] as const) {
+    const v = get(attr);
+    if (typeof v !== 'string' || v === '') {
+      throw new MalformedEventError(`invalid CloudEvent: required attribute ${attr} is ${v === undefined ? 'missing' : 'not a non-empty string'}`, attr);
+    }
+  }
+  if (get('specversion') !== '1.0') {
+    throw new MalformedEventError(`unsupported CloudEvents specversion ${JSON.stringify(get('specversion'))} (only 1.0)`, 'specversion');
+  }
+  const time = get('time');
+  if (time !== undefined && (typeof time !== 'string' || !RFC3339.test(time) || Number.isNaN(Date.parse(time)))) {
+    throw new MalformedEventError(`invalid CloudEvent: time ${JSON.stringify(time)} is not an RFC 3339 timestamp`, 'time');
+  }
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
 /**
  * Parse one CloudEvent from an HTTP request (binary or structured mode) and validate it against the
  * CloudEvents 1.0 spec. Throws MalformedEventError (400) or UnsupportedEncodingError (415).
@@ -97,16 +116,30 @@ export function parseHttpEvent(headers: HeaderBag, body: string | Buffer | undef
   }
   // Binary mode: hand the SDK a Buffer so it leaves the data alone (its JSON parser wraps bare words in quotes);
   // decodeData() parses JSON data afterwards with a proper error.
-  let payload: string | Buffer | undefined = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  // Binary mode: hand the SDK a Buffer so it leaves the data alone (its JSON parser wraps bare words in quotes);
+  // decodeData() parses JSON data afterwards with a proper error.
+  let payload: string | Buffer | Record<string, unknown> | undefined = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   if (structured) {
-    // The SDK silently mis-parses Buffers in structured mode; it must get a string, and a non-empty one.
-    payload = Buffer.isBuffer(body) ? body.toString('utf8') : body;
-    if (!payload || payload.trim() === '') throw new MalformedEventError('structured CloudEvent has an empty body', 'body');
+    // The SDK silently mis-parses Buffers in structured mode and invents ids and times that are missing or
+    // invalid, so parse and check the envelope here and give it the parsed object.
+    const text = Buffer.isBuffer(body) ? body.toString('utf8') : (body ?? '');
+    if (text.trim() === '') throw new MalformedEventError('structured CloudEvent has an empty body', 'body');
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (cause) {
+      throw new MalformedEventError(`structured CloudEvent body is not valid JSON: ${(cause as Error).message}`, 'body', { cause });
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw new MalformedEventError('structured CloudEvent body must be a JSON object', 'body');
+    }
+    const envelope = json as Record<string, unknown>;
+    checkEnvelope((name) => envelope[name]);
+    payload = envelope;
     // Normalise to the one content type the SDK's parser table knows.
     h['content-type'] = 'application/cloudevents+json; charset=utf-8';
-  }
-  if (!structured && h['ce-specversion'] !== undefined && h['ce-specversion'] !== '1.0') {
-    throw new MalformedEventError(`unsupported CloudEvents specversion ${h['ce-specversion']} (only 1.0)`, 'specversion');
+  } else {
+    checkEnvelope((name) => h[`ce-${name}`]);
   }
   let parsed: CloudEventV1<unknown> | CloudEventV1<unknown>[];
   try {
