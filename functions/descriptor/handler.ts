@@ -23,6 +23,8 @@ import {
   finalizeSnapshot,
   hintKey,
   inputDigest,
+  parseRepositorySpec,
+  repositoryUrl,
   isReadyCurrent,
   reconcileAll,
   reconcileObject,
@@ -38,7 +40,7 @@ import {
   type Applied,
   type ObjectResult,
 } from '../../shared/ports/kit/index.js';
-import { parseComponent, parseRepository, repositoryUrl, type ComponentInput } from './spec.js';
+import { parseComponent, type ComponentInput } from './spec.js';
 
 export interface DescriptorDeps {
   kube: KubePort;
@@ -62,7 +64,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
   const { kube, store, ocm } = deps;
 
   async function access(repo: OCMRepositoryObject): Promise<RepositoryAccess> {
-    const spec = parseRepository(repo);
+    const spec = parseRepositorySpec(repo);
     const dockerConfig = await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef');
     return { spec, ...(dockerConfig ? { dockerConfig } : {}) };
   }
@@ -97,7 +99,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
 
   async function reconcileRepository(key: ObjectKey): Promise<ObjectResult> {
     return reconcileObject<OCMRepositoryObject>(deps, key, async (repo) => {
-      const spec = parseRepository(repo);
+      const spec = parseRepositorySpec(repo);
       const dockerConfig = await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef');
       await step(Reason.RepositorySpecInvalid, () => ocm.checkRepository({ spec, ...(dockerConfig ? { dockerConfig } : {}) }));
       return { outcome: 'unchanged', message: `repository ${repositoryUrl(spec)} is reachable`, fields: {} };

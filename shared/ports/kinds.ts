@@ -74,11 +74,6 @@ export interface LocalObjectReference {
   name: string;
 }
 
-export interface NamespacedRef {
-  name: string;
-  namespace?: string;
-}
-
 export type RepositorySpec =
   | { type: 'OCIRegistry'; baseUrl: string; subPath?: string }
   | { type: 'CommonTransportFormat'; filePath: string };
@@ -153,13 +148,13 @@ export interface ConfigurationStatus extends CommonStatus {
 export interface PublicationSpec {
   source?: TargetRef;
   flux?: { interval?: string; layerSelector?: { mediaType?: string; operation?: 'extract' | 'copy' } };
-  target?: { url: string; secretRef?: LocalObjectReference };
+  target?: { url: string; secretRef?: LocalObjectReference; insecure?: boolean };
   suspend?: boolean;
 }
 
 export interface PublicationStatus extends CommonStatus {
-  ociRepositoryRef?: NamespacedRef;
-  published?: { url: string; digest: string };
+  ociRepositoryRef?: LocalObjectReference;
+  published?: { url: string; digest: string; tag?: string };
 }
 
 export interface SnapshotSpec {
@@ -171,7 +166,10 @@ export interface SnapshotSpec {
 }
 
 export interface SnapshotStatus extends CommonStatus {
+  /** oci://host/repository */
   repositoryURL?: string;
+  /** the manifest digest that was verified in the registry */
+  digest?: string;
 }
 
 export type OCMRepositoryObject = KubeObject<OCMRepositorySpec>;

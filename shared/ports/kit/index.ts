@@ -5,3 +5,5 @@ export * from './snapshots.js';
 export * from './hints.js';
 export * from './temp.js';
 export * from './credentials.js';
+export * from './dependencies.js';
+export * from './repository.js';

@@ -9,6 +9,12 @@ import { readyCondition } from './conditions.js';
 /** A dependency is not ready yet (Ready=False with the reason); a later event on the dependency retriggers us. */
 export class WaitingFor extends ObjectFailure {}
 
+/**
+ * A dependency is mid-update (its Snapshot spec changed, its Ready status not yet): say nothing, the dependency's
+ * next status patch is an event that brings us back. Avoids flapping Ready=False on every hand-over.
+ */
+export class InProgress extends ObjectFailure {}
+
 /** What a successful reconcile writes to the object's status. */
 export interface Applied {
   outcome: 'applied' | 'unchanged';
@@ -106,6 +112,7 @@ export async function reconcileObject<T extends KubeObject>(
     if (failure instanceof TransientError) throw failure;
     const f = failure as ObjectFailure;
     const reason = f.reason;
+    if (f instanceof InProgress) return { ...base, outcome: 'waiting', reason, message: f.message };
     deps.log?.warn({ object: `${key.kind}/${key.namespace}/${key.name}`, reason, err: f.message }, 'not ready');
     const fields = f.statusFields ?? {};
     const wrote = await writeStatus(deps.kube, obj, {

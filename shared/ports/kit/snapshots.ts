@@ -102,14 +102,15 @@ export async function recordSnapshot(
   if (!present) throw new TransientError(`manifest ${pushed.repository}@${pushed.digest} not found right after the push`);
   await step('SnapshotReadyFailed', () =>
     deps.kube.patchStatus(key, {
-      fields: { repositoryURL: deps.store.referenceFor(pushed.repository) },
+      fields: { repositoryURL: `oci://${deps.store.referenceFor(pushed.repository)}`, digest: pushed.digest },
       ready: { status: 'True', reason: 'Succeeded', message: `manifest ${pushed.digest} present` },
       observedGeneration: stored.metadata.generation,
     }),
   );
   stored.status = {
     ...stored.status,
-    repositoryURL: deps.store.referenceFor(pushed.repository),
+    repositoryURL: `oci://${deps.store.referenceFor(pushed.repository)}`,
+    digest: pushed.digest,
     observedGeneration: stored.metadata.generation,
     conditions: [
       {

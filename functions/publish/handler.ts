@@ -1,0 +1,212 @@
+import {
+  API_VERSION,
+  FLUX_SOURCE_API_VERSION,
+  INPUT_DIGEST_ANNOTATION,
+  ObjectFailure,
+  Reason,
+  type ArtifactStore,
+  type Hint,
+  type KubePort,
+  type Logger,
+  type OCIRepositoryObject,
+  type OCIRepositorySpec,
+  type ObjectKey,
+  type PublicationObject,
+  type SnapshotObject,
+  type Stage,
+  type StageResult,
+  type TargetRef,
+  controllerOf,
+} from '../../shared/ports/index.js';
+import {
+  dockerConfigFrom,
+  hintKey,
+  inputDigest,
+  isReadyCurrent,
+  ownerReference,
+  readySnapshotOf,
+  reconcileAll,
+  reconcileObject,
+  snapshotOwner,
+  snapshotOwnerFromHint,
+  step,
+  type Applied,
+  type ObjectResult,
+} from '../../shared/ports/kit/index.js';
+
+export interface PublishDeps {
+  kube: KubePort;
+  store: ArtifactStore;
+  log?: Logger;
+}
+
+const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+const MANIFEST_TYPES = new Set([
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+]);
+const DEFAULT_INTERVAL = '10m';
+
+/** Flux layerSelector for a Snapshot: Helm charts are copied as .tgz (HelmRelease chartRef), archives extracted. */
+export function layerSelectorFor(
+  blobMediaType: string,
+  override?: { mediaType?: string; operation?: 'extract' | 'copy' },
+): OCIRepositorySpec['layerSelector'] {
+  if (override?.mediaType) {
+    return { mediaType: override.mediaType, operation: override.operation ?? 'extract' };
+  }
+  // whole-artifact copies (images): the manifest is not a layer; Flux takes the first layer by default
+  if (MANIFEST_TYPES.has(blobMediaType)) return undefined;
+  const operation = blobMediaType === HELM_CHART_LAYER ? 'copy' : 'extract';
+  return { mediaType: blobMediaType, operation: override?.operation ?? operation };
+}
+
+export function createPublishStage(deps: PublishDeps): Stage {
+  const { kube, store } = deps;
+
+  function parseSource(obj: PublicationObject): TargetRef {
+    const s = obj.spec?.source;
+    if (!s || (s.kind !== 'Resource' && s.kind !== 'Configuration') || !s.name) {
+      throw new ObjectFailure(Reason.SpecInvalid, `Publication ${obj.metadata.name}: spec.source needs kind Resource or Configuration and a name`);
+    }
+    return s;
+  }
+
+  async function reconcilePublication(key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
+    return reconcileObject<PublicationObject>(deps, key, async (obj): Promise<Applied> => {
+      const source = parseSource(obj);
+      const current = { ociRepositoryRef: obj.status?.ociRepositoryRef, published: obj.status?.published };
+      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+      if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation && ready) {
+        if (ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
+        const repo = await kube.get<OCIRepositoryObject>({ kind: 'OCIRepository', namespace: key.namespace, name: key.name });
+        if (repo && repo.spec?.ref.digest === obj.status?.published?.digest) {
+          return { outcome: 'unchanged', message: ready.message, fields: current };
+        }
+      }
+      const { snapshot } = await readySnapshotOf(kube, source.kind, key.namespace, source.name, Reason.SourceIsNotReady);
+      const snap = snapshot.spec!;
+      const url = `oci://${store.referenceFor(snap.repository)}`;
+      const layerSelector = layerSelectorFor(snap.blob.mediaType, obj.spec?.flux?.layerSelector);
+      const interval = obj.spec?.flux?.interval ?? DEFAULT_INTERVAL;
+      const target = obj.spec?.target;
+      const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux });
+
+      const ociKey = { kind: 'OCIRepository' as const, namespace: key.namespace, name: key.name };
+      const existing = await kube.get<OCIRepositoryObject>(ociKey);
+      const message = `Published ${source.kind} ${source.name} at ${snap.digest}`;
+      if (
+        existing?.metadata.annotations?.[INPUT_DIGEST_ANNOTATION] === digest &&
+        controllerOf(existing)?.uid === obj.metadata.uid &&
+        isReadyCurrent(obj) &&
+        obj.status?.published?.digest === snap.digest
+      ) {
+        return { outcome: 'unchanged', message, fields: current };
+      }
+      if (existing && controllerOf(existing) && controllerOf(existing)!.uid !== obj.metadata.uid) {
+        throw new ObjectFailure(
+          Reason.CreateOCIRepositoryFailed,
+          `OCIRepository ${key.name} exists and is controlled by ${controllerOf(existing)!.kind} ${controllerOf(existing)!.name}`,
+        );
+      }
+
+      let published = { url, digest: snap.digest, tag: snap.tag };
+      if (target) {
+        const dockerConfig = await dockerConfigFrom(kube, obj, target.secretRef?.name, 'spec.target.secretRef');
+        const out = await step(Reason.ReplicationFailed, () =>
+          store.copyOut({
+            repository: snap.repository,
+            digest: snap.digest,
+            target: target.url,
+            tag: snap.tag,
+            ...(dockerConfig ? { dockerConfig } : {}),
+          }),
+        );
+        published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
+      }
+
+      const flux = store.flux;
+      const ociRepo: OCIRepositoryObject = {
+        apiVersion: FLUX_SOURCE_API_VERSION,
+        kind: 'OCIRepository',
+        metadata: {
+          name: key.name,
+          namespace: key.namespace,
+          labels: { 'serverless.ocm.software/publication': key.name },
+          annotations: { [INPUT_DIGEST_ANNOTATION]: digest },
+          ownerReferences: [ownerReference(obj)],
+        },
+        spec: {
+          url,
+          ref: { digest: snap.digest },
+          ...(layerSelector ? { layerSelector } : {}),
+          interval,
+          ...(flux.insecure ? { insecure: true } : {}),
+          ...(flux.certSecretRef ? { certSecretRef: { name: flux.certSecretRef } } : {}),
+          ...(flux.secretRef ? { secretRef: { name: flux.secretRef } } : {}),
+        },
+      };
+      await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepo));
+      return { outcome: 'applied', message, fields: { ociRepositoryRef: { name: key.name }, published } };
+    });
+  }
+
+  async function publicationsOf(namespace: string, kind: string, name: string): Promise<ObjectKey[]> {
+    const all = await kube.list<PublicationObject>('Publication', namespace);
+    return all
+      .filter((p) => p.spec?.source?.kind === kind && p.spec.source.name === name)
+      .map((p) => ({ kind: 'Publication' as const, namespace, name: p.metadata.name }));
+  }
+
+  /** Deletes OCIRepositories whose Publication is gone (the GC does this on a cluster; the local runner has none). */
+  async function sweepOCIRepositories(namespace?: string, only?: string): Promise<string[]> {
+    const repos = await kube.list<OCIRepositoryObject>('OCIRepository', namespace);
+    const gone: string[] = [];
+    for (const r of repos) {
+      const ref = controllerOf(r);
+      if (!ref || ref.kind !== 'Publication' || ref.apiVersion !== API_VERSION) continue;
+      if (only && ref.name !== only) continue;
+      const pub = await kube.get({ kind: 'Publication', namespace: r.metadata.namespace, name: ref.name });
+      if (pub && pub.metadata.uid === ref.uid) continue;
+      await kube.delete({ kind: 'OCIRepository', namespace: r.metadata.namespace, name: r.metadata.name });
+      gone.push(r.metadata.name);
+    }
+    return gone;
+  }
+
+  async function handle(hint: Hint): Promise<StageResult> {
+    if (hint.type === 'resync') {
+      await sweepOCIRepositories();
+      const all = await kube.list<PublicationObject>('Publication');
+      const keys = all.map((p) => ({ kind: 'Publication' as const, namespace: p.metadata.namespace, name: p.metadata.name }));
+      return { objects: await reconcileAll(keys, (k) => reconcilePublication(k, false)) };
+    }
+    const key = hintKey(hint)!;
+    if (key.kind === 'Publication') {
+      if (hint.action === 'delete') {
+        const gone = await sweepOCIRepositories(key.namespace, key.name);
+        return { objects: gone.map((name) => ({ kind: 'OCIRepository', namespace: key.namespace, name, outcome: 'deleted' as const })) };
+      }
+      return { objects: [await reconcilePublication(key, true)] };
+    }
+    if (key.kind !== 'Snapshot') return { objects: [] };
+    const snap = await kube.get<SnapshotObject>(key);
+    const owner = (snap && snapshotOwner(snap)) ?? snapshotOwnerFromHint(hint);
+    if (!owner || (owner.kind !== 'Resource' && owner.kind !== 'Configuration')) return { objects: [] };
+    const keys = await publicationsOf(key.namespace, owner.kind, owner.name);
+    return { objects: await reconcileAll(keys, (k) => reconcilePublication(k, false)) };
+  }
+
+  return {
+    name: 'publish',
+    routes(hint: Hint): boolean {
+      if (hint.type === 'resync') return true;
+      if (hint.ref.kind === 'Publication') return true;
+      const owner = snapshotOwnerFromHint(hint)?.kind;
+      return owner === 'Resource' || owner === 'Configuration';
+    },
+    handle,
+  };
+}

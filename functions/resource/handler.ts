@@ -1,0 +1,263 @@
+import { readFile } from 'node:fs/promises';
+import {
+  DigestMismatchError,
+  ObjectFailure,
+  Reason,
+  type ArtifactStore,
+  type ComponentObject,
+  type Hint,
+  type KubePort,
+  type Logger,
+  type OCMRepositoryObject,
+  type ObjectKey,
+  type OcmSource,
+  type PushedArtifact,
+  type RepositoryAccess,
+  type ResolvedResource,
+  type ResourceObject,
+  type SnapshotObject,
+  type Stage,
+  type StageResult,
+} from '../../shared/ports/index.js';
+import {
+  dockerConfigFrom,
+  readySnapshotOf,
+  finalizeSnapshot,
+  hintKey,
+  inputDigest,
+  isReadyCurrent,
+  parseRepositorySpec,
+  reconcileAll,
+  reconcileObject,
+  recordSnapshot,
+  repositoryName,
+  snapshotKeyFor,
+  snapshotOwner,
+  snapshotOwnerFromHint,
+  step,
+  sweepOrphans,
+  tagFor,
+  upToDateSnapshot,
+  type Applied,
+  type ObjectResult,
+} from '../../shared/ports/kit/index.js';
+import { isHelmChart, parseResource } from './spec.js';
+
+export interface ResourceDeps {
+  kube: KubePort;
+  store: ArtifactStore;
+  ocm: OcmSource;
+  log?: Logger;
+}
+
+/** The YAML `{components: [...]}` layer of a descriptor Snapshot. */
+export async function readComponentSet(store: ArtifactStore, snapshot: SnapshotObject): Promise<string> {
+  const blob = await step(Reason.GetComponentDescriptorsFailed, () =>
+    store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest),
+  );
+  try {
+    return await readFile(blob.path, 'utf8');
+  } finally {
+    await blob.dispose();
+  }
+}
+
+export function createResourceStage(deps: ResourceDeps): Stage {
+  const { kube, store, ocm } = deps;
+
+  async function sourceAccess(component: ComponentObject, resolved: ResolvedResource): Promise<RepositoryAccess> {
+    const repoName = component.spec?.repositoryRef?.name;
+    const repo = repoName
+      ? await kube.get<OCMRepositoryObject>({ kind: 'OCMRepository', namespace: component.metadata.namespace, name: repoName })
+      : undefined;
+    const spec =
+      resolved.owner.repositorySpec ??
+      (repo ? parseRepositorySpec(repo) : undefined) ??
+      component.status?.component?.repositorySpec;
+    if (!spec) {
+      throw new ObjectFailure(
+        Reason.GetResourceAccessFailed,
+        `Component ${component.metadata.name}: OCMRepository ${repoName ?? '(none)'} not found, cannot fetch resources`,
+      );
+    }
+    const dockerConfig = repo ? await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef') : undefined;
+    return { spec, ...(dockerConfig ? { dockerConfig } : {}) };
+  }
+
+  async function fetchAndPush(
+    obj: ResourceObject,
+    component: ComponentObject,
+    resolved: ResolvedResource,
+    skipVerify: boolean,
+  ): Promise<PushedArtifact> {
+    const { resource, owner } = resolved;
+    const repository = repositoryName(obj.metadata.namespace, 'Resource', obj.metadata.name);
+    const tag = tagFor(resource.version ?? owner.version);
+    const repo = await sourceAccess(component, resolved);
+    try {
+      if (resource.access.type === 'ociArtifact' || resource.access.type === 'ociArtifact/v1' || resource.access.type === 'OCIImage') {
+        const source = resource.access['imageReference'];
+        if (typeof source !== 'string' || source === '') {
+          throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ociArtifact access has no imageReference`);
+        }
+        const d = resource.digest;
+        const expectDigest =
+          !skipVerify && d?.value && (d.normalisationAlgorithm === 'ociArtifactDigest/v1' || !d.normalisationAlgorithm)
+            ? `sha256:${d.value}`
+            : undefined;
+        return await step(Reason.CopyOCIArtifactFailed, () =>
+          store.copyIn({
+            source,
+            ...(repo.dockerConfig ? { dockerConfig: repo.dockerConfig } : {}),
+            ...(expectDigest ? { expectDigest } : {}),
+            repository,
+            tag,
+          }),
+        );
+      }
+      const blob = await step(Reason.GetResourceFailed, () => ocm.fetchResource({ repo, resolved, skipVerify }));
+      try {
+        return await step(Reason.PushSnapshotFailed, () =>
+          store.pushSingleLayer({
+            repository,
+            tag,
+            kind: isHelmChart(resource, blob.mediaType) ? 'helm-chart' : 'blob',
+            content: blob,
+            ocmMediaType: blob.mediaType,
+            resourceName: resource.name,
+            annotations: {
+              component: { name: owner.name, version: owner.version },
+              identity: identityOf(resolved),
+            },
+          }),
+        );
+      } finally {
+        await blob.dispose();
+      }
+    } catch (err) {
+      const cause = err instanceof ObjectFailure && err.cause instanceof DigestMismatchError ? err.cause : err;
+      if (cause instanceof DigestMismatchError) {
+        throw new ObjectFailure(Reason.VerifyResourceFailed, `resource ${resource.name}: ${cause.message}`, { cause });
+      }
+      throw err;
+    }
+  }
+
+  async function reconcileResource(key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
+    return reconcileObject<ResourceObject>(deps, key, async (obj): Promise<Applied> => {
+      const input = parseResource(obj);
+      const current = { resource: obj.status?.resource, snapshotRef: obj.status?.snapshotRef };
+      if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation) {
+        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready && ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
+        const snap = ready ? await kube.get<SnapshotObject>(snapshotKeyFor(obj)) : undefined;
+        if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap)) {
+          return { outcome: 'unchanged', message: ready.message, fields: current };
+        }
+      }
+      const { owner: component, snapshot: compSnap } = await readySnapshotOf<ComponentObject>(
+        kube,
+        'Component',
+        key.namespace,
+        input.componentName,
+      );
+      const digest = inputDigest('resource', {
+        identity: input.identity,
+        referencePath: input.referencePath,
+        skipVerify: input.skipVerify,
+        components: compSnap.spec!.digest,
+      });
+      const existing = await upToDateSnapshot(deps, obj, digest);
+      if (existing && obj.status?.resource) {
+        return { outcome: 'unchanged', message: messageFor(obj.status.resource), fields: current };
+      }
+      const setYaml = await readComponentSet(store, compSnap);
+      const resolved = await step(Reason.ResolveResourceFailed, () =>
+        ocm.resolveResource({ setYaml, identity: input.identity, referencePath: input.referencePath }),
+      );
+      const pushed = await fetchAndPush(obj, component, resolved, input.skipVerify);
+      await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest);
+      const r = resolved.resource;
+      const resourceStatus = {
+        name: r.name,
+        type: r.type,
+        ...(r.version ? { version: r.version } : {}),
+        ...(r.extraIdentity ? { extraIdentity: r.extraIdentity } : {}),
+        access: r.access,
+        ...(r.digest ? { digest: r.digest } : {}),
+      };
+      return {
+        outcome: 'applied',
+        message: messageFor(resourceStatus),
+        fields: { resource: resourceStatus, snapshotRef: { name: snapshotKeyFor(obj).name } },
+      };
+    });
+  }
+
+  async function resourcesOfComponent(namespace: string, componentName: string): Promise<ObjectKey[]> {
+    const all = await kube.list<ResourceObject>('Resource', namespace);
+    return all
+      .filter((r) => r.spec?.componentRef?.name === componentName)
+      .map((r) => ({ kind: 'Resource' as const, namespace, name: r.metadata.name }));
+  }
+
+  async function handle(hint: Hint): Promise<StageResult> {
+    if (hint.type === 'resync') {
+      const snaps = await kube.list<SnapshotObject>('Snapshot');
+      for (const s of snaps) {
+        if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Resource') await finalizeSnapshot(deps, s);
+      }
+      await sweepOrphans(deps, 'Resource');
+      const all = await kube.list<ResourceObject>('Resource');
+      const keys = all.map((r) => ({ kind: 'Resource' as const, namespace: r.metadata.namespace, name: r.metadata.name }));
+      return { objects: await reconcileAll(keys, (k) => reconcileResource(k, false)) };
+    }
+    const key = hintKey(hint)!;
+    if (key.kind === 'Resource') {
+      if (hint.action === 'delete') {
+        await sweepOrphans(deps, 'Resource', key.namespace, { name: key.name });
+        return { objects: [{ ...key, outcome: 'deleted' }] };
+      }
+      return { objects: [await reconcileResource(key, true)] };
+    }
+    if (key.kind !== 'Snapshot') return { objects: [] };
+    const snap = await kube.get<SnapshotObject>(key);
+    const owner = (snap && snapshotOwner(snap)) ?? snapshotOwnerFromHint(hint);
+    if (owner?.kind === 'Component') {
+      const keys = await resourcesOfComponent(key.namespace, owner.name);
+      return { objects: await reconcileAll(keys, (k) => reconcileResource(k, false)) };
+    }
+    if (owner?.kind === 'Resource') {
+      if (snap && (await finalizeSnapshot(deps, snap))) return { objects: [{ ...key, outcome: 'deleted' }] };
+      if (snap && hint.action !== 'delete') return { objects: [{ ...key, outcome: 'skipped' }] };
+      return { objects: [await reconcileResource({ kind: 'Resource', namespace: key.namespace, name: owner.name }, false)] };
+    }
+    return { objects: [] };
+  }
+
+  return {
+    name: 'resource',
+    routes(hint: Hint): boolean {
+      if (hint.type === 'resync') return true;
+      if (hint.ref.kind === 'Resource') return true;
+      const owner = snapshotOwnerFromHint(hint)?.kind;
+      return owner === 'Component' || owner === 'Resource';
+    },
+    handle,
+  };
+}
+
+function identityOf(resolved: ResolvedResource): Record<string, string> {
+  const r = resolved.resource;
+  return {
+    ...(r.extraIdentity ?? {}),
+    'component-name': resolved.owner.name,
+    'component-version': resolved.owner.version,
+    'resource-name': r.name,
+    ...(r.version ? { 'resource-version': r.version } : {}),
+  };
+}
+
+function messageFor(r: { name: string; version?: string }): string {
+  return `Applied resource ${r.name}${r.version ? ` version ${r.version}` : ''}`;
+}

@@ -1,0 +1,36 @@
+import { Reason } from '../errors.js';
+import type { KubeObject, SnapshotObject } from '../kinds.js';
+import { controllerOf, type KubePort } from '../kube.js';
+import { readyCondition, isReadyCurrent } from './conditions.js';
+import { InProgress, WaitingFor } from './reconcile.js';
+import { snapshotName } from './names.js';
+
+/**
+ * The Snapshot produced by `kind/name`, found by its deterministic name and owner uid rather than through the
+ * producer's status: the Snapshot's own events are what trigger consumers, and they arrive before the producer's
+ * status patch does. A Ready Snapshot stays usable while its producer fails later (last good artifact, as in Flux).
+ */
+export async function readySnapshotOf<T extends KubeObject>(
+  kube: KubePort,
+  kind: 'Component' | 'Resource' | 'Configuration',
+  namespace: string,
+  name: string,
+  reason: string = kind === 'Component' ? Reason.ComponentIsNotReady : Reason.TargetIsNotReady,
+): Promise<{ owner: T; snapshot: SnapshotObject }> {
+  const owner = await kube.get<T>({ kind, namespace, name });
+  if (!owner) throw new WaitingFor(reason, `${kind} ${name} not found`);
+  const snapName = snapshotName(kind, name);
+  const snapshot = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace, name: snapName });
+  if (!snapshot?.spec || controllerOf(snapshot)?.uid !== owner.metadata.uid) {
+    const why = readyCondition(owner);
+    const detail = why && why.status !== 'True' ? `: ${why.reason}: ${why.message}` : '';
+    throw new WaitingFor(reason, `${kind} ${name} has no snapshot yet${detail}`);
+  }
+  if (snapshot.metadata.deletionTimestamp) throw new InProgress(reason, `Snapshot ${snapName} is being deleted`);
+  if (!isReadyCurrent(snapshot)) {
+    const c = readyCondition(snapshot);
+    if (c?.status === 'False') throw new WaitingFor(reason, `Snapshot ${snapName} is not ready: ${c.message}`);
+    throw new InProgress(reason, `Snapshot ${snapName} is being updated`);
+  }
+  return { owner, snapshot };
+}
