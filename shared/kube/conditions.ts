@@ -1,0 +1,88 @@
+/**
+ * The Ready condition, Flux-style: one condition type, a reason and a message, the generation it
+ * describes, and a lastTransitionTime that moves only when the status (True/False/Unknown) changes.
+ */
+import type { Condition, KubeObject } from './types.js';
+
+export const READY = 'Ready';
+
+/** Reasons: upstream's (ocm-k8s-toolkit) where the meaning is the same, plus ours. */
+export const Reasons = {
+  Succeeded: 'Succeeded',
+  Progressing: 'Progressing',
+  Suspended: 'Suspended',
+  // repository / component
+  RepositorySpecInvalid: 'RepositorySpecInvalid',
+  RepositoryIsNotReady: 'RepositoryIsNotReady',
+  CheckVersionFailed: 'CheckVersionFailed',
+  GetComponentFailed: 'GetComponentFailed',
+  GetComponentVersionFailed: 'GetComponentVersionFailed',
+  GetComponentDescriptorsFailed: 'GetComponentDescriptorsFailed',
+  ComponentVerificationFailed: 'ComponentVerificationFailed',
+  ComponentIsNotReady: 'ComponentIsNotReady',
+  // resource
+  ResolveResourceFailed: 'ResolveResourceFailed',
+  GetResourceAccessFailed: 'GetResourceAccessFailed',
+  GetBlobAccessFailed: 'GetBlobAccessFailed',
+  VerifyResourceFailed: 'VerifyResourceFailed',
+  // configuration
+  TargetFetchFailed: 'TargetFetchFailed',
+  ConfigFetchFailed: 'ConfigFetchFailed',
+  ConfigurationFailed: 'ConfigurationFailed',
+  LocalizationFailed: 'LocalizationFailed',
+  // snapshots / registry
+  CreateSnapshotFailed: 'CreateSnapshotFailed',
+  GetSnapshotFailed: 'GetSnapshotFailed',
+  SnapshotReadyFailed: 'SnapshotReadyFailed',
+  PushSnapshotFailed: 'PushSnapshotFailed',
+  OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
+  DeleteOCIRepositoryFailed: 'DeleteOCIRepositoryFailed',
+  // publication
+  SourceIsNotReady: 'SourceIsNotReady',
+  PublishFailed: 'PublishFailed',
+  CopyOCIArtifactFailed: 'CopyOCIArtifactFailed',
+  // generic
+  SpecInvalid: 'SpecInvalid',
+  CredentialsFailed: 'CredentialsFailed',
+} as const;
+export type Reason = (typeof Reasons)[keyof typeof Reasons] | (string & {});
+
+export interface ReadyInput {
+  status: 'True' | 'False' | 'Unknown';
+  reason: Reason;
+  message: string;
+  observedGeneration: number;
+}
+
+const MAX_MESSAGE = 32768;
+
+/**
+ * Returns the conditions with Ready set. Other condition types are dropped (only Ready is used);
+ * lastTransitionTime is kept unless the status value changes.
+ */
+export function withReady(conditions: readonly Condition[] | undefined, input: ReadyInput, now: Date = new Date()): Condition[] {
+  const prev = conditions?.find((c) => c.type === READY);
+  const message = input.message.length > MAX_MESSAGE ? `${input.message.slice(0, MAX_MESSAGE - 3)}...` : input.message;
+  return [
+    {
+      type: READY,
+      status: input.status,
+      reason: input.reason,
+      message,
+      observedGeneration: input.observedGeneration,
+      lastTransitionTime: prev !== undefined && prev.status === input.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    },
+  ];
+}
+
+type WithConditions = KubeObject<string, unknown, { conditions?: Condition[]; observedGeneration?: number } | undefined>;
+
+export function readyCondition(obj: WithConditions): Condition | undefined {
+  return obj.status?.conditions?.find((c) => c.type === READY);
+}
+
+/** Ready=True for the object's current generation. */
+export function isReady(obj: WithConditions): boolean {
+  const c = readyCondition(obj);
+  return c?.status === 'True' && (obj.metadata.generation === undefined || c.observedGeneration === obj.metadata.generation);
+}
