@@ -31,7 +31,23 @@ export { fetchWithReferences, descriptorSet, findReferenceCycle, assertNoReferen
 export { openRepository, parseRepositorySpec, type OpenRepositoryOptions } from './repository.js';
 export { CtfRepository } from './ctf.js';
 export { OciComponentRepository, parseBaseUrl, componentRepositoryPath } from './oci-repo.js';
-export { MEDIA_TYPE as OCM_MEDIA_TYPE } from './cv-artifact.js';
+export { MEDIA_TYPE as OCM_MEDIA_TYPE, readDescriptorFromArtifact, parseManifest } from './cv-artifact.js';
+export { openResourceAccess, parseImageReference, accessKind, isDigestExcluded, GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, type OpenAccessOptions } from './access.js';
+export { digestResourceAccess, hashStream, artifactSetMainDigest } from './digests.js';
+export { signDigest, verifySignatureValue, loadVerificationMaterial, RSA_PKCS1_V15, RSA_PSS, MEDIA_TYPE_PEM, MEDIA_TYPE_RSA, MEDIA_TYPE_RSA_PSS, type SignOptions } from './signing.js';
+export { verifyComponent, verifyReferenceDigests, verifyResourceDigests, signComponent, fillReferenceDigests, fillResourceDigests, type SignComponentOptions } from './verify.js';
+export {
+  writeCtfDirectory,
+  writeCtfArchive,
+  packCtfDirectory,
+  pushComponentVersion,
+  buildComponentArtifact,
+  localBlobResource,
+  type ComponentVersionInput,
+  type LocalBlobInput,
+  type LocalResourceMeta,
+} from './ctf-write.js';
+export { registryConnector, type RegistryConnectorOptions, type ClosableConnector } from './oci-connector.js';
 
 /**
  * List versions, pick the highest matching `semver`/`semverFilter`, apply the downgrade policy against

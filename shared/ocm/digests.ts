@@ -1,0 +1,97 @@
+/**
+ * Resource digests: genericBlobDigest/v1 (hash of the bytes as the access returns them) and
+ * ociArtifactDigest/v1 (the manifest digest; for local artifact-set blobs the main artifact named in the set's
+ * index.json / artifact-descriptor.json). Everything streamed.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tarStream from 'tar-stream';
+import { AccessError, ArtifactFormatError, UnsupportedDigestError } from './errors.js';
+import { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1 } from './access.js';
+import type { ResourceAccess } from './api.js';
+import type { DigestSpec } from './model.js';
+import { nodeHashName, ocmHashName } from './normalise.js';
+import { readBounded } from './streams.js';
+
+export async function hashStream(stream: Readable, hashAlgorithm = 'SHA-256'): Promise<{ hex: string; size: number }> {
+  const h = createHash(nodeHashName(hashAlgorithm));
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    h.update(b);
+    size += b.length;
+  }
+  return { hex: h.digest('hex'), size };
+}
+
+/** Main manifest digest of an OCM artifact set (tar or tgz; OCI layout index.json or artifact-descriptor.json). */
+export async function artifactSetMainDigest(stream: Readable): Promise<string> {
+  const first: Buffer[] = [];
+  // sniff gzip from the first chunk without buffering the whole blob
+  const it = stream[Symbol.asyncIterator]();
+  const head = await it.next();
+  if (head.done) throw new ArtifactFormatError('artifact set blob is empty');
+  first.push(head.value as Buffer);
+  const rest = Readable.from(
+    (async function* () {
+      yield first[0]!;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        yield n.value as Buffer;
+      }
+    })(),
+  );
+  const gz = first[0]![0] === 0x1f && first[0]![1] === 0x8b;
+  let index: Buffer | undefined;
+  const extract = tarStream.extract();
+  extract.on('entry', (header, entry, next) => {
+    const name = header.name.replace(/^\.\//, '');
+    if ((name === 'index.json' || name === 'artifact-descriptor.json') && header.type === 'file') {
+      readBounded(entry, 4 * 1024 * 1024, `artifact set ${name}`)
+        .then((b) => {
+          if (name === 'index.json' || !index) index = b;
+          next();
+        })
+        .catch((e: unknown) => next(e as Error));
+    } else {
+      entry.on('end', () => next());
+      entry.resume();
+    }
+  });
+  await (gz ? pipeline(rest, createGunzip(), extract) : pipeline(rest, extract));
+  if (!index) throw new ArtifactFormatError('artifact set has no index.json or artifact-descriptor.json');
+  const j = JSON.parse(index.toString('utf8')) as { annotations?: Record<string, string>; manifests?: { digest?: string; annotations?: Record<string, string> }[] };
+  const main = j.annotations?.['software.ocm/main'];
+  if (main) return main;
+  const mains = (j.manifests ?? []).filter((m) => m.annotations?.['software.ocm/main'] === 'true');
+  if (mains.length === 1 && mains[0]!.digest) return mains[0]!.digest;
+  if (j.manifests?.length === 1 && j.manifests[0]!.digest) return j.manifests[0]!.digest;
+  throw new ArtifactFormatError('artifact set does not name its main artifact (software.ocm/main)');
+}
+
+/**
+ * Compute the digest of an opened resource access with the algorithm the descriptor names (or genericBlobDigest/v1
+ * for blobs and ociArtifactDigest/v1 for OCI artifacts when `normalisationAlgorithm` is not given).
+ */
+export async function digestResourceAccess(access: ResourceAccess, normalisationAlgorithm?: string, hashAlgorithm = 'SHA-256'): Promise<DigestSpec> {
+  const norm = normalisationAlgorithm ?? (access.kind === 'blob' ? GENERIC_BLOB_DIGEST_V1 : OCI_ARTIFACT_DIGEST_V1);
+  const hashName = ocmHashName(hashAlgorithm);
+  if (access.kind === 'ociArtifact') {
+    if (norm !== OCI_ARTIFACT_DIGEST_V1) throw new UnsupportedDigestError(`${norm} cannot be computed for an OCI artifact access`);
+    const d = access.manifestDigest ?? access.reference.digest;
+    if (!d) throw new AccessError(`cannot digest ${access.reference.reference}: no registry access to resolve its manifest`);
+    return { hashAlgorithm: 'SHA-256', normalisationAlgorithm: OCI_ARTIFACT_DIGEST_V1, value: d.replace(/^sha256:/, '') };
+  }
+  if (norm === GENERIC_BLOB_DIGEST_V1) {
+    const { hex } = await hashStream(await access.open(), hashName);
+    return { hashAlgorithm: hashName, normalisationAlgorithm: GENERIC_BLOB_DIGEST_V1, value: hex };
+  }
+  if (norm === OCI_ARTIFACT_DIGEST_V1) {
+    const main = await artifactSetMainDigest(await access.open());
+    return { hashAlgorithm: 'SHA-256', normalisationAlgorithm: OCI_ARTIFACT_DIGEST_V1, value: main.replace(/^sha256:/, '') };
+  }
+  throw new UnsupportedDigestError(`unsupported resource digest algorithm ${norm}`);
+}
