@@ -75,8 +75,10 @@ async function unpackArchive(file: string, dir: string, gz: boolean, limits: Ctf
     entries++;
     const name = header.name.replace(/^\.\//, '').replace(/\/$/, '');
     const fail = (msg: string): void => {
-      stream.resume();
-      next(new ArtifactFormatError(`CTF archive ${file}: ${msg}`));
+      // destroying the extractor (not next(err)) makes the pipeline reject exactly once; the entry stream gets
+      // the same error, which the pipeline already reports
+      stream.on('error', () => undefined);
+      extract.destroy(new ArtifactFormatError(`CTF archive ${file}: ${msg}`));
     };
     if (entries > maxEntries) return fail(`more than ${maxEntries} entries`);
     if (header.type === 'directory' && (name === '' || name === '.' || name === 'blobs')) {

@@ -55,7 +55,7 @@ export async function artifactSetMainDigest(stream: Readable): Promise<string> {
           if (name === 'index.json' || !index) index = b;
           next();
         })
-        .catch((e: unknown) => next(e as Error));
+        .catch((e: unknown) => extract.destroy(e as Error));
     } else {
       entry.on('end', () => next());
       entry.resume();

@@ -98,7 +98,7 @@ export async function extractTarMember(tar: Buffer, want: (name: string) => bool
           found = b;
           next();
         })
-        .catch((e: unknown) => next(e as Error));
+        .catch((e: unknown) => extract.destroy(e as Error));
     } else {
       stream.on('end', () => next());
       stream.resume();

@@ -38,7 +38,10 @@ export function compareVersions(a: string, b: string): number {
 
 function constraintRange(constraint: string): semver.Range {
   try {
-    return new semver.Range(constraint.trim() || '*', { loose: true, includePrerelease: false });
+    // Masterminds/semver (upstream) lets a constraint that names a pre-release match pre-releases of any
+    // version; node-semver only of the same x.y.z unless includePrerelease is set
+    const hasPre = /[0-9xX*]-[0-9A-Za-z]/.test(constraint);
+    return new semver.Range(constraint.trim() || '*', { loose: true, includePrerelease: hasPre });
   } catch (err) {
     throw new InvalidConstraintError('semver constraint', constraint, (err as Error).message);
   }
