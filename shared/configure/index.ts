@@ -1,0 +1,10 @@
+export * from './errors.js';
+export * from './types.js';
+export { parseValuePath, formatValuePath, type PathSegment } from './value-path.js';
+export * from './image-ref.js';
+export { parseEditable, formatOf, DEFAULT_YAML_LIMITS, SetValueError, type EditableFile, type YamlLimits, type FileFormat } from './substitute.js';
+export * from './chart.js';
+export * from './localize.js';
+export * from './apply.js';
+export * from './configure.js';
+export * from './engine.js';
