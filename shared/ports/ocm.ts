@@ -39,6 +39,8 @@ export interface ResolvedResource {
   resource: ResourceEntry;
   /** the component version that declares the resource (not necessarily the root) */
   owner: { name: string; version: string; repositorySpec?: RepositorySpec };
+  /** the adapter's own parsed descriptor of the owner, carried to fetchResource (opaque to handlers) */
+  native?: unknown;
 }
 
 /**

@@ -1,0 +1,198 @@
+/**
+ * The stages' ArtifactStore port over shared/snapshot (RegistryStore for a registry, LayoutStore for OCI layouts).
+ */
+import {
+  DigestMismatchError as OciDigestMismatchError,
+  NotFoundError,
+  RegistryClient,
+  credentialsFromDockerConfig,
+  parseReference,
+  type Target,
+} from '../../shared/oci/index.js';
+import {
+  copyArtifact,
+  type ArtifactStore as SnapshotStore,
+  type ArtifactKind,
+} from '../../shared/snapshot/index.js';
+import {
+  DigestMismatchError,
+  TransientError,
+  type ArtifactStore,
+  type CopyInRequest,
+  type CopyOutRequest,
+  type LayerKind,
+  type LocalBlob,
+  type PushedArtifact,
+  type SingleLayerRequest,
+} from '../../shared/ports/index.js';
+import { tagFor } from '../../shared/ports/kit/index.js';
+import { spool } from './temp-file.js';
+
+export interface ArtifactStoreAdapterOptions {
+  /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
+  publicHost?: string;
+  /** registries reached over plain HTTP when copying in/out (host:port); loopback hosts are always plain HTTP */
+  insecureHosts?: string[];
+  /** PEM CA for external registries */
+  caFile?: string;
+  /** settings put on every Flux OCIRepository */
+  flux?: ArtifactStore['flux'];
+}
+
+const KIND: Record<LayerKind, ArtifactKind> = {
+  'component-descriptors': 'descriptors',
+  'helm-chart': 'helm',
+  blob: 'archive',
+};
+
+function isLoopback(host: string): boolean {
+  return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
+}
+
+/** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
+function mapError(err: unknown): unknown {
+  if (err instanceof OciDigestMismatchError) {
+    return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
+  }
+  return err;
+}
+
+export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAdapterOptions = {}): ArtifactStore & { close(): Promise<void> } {
+  const publicHost = opts.publicHost ?? (store.url.startsWith('file:') ? 'localhost' : new URL(store.url).host);
+  const insecure = new Set(opts.insecureHosts ?? []);
+  const clients: RegistryClient[] = [];
+
+  function external(host: string, dockerConfig?: Buffer): RegistryClient {
+    const scheme = isLoopback(host) || insecure.has(host) ? 'http' : 'https';
+    const client = new RegistryClient({
+      url: `${scheme}://${host}`,
+      ...(dockerConfig ? { credentials: credentialsFromDockerConfig(dockerConfig) } : {}),
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    });
+    clients.push(client);
+    return client;
+  }
+
+  async function release(client: RegistryClient): Promise<void> {
+    clients.splice(clients.indexOf(client), 1);
+    await client.close();
+  }
+
+  return {
+    flux: opts.flux ?? {},
+
+    referenceFor(repository: string): string {
+      return `${publicHost}/${repository}`;
+    },
+
+    async pushSingleLayer(req: SingleLayerRequest): Promise<PushedArtifact> {
+      const p = req.annotations;
+      const pushed = await store
+        .pushArtifact(
+          req.repository,
+          {
+            content: { path: req.content.path },
+            mediaType: req.ocmMediaType ?? req.content.mediaType,
+            name: req.resourceName ?? (req.kind === 'component-descriptors' ? 'component-descriptors' : 'content'),
+            kind: KIND[req.kind],
+            provenance: {
+              ...(p.source ? { source: p.source } : {}),
+              ...(p.component ? { component: p.component.name, version: p.component.version } : {}),
+              ...(p.identity ? { identity: p.identity } : {}),
+            },
+          },
+          req.kind === 'helm-chart' ? {} : { tag: tagFor(req.tag) },
+        )
+        .catch((err: unknown) => {
+          throw mapError(err);
+        });
+      return {
+        repository: req.repository,
+        tag: pushed.tag ?? tagFor(req.tag),
+        digest: pushed.manifest.digest,
+        blob: { digest: pushed.blob.digest, size: pushed.blob.size, mediaType: pushed.blob.mediaType },
+      };
+    },
+
+    async copyIn(req: CopyInRequest): Promise<PushedArtifact> {
+      const ref = parseReference(req.source);
+      const client = external(ref.host, req.dockerConfig);
+      try {
+        const src: Target = client.repository(ref.repository);
+        const reference = ref.digest ?? ref.tag ?? 'latest';
+        const desc = await src.manifests.resolve(reference);
+        if (!desc) throw new NotFoundError(`${req.source}: manifest not found`, { status: 404 });
+        if (ref.digest && desc.digest !== ref.digest) throw new DigestMismatchError(req.source, ref.digest, desc.digest);
+        if (req.expectDigest && desc.digest !== req.expectDigest) {
+          throw new DigestMismatchError(`${req.source} (ociArtifactDigest/v1)`, req.expectDigest, desc.digest);
+        }
+        const tag = tagFor(req.tag);
+        const root = await copyArtifact(src, desc.digest, store.repository(req.repository), { tag });
+        return {
+          repository: req.repository,
+          tag,
+          digest: root.digest,
+          blob: { digest: root.digest, size: root.size, mediaType: root.mediaType },
+        };
+      } catch (err) {
+        throw mapError(err);
+      } finally {
+        await release(client);
+      }
+    },
+
+    async copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }> {
+      const ref = parseReference(req.target.includes('/') ? req.target : `${req.target}/`);
+      const client = external(ref.host, req.dockerConfig);
+      try {
+        const root = await copyArtifact(store.repository(req.repository), req.digest, client.repository(ref.repository), {
+          tag: tagFor(req.tag),
+        });
+        return { url: `oci://${ref.host}/${ref.repository}`, digest: root.digest };
+      } catch (err) {
+        throw mapError(err);
+      } finally {
+        await release(client);
+      }
+    },
+
+    async hasManifest(repository: string, digest: string): Promise<boolean> {
+      try {
+        const d = await store.resolve(repository, digest);
+        return d?.digest === digest;
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
+    },
+
+    async fetchLayer(repository: string, digest: string): Promise<LocalBlob> {
+      try {
+        const art = await store.fetchArtifact(repository, digest);
+        const stream = await store.openBlob(repository, art.blob);
+        return await spool(stream, art.blob.mediaType, 'layer');
+      } catch (err) {
+        const mapped = mapError(err);
+        if (mapped instanceof NotFoundError) {
+          // A Snapshot said it was there: the registry lost it or it is being replaced; try again later.
+          throw new TransientError(`${repository}@${digest}: ${mapped.message}`, { cause: mapped });
+        }
+        throw mapped;
+      }
+    },
+
+    async deleteManifest(repository: string, digest: string): Promise<boolean> {
+      try {
+        return await store.deleteManifest(repository, digest);
+      } catch (err) {
+        if (err instanceof NotFoundError) return false;
+        throw err;
+      }
+    },
+
+    async close(): Promise<void> {
+      await Promise.all(clients.map((c) => c.close()));
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,16 @@
+/** The parts of shared/ocm the adapters use, in one place. */
+export {
+  OcmError,
+  fetchWithReferences,
+  openRepository,
+  parseDescriptorList,
+  resolveComponentVersion,
+  resolveResource,
+  serializeDescriptorList,
+  type ComponentDescriptor,
+  type ComponentRepository,
+  type Resource,
+} from '../../shared/ocm/index.js';
+export { openResourceAccess } from '../../shared/ocm/access.js';
+export { verifyComponent } from '../../shared/ocm/verify.js';
+export { registryConnector as registryConnectorFor } from '../../shared/ocm/oci-connector.js';

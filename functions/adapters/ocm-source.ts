@@ -1,0 +1,208 @@
+/**
+ * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
+ * reasons (ocm.md §1.10) or to TransientError.
+ */
+import { credentialsFromDockerConfig } from '../../shared/oci/index.js';
+import {
+  OcmError,
+  fetchWithReferences,
+  openRepository,
+  openResourceAccess,
+  parseDescriptorList,
+  registryConnectorFor,
+  resolveComponentVersion,
+  resolveResource as resolveOcmResource,
+  serializeDescriptorList,
+  verifyComponent,
+  type ComponentDescriptor,
+  type ComponentRepository,
+  type Resource,
+} from './ocm-lib.js';
+import {
+  DigestMismatchError,
+  ObjectFailure,
+  Reason,
+  TransientError,
+  type ComponentSet,
+  type LocalBlob,
+  type OcmSource,
+  type RepositoryAccess,
+  type ResolvedResource,
+  type ResourceEntry,
+} from '../../shared/ports/index.js';
+import { spool } from './temp-file.js';
+
+export interface OcmSourceOptions {
+  /** registries reached over plain HTTP (host:port) besides http:// baseUrls */
+  insecureHosts?: string[];
+  caFile?: string;
+}
+
+/** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
+function mapOcmError(err: unknown, reason: string): Error {
+  if (err instanceof ObjectFailure || err instanceof TransientError) return err;
+  if (err instanceof OcmError) {
+    switch (err.code) {
+      case 'Transport':
+        return new TransientError(err.message, { cause: err });
+      case 'DigestMismatch': {
+        const e = err as OcmError & { what?: string; expected?: string; actual?: string };
+        return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
+      }
+      case 'SignatureMissing':
+      case 'SignatureInvalid':
+      case 'UnsupportedSignature':
+      case 'KeyMissing':
+      case 'CertificateInvalid':
+        return new ObjectFailure(Reason.ComponentVerificationFailed, err.message, { cause: err });
+      case 'RepositorySpec':
+        return new ObjectFailure(Reason.RepositorySpecInvalid, err.message, { cause: err });
+      case 'ComponentNotFound':
+      case 'VersionNotFound':
+        return new ObjectFailure(reason === Reason.CheckVersionFailed ? Reason.GetComponentFailed : reason, err.message, { cause: err });
+      case 'UnsupportedAccessType':
+        return new ObjectFailure(Reason.GetResourceAccessFailed, err.message, { cause: err });
+      case 'AccessFailed':
+        if (isRetryable(err.cause)) return new TransientError(err.message, { cause: err });
+        return new ObjectFailure(reason, err.message, { cause: err });
+      default:
+        return new ObjectFailure(reason, err.message, { cause: err });
+    }
+  }
+  if (isRetryable(err)) return new TransientError(String((err as Error)?.message ?? err), { cause: err });
+  return new ObjectFailure(reason, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+function isRetryable(err: unknown): boolean {
+  for (let e = err, i = 0; e && typeof e === 'object' && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+    const r = e as { code?: unknown; status?: unknown; name?: unknown };
+    if (typeof r.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(r.code)) return true;
+    if (typeof r.status === 'number' && (r.status === 429 || r.status >= 500)) return true;
+    if (r.name === 'TransientError') return true;
+  }
+  return false;
+}
+
+export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
+  async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: ReturnType<typeof registryConnectorFor>) => Promise<T>): Promise<T> {
+    const oci = registryConnectorFor({
+      ...(access.dockerConfig ? { credentials: credentialsFromDockerConfig(access.dockerConfig) } : {}),
+      ...(opts.insecureHosts ? { insecureHosts: opts.insecureHosts } : {}),
+      ...(opts.caFile ? { caFile: opts.caFile } : {}),
+    });
+    try {
+      const repo = await openRepository(access.spec, { oci: oci.connect });
+      try {
+        return await fn(repo, oci);
+      } finally {
+        await repo.close?.();
+      }
+    } catch (err) {
+      throw mapOcmError(err, reason);
+    } finally {
+      await oci.close();
+    }
+  }
+
+  return {
+    async checkRepository(access) {
+      await withRepository(access, Reason.RepositorySpecInvalid, async () => undefined);
+    },
+
+    async resolveVersion(req) {
+      return withRepository(req.repo, Reason.CheckVersionFailed, async (repo) => {
+        const r = await resolveComponentVersion(repo, req.component, {
+          semver: req.semver,
+          ...(req.semverFilter ? { semverFilter: req.semverFilter } : {}),
+          downgradePolicy: req.downgradePolicy,
+          ...(req.current ? { current: req.current } : {}),
+        });
+        return r.version;
+      });
+    },
+
+    async fetchComponentSet(req): Promise<ComponentSet> {
+      return withRepository(req.repo, Reason.GetComponentDescriptorsFailed, async (repo, oci) => {
+        const set = await fetchWithReferences(repo, { name: req.component, version: req.version });
+        let digest: string | undefined;
+        if (req.verify.length > 0) {
+          try {
+            const result = await verifyComponent(set, {
+              keys: req.verify.map((k) => ({ signature: k.signature, publicKey: k.publicKeyPem })),
+              access: { repository: repo, oci: oci.connect },
+            });
+            digest = result.digest.value;
+          } catch (err) {
+            const mapped = mapOcmError(err, Reason.ComponentVerificationFailed);
+            if (mapped instanceof TransientError) throw mapped;
+            // every verification problem (digests of references/resources included) is a verification failure
+            throw new ObjectFailure(Reason.ComponentVerificationFailed, (err as Error).message, { cause: err });
+          }
+        }
+        return {
+          name: set.root.name,
+          version: set.root.version,
+          ...(digest ? { digest } : {}),
+          yaml: serializeDescriptorList(set.all),
+        };
+      });
+    },
+
+    resolveResource(req): ResolvedResource {
+      try {
+        const list = parseDescriptorList(req.setYaml);
+        const root = list[0];
+        if (!root) throw new ObjectFailure(Reason.ResolveResourceFailed, 'the component snapshot holds no descriptors');
+        const r = resolveOcmResource(list, root, req.identity, req.referencePath ?? []);
+        return {
+          resource: toEntry(r.resource),
+          owner: { name: r.component.name, version: r.component.version },
+          native: r.component,
+        };
+      } catch (err) {
+        throw mapOcmError(err, Reason.ResolveResourceFailed);
+      }
+    },
+
+    async fetchResource(req): Promise<LocalBlob> {
+      const owner = req.resolved.native as ComponentDescriptor | undefined;
+      return withRepository(req.repo, Reason.GetResourceFailed, async (repo, oci) => {
+        const cd = owner ?? (await repo.getDescriptor(req.resolved.owner.name, req.resolved.owner.version));
+        const resource = cd.resources.find(
+          (r) => r.name === req.resolved.resource.name && sameIdentity(r.extraIdentity, req.resolved.resource.extraIdentity),
+        );
+        if (!resource) {
+          throw new ObjectFailure(Reason.ResolveResourceFailed, `resource ${req.resolved.resource.name} not found in ${cd.name}:${cd.version}`);
+        }
+        const access = await openResourceAccess(cd, resource, {
+          repository: repo,
+          oci: oci.connect,
+          ...(req.skipVerify ? { skipDigestVerification: true } : {}),
+        });
+        if (access.kind !== 'blob') {
+          throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
+        }
+        const stream = await access.open();
+        return spool(stream, access.mediaType, resource.name);
+      });
+    },
+  };
+}
+
+function sameIdentity(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  const ka = Object.keys(a ?? {}).sort();
+  const kb = Object.keys(b ?? {}).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a![k] === b![k]);
+}
+
+function toEntry(r: Resource): ResourceEntry {
+  return {
+    name: r.name,
+    ...(r.version ? { version: r.version } : {}),
+    type: r.type,
+    ...(r.relation ? { relation: r.relation } : {}),
+    ...(r.extraIdentity && Object.keys(r.extraIdentity).length ? { extraIdentity: r.extraIdentity } : {}),
+    access: (r.access ?? { type: 'none' }) as ResourceEntry['access'],
+    ...(r.digest ? { digest: r.digest } : {}),
+  };
+}

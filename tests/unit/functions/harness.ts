@@ -1,0 +1,61 @@
+/** Wires the four stages over MemoryKube + LayoutStore + a CTF, the way the local runner does. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactStoreAdapter } from '../../../functions/adapters/artifact-store.js';
+import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
+import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
+import { createConfigureStage } from '../../../functions/configure/handler.js';
+import { createDescriptorStage } from '../../../functions/descriptor/handler.js';
+import { createPublishStage } from '../../../functions/publish/handler.js';
+import { createResourceStage } from '../../../functions/resource/handler.js';
+import { createConfigureEngine } from '../../../shared/configure/index.js';
+import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
+import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
+import { LayoutStore } from '../../../shared/snapshot/index.js';
+import { Bus } from './bus.js';
+
+export const NS = 'team-a';
+
+export async function harness() {
+  const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
+  const ctf = join(dir, 'ctf');
+  const kube = new MemoryKube();
+  const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
+  const ocm = ocmSourceAdapter();
+  const engine = createConfigureEngine();
+  const stages = [
+    createDescriptorStage({ kube, store, ocm }),
+    createResourceStage({ kube, store, ocm }),
+    createConfigureStage({ kube, store, ocm, engine }),
+    createPublishStage({ kube, store }),
+  ];
+  const bus = new Bus(kube, stages);
+  return {
+    dir,
+    ctf,
+    kube,
+    store,
+    bus,
+    stages,
+    async addVersions(cvs: ComponentVersionInput[]) {
+      await writeCtfDirectory(ctf, cvs);
+    },
+    async apply(kind: string, name: string, spec: Record<string, unknown>) {
+      const obj: KubeObject = { apiVersion: API_VERSION, kind, metadata: { name, namespace: NS }, spec };
+      return kube.apply(obj);
+    },
+    async get<T extends KubeObject>(kind: string, name: string) {
+      return kube.get<T>({ kind: kind as 'Component', namespace: NS, name });
+    },
+    async close() {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function ready(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string } {
+  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
+  return { status: c?.status, reason: c?.reason, message: c?.message };
+}

@@ -1,0 +1,145 @@
+import { createReadStream } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readArchive } from '../../../shared/archive/index.js';
+import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { componentVersion } from './fixtures.js';
+import { harness, ready } from './harness.js';
+
+type H = Awaited<ReturnType<typeof harness>>;
+
+async function layerFiles(h: H, snap: SnapshotObject): Promise<Map<string, string>> {
+  const blob = await h.store.fetchLayer(snap.spec!.repository, snap.spec!.digest);
+  const files = new Map<string, string>();
+  try {
+    for await (const e of readArchive(createReadStream(blob.path))) {
+      if (e.type !== 'file') continue;
+      const chunks: Buffer[] = [];
+      for await (const c of e.body) chunks.push(c);
+      files.set(e.path, Buffer.concat(chunks).toString('utf8'));
+    }
+  } finally {
+    await blob.dispose();
+  }
+  return files;
+}
+
+describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
+  let h: H;
+  beforeEach(async () => {
+    h = await harness();
+    await h.addVersions([await componentVersion({ version: '1.0.0', image: { reference: 'ghcr.io/stefanprodan/podinfo:6.1.0' } })]);
+    await h.apply('OCMRepository', 'repo', { repositorySpec: { type: 'CommonTransportFormat', filePath: h.ctf } });
+    await h.apply('Component', 'podinfo', { repositoryRef: { name: 'repo' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0' });
+    await h.apply('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
+    await h.apply('Configuration', 'chart-config', {
+      target: { kind: 'Resource', name: 'chart' },
+      rules: [
+        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'values.yaml', value: 'image.repository' } },
+            transformation: { type: 'ImageNoTag' },
+          },
+        },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'values.yaml', value: 'image.tag' } },
+            transformation: { type: 'Tag' },
+          },
+        },
+      ],
+    });
+    await h.apply('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart-config' } });
+  });
+  afterEach(async () => h.close());
+
+  it('takes a Helm chart from Component to a Flux OCIRepository, and a repeat is a no-op', async () => {
+    await h.bus.drain();
+    for (const [kind, name] of [
+      ['OCMRepository', 'repo'],
+      ['Component', 'podinfo'],
+      ['Resource', 'chart'],
+      ['Configuration', 'chart-config'],
+      ['Publication', 'chart'],
+    ] as const) {
+      expect(ready(await h.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    }
+    const cfgSnap = (await h.get<SnapshotObject>('Snapshot', 'configuration-chart-config'))!;
+    expect(cfgSnap.spec!.blob.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
+    expect(cfgSnap.spec!.tag).toBe('1.0.0');
+    expect(ready(cfgSnap).status).toBe('True');
+    expect(cfgSnap.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Configuration', name: 'chart-config', controller: true });
+
+    const files = await layerFiles(h, cfgSnap);
+    const values = files.get('podinfo/values.yaml')!;
+    expect(values).toContain('replicaCount: 3');
+    expect(values).toContain('repository: ghcr.io/stefanprodan/podinfo');
+    expect(values).toMatch(/tag: "?6\.1\.0"?/);
+    expect(values).toContain('# replicas of the deployment');
+
+    const repo = (await h.get<OCIRepositoryObject>('OCIRepository', 'chart'))!;
+    expect(repo.spec).toMatchObject({
+      url: 'oci://registry.local:5000/team-a/configuration/chart-config',
+      ref: { digest: cfgSnap.spec!.digest },
+      layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+      insecure: true,
+    });
+
+    // level-triggered and idempotent: a resync changes nothing and pushes nothing
+    const before = JSON.stringify(await h.kube.list('Snapshot'));
+    h.bus.results.length = 0;
+    h.bus.resync();
+    await h.bus.drain();
+    const applied = h.bus.results.flatMap((r) => r.result?.objects ?? []).filter((o) => o.outcome === 'applied');
+    expect(applied).toEqual([]);
+    expect(JSON.stringify(await h.kube.list('Snapshot'))).toBe(before);
+  });
+
+  it('moves everything to a new component version on resync', async () => {
+    await h.bus.drain();
+    const old = (await h.get<OCIRepositoryObject>('OCIRepository', 'chart'))!.spec!.ref.digest;
+    const oldResSnap = (await h.get<SnapshotObject>('Snapshot', 'resource-chart'))!;
+    await h.addVersions([await componentVersion({ version: '1.1.0', image: { reference: 'ghcr.io/stefanprodan/podinfo:6.2.0' } })]);
+    h.bus.resync();
+    await h.bus.drain();
+    const comp = await h.get('Component', 'podinfo');
+    expect((comp!.status as { component?: { version?: string } }).component?.version).toBe('1.1.0');
+    const cfgSnap = (await h.get<SnapshotObject>('Snapshot', 'configuration-chart-config'))!;
+    expect(cfgSnap.spec!.tag).toBe('1.1.0');
+    const repo = (await h.get<OCIRepositoryObject>('OCIRepository', 'chart'))!;
+    expect(repo.spec!.ref.digest).toBe(cfgSnap.spec!.digest);
+    expect(repo.spec!.ref.digest).not.toBe(old);
+    // the replaced manifest is gone from the registry
+    expect(await h.store.hasManifest(oldResSnap.spec!.repository, oldResSnap.spec!.digest)).toBe(false);
+    expect((await layerFiles(h, cfgSnap)).get('podinfo/values.yaml')).toMatch(/tag: "?6\.2\.0"?/);
+  });
+
+  it('deleting a Component removes its snapshot and manifest (no garbage collector)', async () => {
+    h.kube.gc = false;
+    await h.bus.drain();
+    const snap = (await h.get<SnapshotObject>('Snapshot', 'component-podinfo'))!;
+    expect(await h.store.hasManifest(snap.spec!.repository, snap.spec!.digest)).toBe(true);
+    await h.kube.delete({ kind: 'Component', namespace: 'team-a', name: 'podinfo' });
+    await h.bus.drain();
+    expect(await h.get('Snapshot', 'component-podinfo')).toBeUndefined();
+    expect(await h.store.hasManifest(snap.spec!.repository, snap.spec!.digest)).toBe(false);
+    expect(ready(await h.get('Resource', 'chart'))).toMatchObject({ status: 'False', reason: 'ComponentIsNotReady' });
+  });
+
+  it('reports object-level failures with reasons and no snapshot', async () => {
+    await h.apply('Resource', 'missing', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'nope' } } } });
+    await h.apply('Configuration', 'bad-path', {
+      target: { kind: 'Resource', name: 'chart' },
+      rules: [{ yamlsubst: { source: { value: 1 }, target: { file: { path: 'no-such-file.yaml', value: 'a.b' } } } }],
+    });
+    await h.bus.drain();
+    expect(ready(await h.get('Resource', 'missing'))).toMatchObject({ status: 'False', reason: 'ResolveResourceFailed' });
+    expect(ready(await h.get('Resource', 'missing')).message).toContain('nope');
+    expect(await h.get('Snapshot', 'resource-missing')).toBeUndefined();
+    expect(ready(await h.get('Configuration', 'bad-path'))).toMatchObject({ status: 'False', reason: 'ConfigurationFailed' });
+    expect(await h.get('Snapshot', 'configuration-bad-path')).toBeUndefined();
+    expect(ready(await h.get('Publication', 'chart')).status).toBe('True');
+  });
+});
