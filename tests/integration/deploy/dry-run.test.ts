@@ -3,10 +3,9 @@
  * dry-run against the real kube-apiserver with the upstream Knative and Flux CRDs installed, with
  * strict field validation, so a misspelt field or a wrong type in a Knative/Flux object fails here.
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { installCrds } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { byKind, kubectl, KUSTOMIZATIONS, render, sharedCrdsDir, type K8sObject } from './manifests.js';
 
@@ -26,16 +25,10 @@ describe('server-side dry-run of the shipped manifests (upstream Knative + Flux 
 
   beforeAll(async () => {
     kubeconfig = services().kube.kubeconfig;
-    const crdFiles = readdirSync(sharedCrdsDir, { recursive: true, encoding: 'utf8' })
-      .filter((f) => f.endsWith('.yaml'))
-      .map((f) => join(sharedCrdsDir, f));
-    expect(crdFiles.length).toBeGreaterThanOrEqual(10);
-    const args = ['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--force-conflicts'];
-    for (const f of crdFiles) args.push('-f', f);
-    const installed = await kubectl(kubeconfig, args);
-    expect(installed.code, installed.stderr).toBe(0);
-    const ready = await kubectl(kubeconfig, ['wait', '--for=condition=Established', '--timeout=60s', ...crdFiles.flatMap((f) => ['-f', f])]);
-    expect(ready.code, ready.stderr).toBe(0);
+    const crds = await installCrds([sharedCrdsDir]);
+    expect(crds.map((c) => c.metadata?.name)).toEqual(
+      expect.arrayContaining(['services.serving.knative.dev', 'triggers.eventing.knative.dev', 'ocirepositories.source.toolkit.fluxcd.io']),
+    );
     // Namespaced objects cannot be dry-run into a namespace that does not exist: create those for real.
     const namespaces = (await Promise.all(KUSTOMIZATIONS.map(render))).flatMap((r) => byKind(r.objects, 'Namespace'));
     await applyForReal(kubeconfig, namespaces);

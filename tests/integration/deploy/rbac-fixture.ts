@@ -1,0 +1,57 @@
+/**
+ * Installs the RBAC we ship (knative/rbac + the tenant bindings from knative/tenant) into the test
+ * API server exactly as rendered by kustomize, and mints a TokenRequest token per function
+ * ServiceAccount. Other integration/e2e tests can run the functions with these tokens to prove the
+ * shipped Roles are enough (`functionKubeConfig('publish')`).
+ */
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
+import { installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
+import { services } from '../../infra/services.js';
+import { kubectl, render, repoRoot, sharedCrdsDir, type K8sObject } from './manifests.js';
+
+export const SYSTEM_NAMESPACE = 'ocm-knative-system';
+/** The namespace knative/tenant opts in (kustomization `namespace:`). */
+export const TENANT_NAMESPACE = 'ocm-tenant';
+
+export const IDENTITIES = ['descriptor', 'resource', 'configure', 'publish', 'webhook', 'apiserversource'] as const;
+export type Identity = (typeof IDENTITIES)[number];
+
+const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+
+let installed: Promise<void> | undefined;
+
+async function apply(objects: K8sObject[]): Promise<void> {
+  const r = await kubectl(
+    services().kube.kubeconfig,
+    ['apply', '--server-side', '--field-manager=ocm-knative-rbac-fixture', '--force-conflicts', '-f', '-'],
+    objects.map((o) => stringify(o)).join('---\n'),
+  );
+  if (r.code !== 0) throw new Error(`applying the shipped RBAC failed: ${r.stderr}`);
+}
+
+/**
+ * Our CRDs + the Flux OCIRepository CRD, then the shipped Namespace/ServiceAccounts/ClusterRoles/
+ * bindings (knative/) and tenant RoleBindings (knative/tenant/), created for real. Idempotent; once per file.
+ */
+export function installShippedRbac(): Promise<void> {
+  installed ??= (async () => {
+    await installCrds([join(repoRoot, 'knative/crds'), join(sharedCrdsDir, 'source.toolkit.fluxcd.io')]);
+    const system = (await render('knative')).objects.filter((o) => RBAC_KINDS.has(o.kind));
+    const tenant = (await render('knative/tenant')).objects.filter((o) => RBAC_KINDS.has(o.kind));
+    await apply([...system, ...tenant]);
+  })();
+  return installed;
+}
+
+export function serviceAccountOf(id: Identity): string {
+  return `ocm-knative-${id}`;
+}
+
+/** A KubeConfig authenticating as the function's ServiceAccount with a freshly minted token. */
+export async function functionKubeConfig(id: Identity): Promise<KubeConfig> {
+  await installShippedRbac();
+  const token = await mintToken(SYSTEM_NAMESPACE, serviceAccountOf(id), { expirationSeconds: 3600 });
+  return kubeConfig({ token });
+}

@@ -1,0 +1,299 @@
+/**
+ * RBAC proof against the real kube-apiserver (authorization-mode RBAC): the shipped ServiceAccounts,
+ * ClusterRoles and bindings are created as rendered, a token is minted per function (TokenRequest),
+ * and with each token the test makes the API calls that function makes (allowed) and calls it must
+ * not make (403). Objects are the shared example corpus, created by the admin first.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { Agent, request } from 'undici';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createNamespace, kubeConfig } from '../../infra/kube.js';
+import { services } from '../../infra/services.js';
+import {
+  validComponent,
+  validConfiguration,
+  validPublication,
+  validRepository,
+  validResource,
+  validSnapshot,
+} from '../../unit/kube/corpus.js';
+import { functionKubeConfig, installShippedRbac, TENANT_NAMESPACE, type Identity } from './rbac-fixture.js';
+
+const GROUP = 'serverless.ocm.software';
+const VERSION = 'v1alpha1';
+const NS = TENANT_NAMESPACE;
+/** A namespace that did not opt in: no tenant RoleBindings there. */
+const OTHER_NS = 'ocm-rbac-other';
+const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+function nameOf(o: { metadata: { name?: string } }): string {
+  if (!o.metadata.name) throw new Error('corpus object without a name');
+  return o.metadata.name;
+}
+const R = nameOf(validResource);
+const C = nameOf(validComponent);
+const CFG = nameOf(validConfiguration);
+const PUB = nameOf(validPublication);
+const REPO = nameOf(validRepository);
+const SNAP = nameOf(validSnapshot);
+
+interface Clients {
+  co: CustomObjectsApi;
+  core: CoreV1Api;
+  events: EventsV1Api;
+  kc: KubeConfig;
+}
+type Op = [name: string, run: (c: Clients) => Promise<unknown>];
+
+function clients(kc: KubeConfig): Clients {
+  return { co: kc.makeApiClient(CustomObjectsApi), core: kc.makeApiClient(CoreV1Api), events: kc.makeApiClient(EventsV1Api), kc };
+}
+
+const obj = (plural: string, name: string, namespace = NS) => ({ group: GROUP, version: VERSION, namespace, plural, name });
+
+let componentUid = '';
+
+function snapshotBody(name: string) {
+  return {
+    ...structuredClone(validSnapshot),
+    metadata: {
+      name,
+      namespace: NS,
+      ownerReferences: [{ apiVersion: `${GROUP}/${VERSION}`, kind: 'Component', name: C, uid: componentUid, controller: true, blockOwnerDeletion: true }],
+    },
+  };
+}
+
+/** What a producing stage does with its own Snapshot: create, finalizer, update, status, list, delete. */
+function snapshotLifecycle(stage: string): Op {
+  return [
+    'Snapshot create/get/list/patch/update/status/delete',
+    async ({ co }) => {
+      const name = `${stage}-probe-${Date.now().toString(36)}`;
+      await co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'snapshots', body: snapshotBody(name) });
+      await co.patchNamespacedCustomObject({ ...obj('snapshots', name), body: { metadata: { finalizers: ['serverless.ocm.software/registry-cleanup'], annotations: { 'serverless.ocm.software/input-digest': 'sha256:0' } } } }, merge);
+      const cur = (await co.getNamespacedCustomObject(obj('snapshots', name))) as { metadata: { resourceVersion: string } };
+      await co.replaceNamespacedCustomObject({ ...obj('snapshots', name), body: { ...snapshotBody(name), metadata: { ...snapshotBody(name).metadata, resourceVersion: cur.metadata.resourceVersion, finalizers: ['serverless.ocm.software/registry-cleanup'] } } });
+      await co.patchNamespacedCustomObjectStatus({ ...obj('snapshots', name), body: { status: { repositoryURL: 'https://zot.example/x', conditions: [{ type: 'Ready', status: 'True', reason: 'Ready', message: 'ok', lastTransitionTime: new Date().toISOString() }] } } }, merge);
+      await co.listClusterCustomObject({ group: GROUP, version: VERSION, plural: 'snapshots' });
+      await co.patchNamespacedCustomObject({ ...obj('snapshots', name), body: { metadata: { finalizers: null } } }, merge);
+      await co.deleteNamespacedCustomObject(obj('snapshots', name));
+    },
+  ];
+}
+
+function statusPatch(plural: string, name: string): Op {
+  return [
+    `${plural}/status patch`,
+    ({ co }) =>
+      co.patchNamespacedCustomObjectStatus(
+        { ...obj(plural, name), body: { status: { observedGeneration: 1, conditions: [{ type: 'Ready', status: 'False', reason: 'Progressing', message: 'rbac probe', lastTransitionTime: new Date().toISOString() }] } } },
+        merge,
+      ),
+  ];
+}
+
+const coreEvent: Op = [
+  'core/v1 Event create',
+  ({ core }) =>
+    core.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: 'rbac-probe-' },
+        involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Component', name: C, namespace: NS },
+        reason: 'Probe',
+        message: 'rbac probe',
+        type: 'Normal',
+        source: { component: 'rbac-test' },
+      },
+    }),
+];
+const eventsV1: Op = [
+  'events.k8s.io/v1 Event create',
+  ({ events }) =>
+    events.createNamespacedEvent({
+      namespace: NS,
+      body: {
+        metadata: { generateName: 'rbac-probe-' },
+        eventTime: new Date() as unknown as Date,
+        reportingController: 'serverless.ocm.software/rbac-test',
+        reportingInstance: 'rbac-test',
+        action: 'Probe',
+        reason: 'Probe',
+        note: 'rbac probe',
+        type: 'Normal',
+        regarding: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Component', name: C, namespace: NS },
+      },
+    }),
+];
+const get = (plural: string, name: string, ns = NS): Op => [`${plural} get (${ns})`, ({ co }) => co.getNamespacedCustomObject(obj(plural, name, ns))];
+const listAll = (plural: string): Op => [`${plural} list (all namespaces)`, ({ co }) => co.listClusterCustomObject({ group: GROUP, version: VERSION, plural })];
+const secret = (ns: string): Op => [`Secret get (${ns})`, ({ core }) => core.readNamespacedSecret({ namespace: ns, name: 'ghcr-pull' })];
+const secretList: Op = ['Secret list (tenant)', ({ core }) => core.listNamespacedSecret({ namespace: NS })];
+const configMap = (ns: string): Op => [`ConfigMap get (${ns})`, ({ core }) => core.readNamespacedConfigMap({ namespace: ns, name: 'prod-values' })];
+const deleteComponent: Op = ['Component delete', ({ co }) => co.deleteNamespacedCustomObject(obj('components', C))];
+const patchSpec = (plural: string, name: string): Op => [
+  `${plural} spec patch`,
+  ({ co }) => co.patchNamespacedCustomObject({ ...obj(plural, name), body: { spec: { suspend: true } } }, merge),
+];
+const createSnapshot: Op = [
+  'Snapshot create',
+  ({ co }) => co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: 'snapshots', body: snapshotBody(`denied-${Date.now().toString(36)}`) }),
+];
+
+const OCIREPO = { group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: NS, plural: 'ocirepositories' };
+const ociRepoBody = (name: string) => ({
+  apiVersion: 'source.toolkit.fluxcd.io/v1',
+  kind: 'OCIRepository',
+  metadata: { name, namespace: NS },
+  spec: {
+    url: 'oci://zot.ocm-knative-registry.svc:5000/ocm-tenant/configuration/podinfo-chart-prod',
+    ref: { digest: `sha256:${'c'.repeat(64)}` },
+    interval: '10m',
+    layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+    certSecretRef: { name: 'ocm-knative-registry-ca' },
+    secretRef: { name: 'ocm-knative-registry-pull' },
+  },
+});
+const ociRepoLifecycle: Op = [
+  'OCIRepository create/get/patch/delete',
+  async ({ co }) => {
+    const name = `publish-probe-${Date.now().toString(36)}`;
+    await co.createNamespacedCustomObject({ ...OCIREPO, body: ociRepoBody(name) });
+    await co.getNamespacedCustomObject({ ...OCIREPO, name });
+    await co.patchNamespacedCustomObject({ ...OCIREPO, name, body: { spec: { ref: { digest: `sha256:${'d'.repeat(64)}` } } } }, merge);
+    await co.deleteNamespacedCustomObject({ ...OCIREPO, name });
+  },
+];
+const ociRepoCreate: Op = ['OCIRepository create', ({ co }) => co.createNamespacedCustomObject({ ...OCIREPO, body: ociRepoBody(`denied-${Date.now().toString(36)}`) })];
+const ociRepoList: Op = ['OCIRepository list', ({ co }) => co.listNamespacedCustomObject({ ...OCIREPO })];
+
+/** Raw watch request (what the ApiServerSource adapter's informer does). */
+function watch(plural: string): Op {
+  return [
+    `${plural} watch`,
+    async ({ kc }) => {
+      const kube = services().kube;
+      const token = kc.getCurrentUser()?.token ?? '';
+      const res = await request(`${kube.server}/apis/${GROUP}/${VERSION}/${plural}?watch=1&timeoutSeconds=1`, {
+        headers: { authorization: `Bearer ${token}` },
+        dispatcher: new Agent({ connect: { ca: readFileSync(kube.caFile) } }),
+      });
+      await res.body.dump();
+      if (res.statusCode !== 200) throw new ApiException(res.statusCode, `watch ${plural}`, undefined, {});
+    },
+  ];
+}
+
+
+const MATRIX: Record<Identity, { allowed: Op[]; denied: Op[] }> = {
+  descriptor: {
+    allowed: [
+      get('components', C), listAll('components'), statusPatch('components', C),
+      get('ocmrepositories', REPO), listAll('ocmrepositories'), statusPatch('ocmrepositories', REPO),
+      snapshotLifecycle('descriptor'), coreEvent, eventsV1, secret(NS),
+    ],
+    denied: [deleteComponent, patchSpec('components', C), secretList, secret(OTHER_NS), configMap(NS), ociRepoCreate, get('resources', R)],
+  },
+  resource: {
+    allowed: [get('resources', R), listAll('resources'), statusPatch('resources', R), get('components', C), get('ocmrepositories', REPO), snapshotLifecycle('resource'), coreEvent, eventsV1, secret(NS)],
+    denied: [listAll('components'), statusPatch('components', C), patchSpec('resources', R), secret(OTHER_NS), configMap(NS), deleteComponent],
+  },
+  configure: {
+    allowed: [get('configurations', CFG), listAll('configurations'), statusPatch('configurations', CFG), get('resources', R), get('components', C), snapshotLifecycle('configure'), coreEvent, eventsV1, configMap(NS)],
+    denied: [secret(NS), configMap(OTHER_NS), statusPatch('resources', R), ociRepoCreate, deleteComponent],
+  },
+  publish: {
+    allowed: [get('publications', PUB), listAll('publications'), statusPatch('publications', PUB), get('resources', R), get('configurations', CFG), get('snapshots', SNAP), listAll('snapshots'), ociRepoLifecycle, coreEvent, eventsV1, secret(NS)],
+    // The issue's example: publish cannot delete Components.
+    denied: [deleteComponent, createSnapshot, ociRepoList, patchSpec('publications', PUB), secret(OTHER_NS), configMap(NS)],
+  },
+  webhook: {
+    allowed: [get('ocmrepositories', REPO), get('components', C), get('resources', R), get('configurations', CFG)],
+    denied: [listAll('components'), get('snapshots', SNAP), secret(NS), statusPatch('components', C), coreEvent],
+  },
+  apiserversource: {
+    allowed: (['ocmrepositories', 'components', 'resources', 'configurations', 'publications', 'snapshots'] as const).flatMap((p) => [listAll(p), watch(p)]),
+    denied: [secret(NS), patchSpec('components', C), statusPatch('components', C), ociRepoList],
+  },
+};
+
+describe('shipped RBAC, exercised with minted ServiceAccount tokens', () => {
+  beforeAll(async () => {
+    await installShippedRbac();
+    const admin = clients(kubeConfig());
+    await createNamespace(OTHER_NS);
+    const create = async (plural: string, body: { metadata: { name?: string } }) => {
+      try {
+        await admin.co.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural, body: { ...structuredClone(body), metadata: { ...body.metadata, namespace: NS } } });
+      } catch (e) {
+        if (!(e instanceof ApiException && e.code === 409)) throw e;
+      }
+    };
+    await create('ocmrepositories', validRepository);
+    await create('components', validComponent);
+    await create('resources', validResource);
+    await create('configurations', validConfiguration);
+    await create('publications', validPublication);
+    componentUid = ((await admin.co.getNamespacedCustomObject(obj('components', C))) as { metadata: { uid: string } }).metadata.uid;
+    await create('snapshots', snapshotBody(SNAP));
+    for (const ns of [NS, OTHER_NS]) {
+      for (const fn of [
+        () => admin.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'ghcr-pull' }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{}}' } } }),
+        () => admin.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'prod-values' }, data: { 'values.yaml': 'replicaCount: 2\n' } } }),
+      ]) {
+        try {
+          await fn();
+        } catch (e) {
+          if (!(e instanceof ApiException && e.code === 409)) throw e;
+        }
+      }
+    }
+  });
+
+  for (const [id, { allowed, denied }] of Object.entries(MATRIX) as [Identity, (typeof MATRIX)[Identity]][]) {
+    describe(id, () => {
+      let c: Clients;
+      beforeAll(async () => {
+        c = clients(await functionKubeConfig(id));
+      });
+      for (const [name, run] of allowed) {
+        it(`allowed: ${name}`, async () => {
+          await expect(run(c)).resolves.not.toThrow();
+        });
+      }
+      for (const [name, run] of denied) {
+        it(`denied: ${name}`, async () => {
+          const err = await run(c).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(err, `${id} was allowed to do: ${name}`).toBeInstanceOf(ApiException);
+          expect((err as ApiException<unknown>).code).toBe(403);
+        });
+      }
+    });
+  }
+
+  it('the token really is the ServiceAccount (not the admin): SelfSubjectReview names it', async () => {
+    const kc = await functionKubeConfig('publish');
+    const server = services().kube.server;
+    const res = await request(`${server}/apis/authentication.k8s.io/v1/selfsubjectreviews`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${kc.getCurrentUser()?.token ?? ''}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
+      dispatcher: new Agent({ connect: { ca: readFileSync(services().kube.caFile) } }),
+    });
+    const body = (await res.body.json()) as { status: { userInfo: { username: string } } };
+    expect(res.statusCode).toBe(201);
+    expect(body.status.userInfo.username).toBe('system:serviceaccount:ocm-knative-system:ocm-knative-publish');
+  });
+});
