@@ -1,0 +1,100 @@
+/**
+ * `ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [--output table|json]`
+ * Exit codes: 0 everything Ready; 1 some object failed; 2 usage or input errors (nothing ran).
+ */
+import { parseArgs } from 'node:util';
+import { loadManifests } from './manifests.js';
+import { allReady, jsonReport, Progress, rowsOf, table } from './report.js';
+import { runPipeline } from './run.js';
+
+const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [--output table|json]
+
+Runs the OCM delivery pipeline (descriptor, resource, configure, publish) on the resources in the given
+manifests, with no cluster: objects and their status go to DIR/objects/, artifacts to DIR/registry/ as OCI
+image layouts (readable with skopeo, oras, zot).
+
+  -f, --filename    manifest file or directory (repeatable), as kubectl apply -f
+      --out         output directory (default: ./out)
+      --registry    push artifacts to this OCI registry (e.g. http://127.0.0.1:5000) instead of DIR/registry
+      --kubeconfig  use this API server instead of DIR/objects (our CRDs must be installed)
+  -o, --output      table (default) or json
+  -q, --quiet       no progress lines
+  -h, --help        this text`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (command !== 'run') {
+    process.stderr.write(`${command === undefined ? 'missing command' : `unknown command "${command}"`}\n\n${USAGE}\n`);
+    return 2;
+  }
+  let args;
+  try {
+    args = parseArgs({
+      args: rest,
+      options: {
+        filename: { type: 'string', short: 'f', multiple: true },
+        out: { type: 'string', default: './out' },
+        registry: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        output: { type: 'string', short: 'o', default: 'table' },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const usageError = (msg: string) => {
+    process.stderr.write(`error: ${msg}\n\n${USAGE}\n`);
+    return 2;
+  };
+  if (!args.filename?.length) return usageError('-f/--filename is required');
+  if (args.output !== 'table' && args.output !== 'json') return usageError(`--output must be table or json, not "${args.output}"`);
+  if (args.registry !== undefined && !/^https?:\/\/[^/]+\/?$/.test(args.registry)) {
+    return usageError(`--registry must be a registry base URL such as http://127.0.0.1:5000, not "${args.registry}"`);
+  }
+
+  const input = await loadManifests(args.filename);
+  if (input.problems.length > 0) {
+    process.stderr.write(`${input.problems.length} problem(s) in the manifests; nothing was run:\n`);
+    for (const p of input.problems) {
+      process.stderr.write(`  ${p.file} (document ${p.document})${p.path ? ` ${p.path}` : ''}: ${p.message}\n`);
+    }
+    return 2;
+  }
+  if (input.objects.length === 0) return usageError('the manifests hold none of our resources');
+
+  const json = args.output === 'json';
+  const progress = new Progress(process.stderr, !args.quiet);
+  const summary = await runPipeline(input, {
+    out: args.out!,
+    ...(args.registry ? { registry: args.registry.replace(/\/$/, '') } : {}),
+    ...(args.kubeconfig ? { kubeconfig: args.kubeconfig } : {}),
+    progress: (line) => progress.line(line),
+  });
+  progress.done();
+  const rows = rowsOf(summary.objects);
+  if (json) {
+    process.stdout.write(`${jsonReport(summary, rows)}\n`);
+  } else {
+    process.stdout.write(`${table(rows)}\n`);
+    const where = args.kubeconfig ? 'the API server' : `${args.out}/objects`;
+    process.stdout.write(
+      summary.changed
+        ? `\n${rows.length} objects in ${where}; artifacts in ${summary.registry} (${summary.deliveries} deliveries of ${summary.events} events)\n`
+        : `\nNothing to do: ${args.out} is up to date (${rows.length} objects, no stage changed anything).\n`,
+    );
+    for (const dl of summary.deadLetters) process.stdout.write(`dead letter: ${dl.stage} ${dl.object}: ${dl.error}\n`);
+  }
+  return allReady(rows) && summary.deadLetters.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,150 @@
+/**
+ * `ocm-knative run`: the four stage handlers, in process, over the in-process bus, until the pipeline is quiet.
+ * Storage is pluggable the same way a function's main wires it: objects in files (default) or a real API server
+ * (--kubeconfig); artifacts in OCI layouts under DIR/registry (default) or a real registry (--registry).
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createConfigureEngine } from '../../shared/configure/index.js';
+import type { KubeObject } from '../../shared/ports/kinds.js';
+import { OUR_KINDS } from '../../shared/ports/kinds.js';
+import type { KubePort } from '../../shared/ports/kube.js';
+import type { Stage, StageResult } from '../../shared/ports/stage.js';
+import { LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
+import { artifactStoreAdapter } from '../adapters/artifact-store.js';
+import { ocmSourceAdapter } from '../adapters/ocm-source.js';
+import { createConfigureStage } from '../configure/handler.js';
+import { createDescriptorStage } from '../descriptor/handler.js';
+import { createPublishStage } from '../publish/handler.js';
+import { createResourceStage } from '../resource/handler.js';
+import { InProcessBus, type Delivery } from './bus.js';
+import { FileKube } from './file-kube.js';
+import { notifyingKube } from './notifying-kube.js';
+import type { LoadedManifests } from './manifests.js';
+
+export interface RunOptions {
+  out: string;
+  /** push artifacts to this registry instead of DIR/registry */
+  registry?: string;
+  /** use this API server instead of DIR/objects */
+  kubeconfig?: string;
+  /** where progress lines go */
+  progress?: (line: ProgressLine) => void;
+}
+
+export interface ProgressLine {
+  stage: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  outcome: string;
+  reason?: string;
+  message?: string;
+  ms: number;
+}
+
+export interface RunSummary {
+  objects: KubeObject[];
+  /** true when any stage did work (pushed, patched or deleted something) */
+  changed: boolean;
+  deliveries: number;
+  events: number;
+  deadLetters: Array<{ stage: string; object: string; error: string }>;
+  registry: string;
+}
+
+export async function runPipeline(input: LoadedManifests, opts: RunOptions): Promise<RunSummary> {
+  await mkdir(opts.out, { recursive: true });
+  const snapshotStore = opts.registry
+    ? new RegistryStore({ url: opts.registry })
+    : new LayoutStore(path.join(opts.out, 'registry'));
+  const store = artifactStoreAdapter(snapshotStore);
+  const ocm = ocmSourceAdapter();
+  const engine = createConfigureEngine();
+
+  let kube: KubePort;
+  let listen: (publish: (op: 'add' | 'update' | 'delete', obj: KubeObject) => void) => void;
+  let fileKube: FileKube | undefined;
+  if (opts.kubeconfig) {
+    const { kubePortFromKubeconfig } = await import('./real-kube.js');
+    const inner = await kubePortFromKubeconfig(opts.kubeconfig);
+    const wrapped = notifyingKube(inner);
+    kube = wrapped.kube;
+    listen = wrapped.onChange;
+  } else {
+    fileKube = new FileKube(opts.out);
+    await fileKube.load();
+    const fk = fileKube;
+    kube = fk;
+    listen = (publish) => fk.onChange(publish);
+    for (const s of input.secrets) fk.putSecret(s.namespace, s.name, s.data);
+    for (const c of input.configMaps) fk.putConfigMap(c.namespace, c.name, c.data);
+  }
+
+  const stages: Stage[] = [
+    createDescriptorStage({ kube, store, ocm }),
+    createResourceStage({ kube, store, ocm }),
+    createConfigureStage({ kube, store, ocm, engine }),
+    createPublishStage({ kube, store }),
+  ];
+  let changed = false;
+  const bus = new InProcessBus(stages, {
+    observer: {
+      delivered(d: Delivery, result: StageResult, ms: number) {
+        for (const o of result.objects) {
+          if (o.outcome === 'applied' || o.outcome === 'deleted') changed = true;
+          if (o.outcome === 'unchanged' || o.outcome === 'skipped') continue;
+          opts.progress?.({ stage: d.stage.name, ...o, ms });
+        }
+      },
+      failed(d: Delivery, err: unknown, final: boolean) {
+        const ref = d.hint.type === 'object' ? d.hint.ref : { kind: 'resync', namespace: '', name: '' };
+        opts.progress?.({
+          stage: d.stage.name,
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          outcome: final ? 'gave up' : 'retrying',
+          message: err instanceof Error ? err.message : String(err),
+          ms: 0,
+        });
+      },
+    },
+  });
+
+  try {
+    // Apply the manifests the way `kubectl apply` would; the store's change events become the first CloudEvents.
+    listen((op, obj) => bus.publishChange(op, obj));
+    for (const obj of input.objects) await kube.upsert(obj);
+    // ApiServerSource starts with a list: every existing object arrives as an `add` (objects an earlier run left
+    // behind included), then a resync tick, as the PingSource would send.
+    const namespaces = [...new Set(input.objects.map((o) => o.metadata.namespace))];
+    const existing = await allOurObjects(kube, namespaces);
+    for (const obj of existing) bus.publishChange('add', obj);
+    bus.publishResync();
+    await bus.drain();
+
+    return {
+      objects: await allOurObjects(kube, namespaces),
+      changed,
+      deliveries: bus.deliveries,
+      events: bus.published,
+      deadLetters: bus.deadLetters.map((dl) => ({
+        stage: dl.delivery.stage.name,
+        object: dl.delivery.hint.type === 'object' ? `${dl.delivery.hint.ref.kind} ${dl.delivery.hint.ref.namespace}/${dl.delivery.hint.ref.name}` : 'resync',
+        error: dl.error,
+      })),
+      registry: opts.registry ?? path.join(opts.out, 'registry'),
+    };
+  } finally {
+    await store.close();
+  }
+}
+
+async function allOurObjects(kube: KubePort, namespaces: string[]): Promise<KubeObject[]> {
+  const out: KubeObject[] = [];
+  for (const kind of OUR_KINDS) {
+    for (const ns of namespaces) out.push(...(await kube.list(kind, ns)));
+  }
+  return out;
+}
