@@ -1,0 +1,77 @@
+/**
+ * Real adapters for the function mains, configured from env vars (validated at start by shared/config).
+ * Imported lazily by each main's loadHandler, so start-up stays at reading config.
+ */
+import { env, type ConfigOf } from '../../shared/config/index.js';
+import type { ArtifactStore, KubePort, OcmSource } from '../../shared/ports/index.js';
+
+export const stageConfigSchema = {
+  KUBECONFIG: env.string({ description: 'kubeconfig file; unset = in-cluster service account', optional: true }),
+  REGISTRY_URL: env.url({
+    description: 'internal registry for snapshots, e.g. https://zot.ocm-system.svc:5000 (no /v2)',
+    protocols: ['http:', 'https:'],
+  }),
+  REGISTRY_CA_FILE: env.string({ description: 'PEM CA bundle for the internal registry (added to the public roots)', optional: true }),
+  REGISTRY_USERNAME: env.string({ description: 'internal registry user (basic or token auth)', optional: true }),
+  REGISTRY_PASSWORD: env.string({ description: 'internal registry password', optional: true, secret: true }),
+  REGISTRY_PUBLIC_HOST: env.string({
+    description: 'host[:port] Flux uses to reach the internal registry (default: the host of REGISTRY_URL)',
+    optional: true,
+  }),
+  FLUX_INSECURE: env.bool({ description: 'set insecure: true on OCIRepositories (default: true when REGISTRY_URL is http)', optional: true }),
+  FLUX_CERT_SECRET: env.string({ description: 'Secret name (ca.crt) put as certSecretRef on OCIRepositories', optional: true }),
+  FLUX_SECRET: env.string({ description: 'dockerconfigjson Secret name put as secretRef on OCIRepositories', optional: true }),
+  INSECURE_REGISTRIES: env.string({ description: 'comma-separated host:port of source/target registries reached over plain HTTP', optional: true }),
+  SOURCE_CA_FILE: env.string({ description: 'PEM CA bundle for source and target registries', optional: true }),
+} as const;
+
+export type StageConfig = ConfigOf<typeof stageConfigSchema>;
+
+export interface StageDeps {
+  kube: KubePort;
+  store: ArtifactStore & { close(): Promise<void> };
+  ocm: OcmSource;
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export async function realDeps(config: StageConfig, stage: string): Promise<StageDeps> {
+  const [{ KubeClient, loadKubeConfig }, { RegistryStore }, { artifactStoreAdapter }, { kubePortAdapter }, { ocmSourceAdapter }] =
+    await Promise.all([
+      import('../../shared/kube/index.js'),
+      import('../../shared/snapshot/index.js'),
+      import('./artifact-store.js'),
+      import('./kube.js'),
+      import('./ocm-source.js'),
+    ]);
+  const kc = loadKubeConfig(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {});
+  const kube = kubePortAdapter(new KubeClient(kc, { fieldManager: `ocm-knative-${stage}` }), stage);
+  const registryUrl = config.REGISTRY_URL.replace(/\/+$/, '');
+  const insecureHosts = list(config.INSECURE_REGISTRIES);
+  const store = artifactStoreAdapter(
+    new RegistryStore({
+      url: registryUrl,
+      ...(config.REGISTRY_CA_FILE ? { caFile: config.REGISTRY_CA_FILE } : {}),
+      ...(config.REGISTRY_USERNAME && config.REGISTRY_PASSWORD
+        ? { credentials: { username: config.REGISTRY_USERNAME, password: config.REGISTRY_PASSWORD } }
+        : {}),
+    }),
+    {
+      ...(config.REGISTRY_PUBLIC_HOST ? { publicHost: config.REGISTRY_PUBLIC_HOST } : {}),
+      insecureHosts,
+      ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}),
+      flux: {
+        insecure: config.FLUX_INSECURE ?? registryUrl.startsWith('http:'),
+        ...(config.FLUX_CERT_SECRET ? { certSecretRef: config.FLUX_CERT_SECRET } : {}),
+        ...(config.FLUX_SECRET ? { secretRef: config.FLUX_SECRET } : {}),
+      },
+    },
+  );
+  const ocm = ocmSourceAdapter({ insecureHosts, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
+  return { kube, store, ocm };
+}

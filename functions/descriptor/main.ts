@@ -1,0 +1,17 @@
+import { runFunction, stageErrorClassifier } from '../../shared/server/index.js';
+import { stageConfigSchema } from '../adapters/wiring.js';
+
+await runFunction({
+  stage: 'descriptor',
+  configSchema: stageConfigSchema,
+  classifyError: stageErrorClassifier,
+  loadHandler: async (config, { log }) => {
+    const [{ realDeps }, { createDescriptorStage }, { handlerFromStage }] = await Promise.all([
+      import('../adapters/wiring.js'),
+      import('./handler.js'),
+      import('../../shared/server/stage-adapter.js'),
+    ]);
+    const deps = await realDeps(config, 'descriptor');
+    return handlerFromStage(createDescriptorStage({ ...deps, log }));
+  },
+});
