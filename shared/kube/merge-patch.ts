@@ -5,11 +5,13 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 export function mergePatch(from: unknown, to: unknown): unknown {
   if (!isRecord(from) || !isRecord(to)) return to === undefined ? null : to;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(from)) if (to[k] === undefined) out[k] = null;
+  // null prototype: a key such as "__proto__" stays a plain key
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const k of Object.keys(from)) if (!Object.hasOwn(to, k) || to[k] === undefined) out[k] = null;
   for (const [k, v] of Object.entries(to)) {
-    if (v === undefined || isDeepStrictEqual(from[k], v)) continue;
-    out[k] = isRecord(from[k]) && isRecord(v) ? mergePatch(from[k], v) : v;
+    const old = Object.hasOwn(from, k) ? from[k] : undefined;
+    if (v === undefined || isDeepStrictEqual(old, v)) continue;
+    out[k] = isRecord(old) && isRecord(v) ? mergePatch(old, v) : v;
   }
   return out;
 }

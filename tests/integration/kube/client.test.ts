@@ -1,0 +1,205 @@
+/**
+ * KubeClient against a real kube-apiserver: status through the subresource without lost updates under
+ * concurrent writers, generation untouched by status writes, SSA per field manager, finalizers,
+ * events, Secrets/ConfigMaps, Flux OCIRepository, and typed errors carrying the server's message.
+ */
+import { resolve } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  AlreadyExistsError,
+  controllerRef,
+  FINALIZER,
+  ForbiddenError,
+  isReady,
+  KubeClient,
+  NotFoundError,
+  snapshotName,
+  UnauthorizedError,
+  withReady,
+  type Component,
+  type FluxOCIRepository,
+  type Snapshot,
+} from '../../../shared/kube/index.js';
+import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
+import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+let kube: KubeClient;
+let core: CoreV1Api;
+let ns: string;
+
+async function freshComponent(name: string): Promise<Component> {
+  const c = structuredClone(validComponent);
+  c.metadata = { name, namespace: ns };
+  return kube.create(c);
+}
+
+beforeAll(async () => {
+  await installCrds([resolve(ROOT, 'knative/crds'), resolve(ROOT, '../shared/crds/source.toolkit.fluxcd.io')]);
+  kube = new KubeClient(kubeConfig(), { fieldManager: 'test-client' });
+  core = kubeConfig().makeApiClient(CoreV1Api);
+  ns = await createNamespace();
+});
+
+describe('status updates', () => {
+  it('two concurrent writers doing read-modify-write lose no update, and generation does not move', async () => {
+    await freshComponent('contended');
+    const a = new KubeClient(kubeConfig(), { fieldManager: 'writer-a' });
+    const b = new KubeClient(kubeConfig(), { fieldManager: 'writer-b' });
+    const N = 12;
+    const bump = (w: KubeClient, field: 'a' | 'b') => async () => {
+      for (let i = 0; i < N; i++) {
+        await w.updateStatus('Component', ns, 'contended', (cur) => ({
+          ...cur.status,
+          // observedGeneration doubles as a shared counter here: every increment must survive
+          observedGeneration: (cur.status?.observedGeneration ?? 0) + 1,
+          ...(field === 'a' ? { component: { name: 'ocm.software/podinfo', version: `6.0.${i}` } } : { snapshotRef: { name: `snap-${i}` } }),
+        }));
+      }
+    };
+    await Promise.all([bump(a, 'a')(), bump(b, 'b')()]);
+    const end = await kube.get('Component', ns, 'contended');
+    expect(end.status?.observedGeneration).toBe(2 * N);
+    expect(end.status?.component?.version).toBe(`6.0.${N - 1}`);
+    expect(end.status?.snapshotRef?.name).toBe(`snap-${N - 1}`);
+    expect(end.metadata.generation).toBe(1);
+  });
+
+  it('sets Ready with the conditions helper; lastTransitionTime moves only when the status value changes', async () => {
+    const c = await freshComponent('ready');
+    const t0 = new Date('2026-01-01T00:00:00Z');
+    const set = (status: 'True' | 'False', reason: string, now: Date) =>
+      kube.updateStatus('Component', ns, 'ready', (cur) => ({
+        ...cur.status,
+        observedGeneration: cur.metadata.generation,
+        conditions: withReady(cur.status?.conditions, { status, reason, message: reason, observedGeneration: cur.metadata.generation ?? 0 }, now),
+      }));
+    await set('False', 'RepositoryIsNotReady', t0);
+    const s2 = await set('False', 'GetComponentFailed', new Date('2026-01-01T00:05:00Z'));
+    expect(s2.status?.conditions?.[0]?.lastTransitionTime).toBe('2026-01-01T00:00:00Z');
+    expect(s2.status?.conditions?.[0]?.reason).toBe('GetComponentFailed');
+    const s3 = await set('True', 'Succeeded', new Date('2026-01-01T00:10:00Z'));
+    expect(s3.status?.conditions?.[0]?.lastTransitionTime).toBe('2026-01-01T00:10:00Z');
+    expect(isReady(s3)).toBe(true);
+    expect(s3.metadata.generation).toBe(c.metadata.generation);
+    // a no-op update does not write (resourceVersion unchanged)
+    const s4 = await kube.updateStatus('Component', ns, 'ready', () => undefined);
+    expect(s4.metadata.resourceVersion).toBe(s3.metadata.resourceVersion);
+    // a spec change bumps generation, so the old Ready no longer counts
+    await kube.custom.patchNamespacedCustomObject(
+      { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: ns, plural: 'components', name: 'ready', body: { spec: { semver: '>=7.0.0' } } },
+      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+    );
+    const s5 = await kube.get('Component', ns, 'ready');
+    expect(s5.metadata.generation).toBe(2);
+    expect(isReady(s5)).toBe(false);
+  });
+
+  it('server-side apply of status: each field manager keeps its own fields', async () => {
+    await freshComponent('applied');
+    const desc = new KubeClient(kubeConfig(), { fieldManager: 'stage-descriptor' });
+    const other = new KubeClient(kubeConfig(), { fieldManager: 'stage-other' });
+    await desc.applyStatus('Component', ns, 'applied', { component: { name: 'ocm.software/podinfo', version: '6.7.1' } });
+    await other.applyStatus('Component', ns, 'applied', { snapshotRef: { name: 'component-applied' } });
+    await desc.applyStatus('Component', ns, 'applied', { component: { name: 'ocm.software/podinfo', version: '6.7.2' } });
+    const got = await kube.get('Component', ns, 'applied');
+    expect(got.status?.component?.version).toBe('6.7.2');
+    expect(got.status?.snapshotRef?.name).toBe('component-applied');
+    expect(got.metadata.generation).toBe(1);
+  });
+});
+
+describe('objects, owners, finalizers, events', () => {
+  it('creates a Snapshot owned by its producer; create twice is AlreadyExists; delete is idempotent', async () => {
+    const owner = await freshComponent('owner');
+    const snap: Snapshot = structuredClone(validSnapshot);
+    snap.metadata = { name: snapshotName('Component', 'owner'), namespace: ns, ownerReferences: [controllerRef(owner)] };
+    const created = await kube.create(snap);
+    expect(created.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Component', name: 'owner', uid: owner.metadata.uid, controller: true });
+    await expect(kube.create(snap)).rejects.toBeInstanceOf(AlreadyExistsError);
+    const listed = await kube.list('Snapshot', ns);
+    expect(listed.map((s) => s.metadata.name)).toContain('component-owner');
+    // apply (SSA) updates the same object in place
+    const applied = await kube.apply({ ...snap, spec: { ...snap.spec, digest: `sha256:${'d'.repeat(64)}` } });
+    expect(applied.spec.digest).toBe(`sha256:${'d'.repeat(64)}`);
+    expect(await kube.delete('Snapshot', ns, 'component-owner')).toBe(true);
+    expect(await kube.delete('Snapshot', ns, 'component-owner')).toBe(false);
+    expect(await kube.find('Snapshot', ns, 'component-owner')).toBeUndefined();
+  });
+
+  it('adds and removes finalizers idempotently, and deletion waits for them', async () => {
+    await freshComponent('final');
+    expect(await kube.addFinalizer('Component', ns, 'final', FINALIZER)).toBe(true);
+    expect(await kube.addFinalizer('Component', ns, 'final', FINALIZER)).toBe(false);
+    await kube.delete('Component', ns, 'final');
+    const terminating = await kube.get('Component', ns, 'final');
+    expect(terminating.metadata.deletionTimestamp).toBeDefined();
+    expect(await kube.removeFinalizer('Component', ns, 'final', FINALIZER)).toBe(true);
+    expect(await kube.find('Component', ns, 'final')).toBeUndefined();
+  });
+
+  it('records events.k8s.io/v1 Events regarding our objects', async () => {
+    const c = await freshComponent('evented');
+    await kube.recordEvent(c, { type: 'Warning', reason: 'GetComponentFailed', note: 'component ocm.software/podinfo not found in ghcr.io/acme', action: 'Resolve' });
+    const list = (await kube.custom.listNamespacedCustomObject({ group: 'events.k8s.io', version: 'v1', namespace: ns, plural: 'events' })) as {
+      items: Array<{ regarding: { name: string; uid: string }; reason: string; type: string; note: string }>;
+    };
+    const ev = list.items.find((e) => e.regarding.name === 'evented');
+    expect(ev).toMatchObject({ reason: 'GetComponentFailed', type: 'Warning', regarding: { uid: c.metadata.uid } });
+  });
+
+  it('reads dockerconfigjson Secrets and ConfigMaps', async () => {
+    const auths = { 'ghcr.io': { username: 'u', password: 'p' } };
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'pull' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })).toString('base64') } },
+    });
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'opaque' }, stringData: { token: 'x' } } });
+    await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cfg' }, data: { 'rules.yaml': '- a: 1\n' } } });
+    expect(await kube.dockerConfig(ns, 'pull')).toEqual(auths);
+    await expect(kube.dockerConfig(ns, 'opaque')).rejects.toThrow(/not a registry credential.*kubernetes.io\/dockerconfigjson/);
+    expect(await kube.getConfigMap(ns, 'cfg')).toEqual({ 'rules.yaml': '- a: 1\n' });
+    await expect(kube.getConfigMap(ns, 'nope')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('creates, applies, reads and deletes a Flux OCIRepository (source.toolkit.fluxcd.io/v1)', async () => {
+    const repo: FluxOCIRepository = {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'OCIRepository',
+      metadata: { name: 'podinfo', namespace: ns },
+      spec: {
+        url: 'oci://zot.ocm-system.svc:5000/default/resource/podinfo',
+        ref: { digest: `sha256:${'e'.repeat(64)}` },
+        layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+        interval: '10m',
+        insecure: true,
+      },
+    };
+    await kube.apply(repo);
+    await kube.apply({ ...repo, spec: { ...repo.spec, ref: { digest: `sha256:${'f'.repeat(64)}` } } });
+    const got = await kube.get('OCIRepository', ns, 'podinfo');
+    expect(got.spec.ref?.digest).toBe(`sha256:${'f'.repeat(64)}`);
+    expect(got.spec.layerSelector?.operation).toBe('copy');
+    expect(await kube.delete('OCIRepository', ns, 'podinfo')).toBe(true);
+  });
+});
+
+describe('errors carry the server message', () => {
+  it('NotFound', async () => {
+    const err = await kube.get('Component', ns, 'missing').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotFoundError);
+    expect((err as NotFoundError).message).toBe('components.serverless.ocm.software "missing" not found');
+    expect((err as NotFoundError).object).toBe(`Component ${ns}/missing`);
+  });
+
+  it('Forbidden for a ServiceAccount without RBAC, Unauthorized for a bad token', async () => {
+    const token = await mintToken(ns, 'nobody');
+    const weak = new KubeClient(kubeConfig({ token }), { fieldManager: 't' });
+    const err = await weak.get('Component', ns, 'x').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ForbiddenError);
+    expect((err as ForbiddenError).message).toContain(`system:serviceaccount:${ns}:nobody`);
+    const bad = new KubeClient(kubeConfig({ token: 'not-a-token' }), { fieldManager: 't' });
+    await expect(bad.get('Component', ns, 'x')).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+});
