@@ -49,7 +49,8 @@ export interface EditableFile {
   toString(): string;
 }
 
-const STRINGIFY = { lineWidth: 0, minContentWidth: 0 } as const;
+// lineWidth 0: never re-fold long lines; no flow padding: keep `["a", "b"]` as written in most manifests
+const STRINGIFY = { lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false } as const;
 
 function describe(node: unknown): string {
   if (node === null || node === undefined) return 'nothing';
