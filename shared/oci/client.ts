@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Readable, pipeline } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import {
@@ -476,7 +476,7 @@ export class RemoteBlobStore implements BlobStore {
   }
 
   /** Streams the blob, verifying digest and size while streaming (the stream errors on mismatch). */
-  async fetch(desc: { digest: string; size?: number }): Promise<Readable> {
+  async fetch(desc: { digest: string; size?: number }, opts: { verify?: boolean } = {}): Promise<Readable> {
     assertDigest(desc.digest);
     const what = `blob ${this.repository}@${desc.digest}`;
     const res = await this.client.send({
@@ -489,6 +489,7 @@ export class RemoteBlobStore implements BlobStore {
       retry: true,
       followRedirects: true,
     });
+    if (opts.verify === false) return res.body;
     const verifier = new VerifyingStream(desc.digest, desc.size, what);
     pipeline(res.body, verifier, () => {
       // errors are delivered through `verifier`
@@ -712,27 +713,20 @@ function checkDigestHeader(res: Response, expected: string, what: string): void 
 /** Fails the stream when it does not carry exactly `size` bytes, so a short file never commits a wrong blob. */
 function sized(stream: Readable, size: number, what: string): Readable {
   let n = 0;
-  const out = new (class extends Readable {
-    override _read(): void {
-      stream.resume();
-    }
-  })({ highWaterMark: 1 << 20 });
-  stream.on('data', (chunk: Buffer) => {
-    n += chunk.length;
-    if (n > size) {
-      stream.destroy();
-      out.destroy(new SizeMismatchError(what, size, n));
-      return;
-    }
-    if (!out.push(chunk)) stream.pause();
+  const check = new Transform({
+    transform(chunk: Buffer, _enc, cb): void {
+      n += chunk.length;
+      if (n > size) cb(new SizeMismatchError(what, size, n));
+      else cb(null, chunk);
+    },
+    flush(cb): void {
+      cb(n === size ? null : new SizeMismatchError(what, size, n));
+    },
   });
-  stream.on('end', () => {
-    if (n !== size) out.destroy(new SizeMismatchError(what, size, n));
-    else out.push(null);
+  pipeline(stream, check, () => {
+    // errors surface on `check`, which undici is reading
   });
-  stream.on('error', (err) => out.destroy(err));
-  out.on('close', () => stream.destroy());
-  return out;
+  return check;
 }
 
 /** Re-chunks a stream into Buffers of exactly `size` bytes (the last may be shorter). */

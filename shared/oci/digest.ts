@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
+import { IO_CHUNK_BYTES } from './sources.js';
 import { DigestMismatchError, InvalidArgumentError, SizeMismatchError } from './errors.js';
 
 const DIGEST_RE = /^sha256:[a-f0-9]{64}$|^sha512:[a-f0-9]{128}$/;
@@ -27,7 +28,7 @@ export function digestOf(data: Buffer | string, algorithm: 'sha256' | 'sha512' =
 export async function digestFile(path: string): Promise<{ digest: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+  for await (const chunk of createReadStream(path, { highWaterMark: IO_CHUNK_BYTES })) {
     const buf = chunk as Buffer;
     hash.update(buf);
     size += buf.length;

@@ -51,7 +51,7 @@ export {
 } from './reference.js';
 export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
-export { bufferSource, fileSource } from './sources.js';
+export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
 export type {
   BlobSource,
   BlobStore,

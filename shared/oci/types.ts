@@ -49,8 +49,11 @@ export interface FetchedManifest {
 export interface BlobStore {
   /** true when the blob is present (HEAD 200, or a redirect). */
   exists(digest: string): Promise<boolean>;
-  /** Streams the blob; the stream errors with DigestMismatchError if the bytes do not match `desc`. */
-  fetch(desc: { digest: string; size?: number }): Promise<Readable>;
+  /**
+   * Streams the blob; the stream errors with DigestMismatchError if the bytes do not match `desc`.
+   * `verify: false` skips hashing, for callers whose sink verifies anyway (copy into a registry or layout).
+   */
+  fetch(desc: { digest: string; size?: number }, opts?: { verify?: boolean }): Promise<Readable>;
   /** Pushes a blob of known digest and size. Skips the upload when it is already present (HEAD first). */
   push(desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource): Promise<void>;
 }

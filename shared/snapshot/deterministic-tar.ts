@@ -4,7 +4,7 @@ import { Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { DigestingStream } from '../oci/index.js';
+import { DigestingStream, IO_CHUNK_BYTES } from '../oci/index.js';
 
 /** Fixed compression settings: the same input must give the same bytes on every run and machine running Node. */
 const GZIP_OPTIONS = { level: 6, memLevel: 8, strategy: zlibConstants.Z_DEFAULT_STRATEGY } as const;
@@ -82,7 +82,7 @@ export interface WrittenFile {
 /** Gzips `src` into `dest` deterministically; returns the digest and size of the result. */
 export async function gzipFile(src: string, dest: string): Promise<WrittenFile> {
   const hasher = new DigestingStream();
-  await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), deterministicGzip(), hasher, createWriteStream(dest));
+  await pipeline(createReadStream(src, { highWaterMark: IO_CHUNK_BYTES }), deterministicGzip(), hasher, createWriteStream(dest));
   return { path: dest, digest: hasher.digest(), size: hasher.size };
 }
 
@@ -99,7 +99,7 @@ export async function wrapFileInTarGzip(src: string, name: string, dest: string)
   const hasher = new DigestingStream();
   const done = pipeline(pack, deterministicGzip(), hasher, createWriteStream(dest));
   const entry = pack.entry({ ...FIXED_ENTRY, name, size, type: 'file' });
-  await pipeline(createReadStream(src, { highWaterMark: 1 << 20 }), entry);
+  await pipeline(createReadStream(src, { highWaterMark: IO_CHUNK_BYTES }), entry);
   pack.finalize();
   await done;
   return { path: dest, digest: hasher.digest(), size: hasher.size };

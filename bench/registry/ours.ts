@@ -1,0 +1,70 @@
+/**
+ * Our side of the registry benchmark, run as its own process (bundled with esbuild by run.ts, so Node start-up is
+ * measured as for the Go peers). Prints one JSON line: {ms, rssMiB, digest}.
+ *
+ *   node ours.mjs push-layout <registryUrl> <layoutRoot> <layoutRepo> <tag> <dstRepo>   # like skopeo copy oci: -> docker://
+ *   node ours.mjs push-file   <registryUrl> <file> <dstRepo> <tag>                      # like oras push <file>
+ *   node ours.mjs pull        <registryUrl> <repo> <tag> <outRoot>                      # registry -> OCI layout
+ *   node ours.mjs repush      <registryUrl> <layoutRoot> <layoutRepo> <tag> <dstRepo>   # existing content: HEADs only
+ */
+import { basename } from 'node:path';
+import { Annotation, digestFile, digestOf, fileSource, bufferSource, MediaType } from '../../shared/oci/index.js';
+import { copyArtifact, LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
+
+async function main(): Promise<void> {
+  const [cmd, url, ...args] = process.argv.slice(2);
+  if (!cmd || !url) throw new Error('usage: ours <push-layout|push-file|pull|repush> <registryUrl> ...');
+  const registry = new RegistryStore({ url });
+  const t0 = performance.now();
+  let digest = '';
+  let repushMs: number | undefined;
+  switch (cmd) {
+    case 'push-layout':
+    case 'repush': {
+      const [root, repo, tag, dst] = args as [string, string, string, string];
+      const src = new LayoutStore(root).repository(repo);
+      digest = (await copyArtifact(src, tag, registry.repository(dst), { tag })).digest;
+      if (cmd === 'repush') {
+        const t1 = performance.now();
+        await copyArtifact(src, tag, registry.repository(dst), { tag });
+        repushMs = performance.now() - t1;
+      }
+      break;
+    }
+    case 'push-file': {
+      const [file, dst, tag] = args as [string, string, string];
+      const target = registry.repository(dst);
+      const layer = await digestFile(file);
+      await target.blobs.push(layer, fileSource(file));
+      const empty = Buffer.from('{}');
+      await target.blobs.push({ digest: digestOf(empty), size: 2 }, bufferSource(empty));
+      const manifest = Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaType.ImageManifest,
+          artifactType: 'application/vnd.example.bench',
+          config: { mediaType: MediaType.Empty, digest: digestOf(empty), size: 2 },
+          layers: [{ mediaType: 'application/octet-stream', ...layer, annotations: { [Annotation.Title]: basename(file) } }],
+        }),
+      );
+      digest = (await target.manifests.push(manifest, MediaType.ImageManifest, tag)).digest;
+      break;
+    }
+    case 'pull': {
+      const [repo, tag, out] = args as [string, string, string];
+      digest = (await copyArtifact(registry.repository(repo), tag, new LayoutStore(out).repository('pulled'), { tag })).digest;
+      break;
+    }
+    default:
+      throw new Error(`unknown command ${cmd}`);
+  }
+  const ms = performance.now() - t0;
+  await registry.close();
+  const rssMiB = process.resourceUsage().maxRSS / 1024;
+  process.stdout.write(`${JSON.stringify({ ms, rssMiB, digest, ...(repushMs === undefined ? {} : { repushMs }) })}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

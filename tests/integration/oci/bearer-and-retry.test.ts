@@ -1,0 +1,82 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AuthError, digestOf, fileSource, OciError, RegistryClient } from '../../../shared/oci/index.js';
+import { RegistryStore } from '../../../shared/snapshot/index.js';
+import { services } from '../../infra/services.js';
+import { BearerProxy } from './bearer-proxy.js';
+import { drainCount, repoName, scratchDir } from './helpers.js';
+
+describe('bearer token flow and retries via a test-local token server + reverse proxy in front of docker-registry', () => {
+  let proxy: BearerProxy;
+  let dir: string;
+  const clients: Array<{ close(): Promise<void> }> = [];
+  beforeAll(async () => {
+    proxy = new BearerProxy(services().registry.fs.url, 'robot', 'robot-pw');
+    await proxy.start();
+    dir = await scratchDir('bearer');
+  });
+  afterEach(() => {
+    proxy.faults.length = 0;
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await proxy.stop();
+  });
+
+  it('challenge -> token per scope (Basic to the token server) -> Bearer; tokens are cached and refreshed after a 401', async () => {
+    const store = new RegistryStore({ url: proxy.url, credentials: { username: 'robot', password: 'robot-pw' } });
+    clients.push(store);
+    const file = join(dir, 'a.txt');
+    await writeFile(file, 'bearer content');
+    const repo = repoName('bearer');
+    const pushed = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 'a' }, { tag: 'v1' });
+    const art = await store.fetchArtifact(repo, 'v1');
+    expect(art.descriptor.digest).toBe(pushed.manifest.digest);
+    expect(await drainCount(await store.openBlob(repo, art.blob))).toBe(pushed.blob.size);
+    expect(await store.listTags(repo)).toEqual(['v1']);
+
+    const scopes = proxy.tokenRequests.map((t) => t.scope);
+    expect(new Set(scopes)).toEqual(new Set([`repository:${repo}:pull`, `repository:${repo}:pull,push`]));
+    expect(scopes.length).toBe(2); // one token per scope, then cached
+    expect(proxy.tokenRequests.every((t) => t.basicUser === 'robot' && t.service === 'test-registry')).toBe(true);
+    const unauthenticated = proxy.requests.filter((r) => !r.bearer);
+    expect(unauthenticated.length).toBe(1); // only the very first request, which learned the challenge
+
+    proxy.revokeAll();
+    const before = proxy.tokenRequests.length;
+    expect((await store.resolve(repo, 'v1'))?.digest).toBe(pushed.manifest.digest);
+    expect(proxy.tokenRequests.length).toBe(before + 1);
+  });
+
+  it('wrong credentials at the token server => AuthError naming the token server, without the password', async () => {
+    const client = new RegistryClient({ url: proxy.url, credentials: { username: 'robot', password: 'nope-pw' } });
+    clients.push(client);
+    const err = await client.repository('x/y').manifests.resolve('v1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect((err as Error).message).toMatch(/token server 127\.0\.0\.1:\d+ rejected the configured credentials/);
+    expect((err as Error).message).not.toContain('nope-pw');
+  });
+
+  it('503 and 429 with Retry-After are retried after the given delay; a 400 is never retried', async () => {
+    const client = new RegistryClient({ url: proxy.url, credentials: { username: 'robot', password: 'robot-pw' } });
+    clients.push(client);
+    const repo = client.repository(repoName('retry'));
+    const data = Buffer.from('retry me');
+    await writeFile(join(dir, 'r.txt'), data);
+    await repo.blobs.push({ digest: digestOf(data), size: data.length }, fileSource(join(dir, 'r.txt')));
+
+    proxy.faults.push({ status: 503, retryAfter: '1', method: 'HEAD' }, { status: 429, retryAfter: '1', method: 'HEAD' });
+    const t0 = Date.now();
+    expect(await repo.blobs.exists(digestOf(data))).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1900);
+    expect(proxy.faults).toEqual([]);
+
+    proxy.faults.push({ status: 400, method: 'GET' });
+    const n = proxy.requests.length;
+    const err = await repo.manifests.fetch('v1').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OciError);
+    expect(err).toMatchObject({ status: 400 });
+    expect(proxy.requests.length - n).toBe(1);
+  });
+});

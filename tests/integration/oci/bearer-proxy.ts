@@ -1,0 +1,136 @@
+/**
+ * Test-only: a token server plus a reverse proxy that demands Bearer tokens, in front of a real docker-registry.
+ * docker-registry 2.8's token auth needs a JWT-signing token service we cannot run here, so this implements the
+ * distribution token flow (challenge, GET /token?service&scope with Basic, Bearer on retry) in the test. The proxy
+ * can also inject failures (503/429 with Retry-After, 400) for retry tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request } from 'undici';
+
+export interface InjectedFault {
+  status: number;
+  retryAfter?: string;
+  /** only for requests whose method matches */
+  method?: string;
+}
+
+export class BearerProxy {
+  readonly tokenRequests: Array<{ scope: string; service: string; basicUser?: string }> = [];
+  readonly requests: Array<{ method: string; path: string; bearer: boolean }> = [];
+  readonly faults: InjectedFault[] = [];
+  private readonly tokens = new Map<string, { scopes: string[] }>();
+  private server: Server | undefined;
+  url = '';
+
+  constructor(
+    private readonly upstream: string,
+    private readonly user: string,
+    private readonly password: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end(String(err));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  /** Forget every issued token (as if they expired or were revoked). */
+  revokeAll(): void {
+    this.tokens.clear();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const u = new URL(req.url ?? '/', this.url);
+    if (u.pathname === '/token') return this.token(req, res, u);
+    const auth = req.headers.authorization ?? '';
+    const bearer = auth.startsWith('Bearer ') ? auth.slice(7) : undefined;
+    this.requests.push({ method: req.method ?? '', path: u.pathname, bearer: bearer !== undefined });
+    const fault = this.faults[0];
+    if (fault && (!fault.method || fault.method === req.method)) {
+      this.faults.shift();
+      req.resume();
+      res.writeHead(fault.status, {
+        'content-type': 'application/json',
+        ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
+      });
+      res.end(JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }] }));
+      return;
+    }
+    const m = /^\/v2\/(.+?)\/(blobs|manifests|tags|referrers)\//.exec(u.pathname);
+    const action = req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'push';
+    const needed = m ? `repository:${m[1]}:${action}` : undefined;
+    const granted = bearer ? this.tokens.get(bearer) : undefined;
+    const ok =
+      granted !== undefined &&
+      (needed === undefined ||
+        granted.scopes.some((s) => {
+          const [type, name, actions] = s.split(':');
+          return `${type}:${name}` === needed.split(':').slice(0, 2).join(':') && (actions ?? '').split(',').includes(action);
+        }));
+    if (!ok) {
+      req.resume();
+      const scope = m ? `repository:${m[1]}:${action === 'pull' ? 'pull' : 'pull,push'}` : '';
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'www-authenticate': `Bearer realm="${this.url}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`,
+      });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined || ['host', 'authorization', 'connection', 'transfer-encoding'].includes(k)) continue;
+      headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'DELETE';
+    const up = await request(`${this.upstream}${u.pathname}${u.search}`, {
+      method: req.method as 'GET',
+      headers,
+      body: hasBody ? req : null,
+    });
+    const outHeaders: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(up.headers)) {
+      if (v === undefined || k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive') continue;
+      outHeaders[k] = k === 'location' && typeof v === 'string' ? v.replace(this.upstream, this.url) : v;
+    }
+    res.writeHead(up.statusCode, outHeaders);
+    for await (const chunk of up.body) res.write(chunk);
+    res.end();
+  }
+
+  private token(req: IncomingMessage, res: ServerResponse, u: URL): void {
+    req.resume();
+    const auth = req.headers.authorization ?? '';
+    let basicUser: string | undefined;
+    if (auth.startsWith('Basic ')) {
+      const [user, ...rest] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+      if (user !== this.user || rest.join(':') !== this.password) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+        return;
+      }
+      basicUser = user;
+    } else {
+      res.writeHead(401).end();
+      return;
+    }
+    const scopes = u.searchParams.getAll('scope');
+    this.tokenRequests.push({ scope: scopes.join(' '), service: u.searchParams.get('service') ?? '', basicUser });
+    const token = randomBytes(16).toString('hex');
+    this.tokens.set(token, { scopes });
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ token, expires_in: 300 }));
+  }
+}
