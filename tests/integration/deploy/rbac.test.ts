@@ -123,7 +123,8 @@ const eventsV1: Op = [
       namespace: NS,
       body: {
         metadata: { generateName: 'rbac-probe-' },
-        eventTime: new Date() as unknown as Date,
+        // MicroTime: the API wants 6 fractional digits; client-node would send 3 from a Date (400).
+        eventTime: new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date,
         reportingController: 'serverless.ocm.software/rbac-test',
         reportingInstance: 'rbac-test',
         action: 'Probe',
