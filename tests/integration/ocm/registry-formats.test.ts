@@ -1,0 +1,116 @@
+/**
+ * Component versions in a real registry (docker-registry 2.8) in the formats other producers use:
+ * legacy Gardener config/layer media types, descriptor layer as plain JSON or YAML (not tar), subPath, and
+ * versions with build metadata (`+` stored as `.build-` in the tag).
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bufferSource, RegistryClient } from '../../../shared/oci/index.js';
+import {
+  openRepository,
+  pushComponentVersion,
+  registryConnector,
+  resolveComponentVersion,
+  serializeComponentDescriptor,
+  VersionNotFoundError,
+  ArtifactFormatError,
+  type ClosableConnector,
+  type ComponentDescriptor,
+} from '../../../shared/ocm/index.js';
+import { services, type Services } from '../../infra/services.js';
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+let svc: Services;
+let connector: ClosableConnector;
+let client: RegistryClient;
+
+function cd(name: string, version: string): ComponentDescriptor {
+  return {
+    schemaVersion: 'v2',
+    name,
+    version,
+    provider: { name: 'acme.org' },
+    repositoryContexts: [],
+    sources: [],
+    references: [],
+    resources: [{ name: 'img', version: '1.0.0', type: 'ociImage', relation: 'external', access: { type: 'ociArtifact', imageReference: 'ghcr.io/acme/img:1.0.0' } }],
+    signatures: [],
+  };
+}
+
+/** Push a component version by hand with the given config/layer media types and layer bytes. */
+async function pushRaw(repo: string, tag: string, configMediaType: string, layerMediaType: string, layer: Buffer): Promise<void> {
+  const r = client.repository(repo);
+  const layerDesc = { mediaType: layerMediaType, digest: sha256(layer), size: layer.length };
+  const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
+  await r.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
+  await r.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: configMediaType, digest: sha256(config), size: config.length },
+      layers: [layerDesc],
+    }),
+  );
+  await r.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
+}
+
+beforeAll(() => {
+  svc = services();
+  connector = registryConnector({ insecureHosts: [svc.registry.fs.host] });
+  client = new RegistryClient({ url: svc.registry.fs.url });
+});
+afterAll(async () => {
+  await connector.close();
+  await client.close();
+});
+
+describe('registry formats', () => {
+  it('legacy Gardener media types with a JSON descriptor layer', async () => {
+    const d = cd('acme.org/legacy', '1.0.0');
+    await pushRaw(
+      'fmt/component-descriptors/acme.org/legacy',
+      '1.0.0',
+      'application/vnd.gardener.cloud.cnudie.component.config.v1+json',
+      'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+json',
+      Buffer.from(serializeComponentDescriptor(d, 'json')),
+    );
+    const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
+    expect(await repo.getDescriptor('acme.org/legacy', '1.0.0')).toEqual(d);
+  });
+
+  it('current config with a plain YAML descriptor layer (v3alpha1 schema)', async () => {
+    const d = { ...cd('acme.org/yaml', '2.0.0'), schemaVersion: 'ocm.software/v3alpha1' as const };
+    await pushRaw(
+      'fmt/component-descriptors/acme.org/yaml',
+      '2.0.0',
+      'application/vnd.ocm.software.component.config.v1+json',
+      'application/vnd.ocm.software.component-descriptor.v2+yaml',
+      Buffer.from(serializeComponentDescriptor(d, 'yaml')),
+    );
+    const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
+    expect(await repo.getDescriptor('acme.org/yaml', '2.0.0')).toEqual(d);
+  });
+
+  it('a foreign artifact in the component repository is a typed format error', async () => {
+    await pushRaw('fmt/component-descriptors/acme.org/foreign', '1.0.0', 'application/vnd.oci.image.config.v1+json', 'application/vnd.oci.image.layer.v1.tar', Buffer.from('x'));
+    const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
+    await expect(repo.getDescriptor('acme.org/foreign', '1.0.0')).rejects.toBeInstanceOf(ArtifactFormatError);
+  });
+
+  it('subPath and build metadata: + is stored as .build- and mapped back', async () => {
+    const base = `http://${svc.registry.fs.host}/org`;
+    for (const v of ['1.0.0', '1.1.0+build.7', '1.2.0-rc.1']) await pushComponentVersion(connector.connect, base, { descriptor: cd('acme.org/tags', v) }, 'ocm');
+    const tags = await client.repository('org/ocm/component-descriptors/acme.org/tags').manifests.tags();
+    expect(tags.sort()).toEqual(['1.0.0', '1.1.0.build-build.7', '1.2.0-rc.1']);
+    const repo = await openRepository({ type: 'OCIRegistry', baseUrl: base, subPath: 'ocm' }, { oci: connector.connect });
+    expect((await repo.listVersions('acme.org/tags')).sort()).toEqual(['1.0.0', '1.1.0+build.7', '1.2.0-rc.1']);
+    const picked = await resolveComponentVersion(repo, 'acme.org/tags', { semver: '>=1.0.0' });
+    expect(picked.version).toBe('1.1.0+build.7');
+    expect(picked.descriptor.version).toBe('1.1.0+build.7');
+    expect(await repo.listVersions('acme.org/unknown')).toEqual([]);
+    await expect(repo.getDescriptor('acme.org/tags', '9.9.9')).rejects.toBeInstanceOf(VersionNotFoundError);
+  });
+});
