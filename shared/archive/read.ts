@@ -139,7 +139,7 @@ function decompressed(kind: ArchiveKind, source: Source, limits: ArchiveLimits):
         if (gunzip && out > limits.ratioCheckAfter && compressedBytes > 0) {
           const ratio = out / compressedBytes;
           if (ratio > limits.maxCompressionRatio) {
-            throw new ArchiveLimitError('maxCompressionRatio', limits.maxCompressionRatio, Math.round(ratio));
+            throw new ArchiveLimitError('maxCompressionRatio', limits.maxCompressionRatio, Math.round(ratio * 10) / 10);
           }
         }
         yield chunk;
