@@ -1,4 +1,5 @@
 /** KubePort on @kubernetes/client-node 1.4 (object-parameter API). */
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
@@ -58,6 +59,8 @@ export class KubeClient implements KubePort {
   private readonly fieldManager: string;
   private readonly controller: string;
   private readonly maxRetries: number;
+  /** guarded writes that hit a 409 and were retried with a fresh read (for metrics and tests) */
+  conflictRetries = 0;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -141,6 +144,7 @@ export class KubeClient implements KubePort {
         return await step();
       } catch (e) {
         if (!(e instanceof ConflictError) || attempt >= this.maxRetries) throw e;
+        this.conflictRetries++;
         // jittered backoff so two writers that collided do not collide again in lockstep
         await sleep(Math.min(500, 5 * 2 ** attempt) * (0.5 + Math.random()));
       }
@@ -195,7 +199,8 @@ export class KubeClient implements KubePort {
     const body = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
-      metadata: { generateName: `${name.slice(0, 200)}.`, namespace },
+      // client-go style: <object>.<hex time><random>; generateName would end in '.' and be rejected
+      metadata: { name: `${name.slice(0, 200)}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`, namespace },
       eventTime: now,
       reportingController: this.controller.slice(0, 128),
       reportingInstance: `${this.fieldManager}-${hostname()}`.slice(0, 128),

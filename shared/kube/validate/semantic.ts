@@ -96,6 +96,9 @@ class Checker {
       const y = rec(rec(r)?.['yamlsubst']);
       if (y !== undefined) {
         const src = rec(y['source']);
+        if (src !== undefined && src['value'] !== undefined && src['resource'] !== undefined) {
+          this.err(`${p}.yamlsubst.source`, 'a yamlsubst source needs exactly one of value or resource');
+        }
         if (src?.['resource'] !== undefined) this.identity(src['resource'], `${p}.yamlsubst.source.resource`);
         this.referencePath(src?.['referencePath'], `${p}.yamlsubst.source.referencePath`);
         const value = rec(rec(y['target'])?.['file'])?.['value'];

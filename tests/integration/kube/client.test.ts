@@ -4,10 +4,11 @@
  * events, Secrets/ConfigMaps, Flux OCIRepository, and typed errors carrying the server's message.
  */
 import { resolve } from 'node:path';
-import { CoreV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
+  ConflictError,
   controllerRef,
   FINALIZER,
   ForbiddenError,
@@ -15,6 +16,7 @@ import {
   KubeClient,
   NotFoundError,
   snapshotName,
+  toKubeError,
   UnauthorizedError,
   withReady,
   type Component,
@@ -43,10 +45,11 @@ beforeAll(async () => {
 });
 
 describe('status updates', () => {
-  it('two concurrent writers doing read-modify-write lose no update, and generation does not move', async () => {
+  it('concurrent writers doing read-modify-write lose no update (409s retried with a fresh read), and generation does not move', async () => {
     await freshComponent('contended');
     const a = new KubeClient(kubeConfig(), { fieldManager: 'writer-a' });
     const b = new KubeClient(kubeConfig(), { fieldManager: 'writer-b' });
+    const c = new KubeClient(kubeConfig(), { fieldManager: 'writer-c', maxConflictRetries: 50 });
     const N = 12;
     const bump = (w: KubeClient, field: 'a' | 'b') => async () => {
       for (let i = 0; i < N; i++) {
@@ -58,12 +61,37 @@ describe('status updates', () => {
         }));
       }
     };
-    await Promise.all([bump(a, 'a')(), bump(b, 'b')()]);
+    // a third writer that only touches conditions, to make collisions likely
+    const third = async () => {
+      for (let i = 0; i < N; i++) {
+        await c.updateStatus('Component', ns, 'contended', (cur) => ({
+          ...cur.status,
+          conditions: withReady(cur.status?.conditions, { status: i % 2 ? 'True' : 'False', reason: 'Progressing', message: `round ${i}`, observedGeneration: 1 }),
+        }));
+      }
+    };
+    await Promise.all([bump(a, 'a')(), bump(b, 'b')(), third()]);
     const end = await kube.get('Component', ns, 'contended');
+    console.log(`concurrent status writers: ${3 * N} updates, ${a.conflictRetries + b.conflictRetries + c.conflictRetries} conflicts retried`);
     expect(end.status?.observedGeneration).toBe(2 * N);
+    expect(end.status?.conditions?.[0]?.message).toBe(`round ${N - 1}`);
     expect(end.status?.component?.version).toBe(`6.0.${N - 1}`);
     expect(end.status?.snapshotRef?.name).toBe(`snap-${N - 1}`);
     expect(end.metadata.generation).toBe(1);
+  });
+
+  it('a write based on a stale read is refused (409 ConflictError), which is what the guard retries on', async () => {
+    const c = await freshComponent('stale');
+    await kube.updateStatus('Component', ns, 'stale', () => ({ observedGeneration: 1 }));
+    const err = await kube.custom
+      .patchNamespacedCustomObjectStatus(
+        { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: ns, plural: 'components', name: 'stale', body: { metadata: { resourceVersion: c.metadata.resourceVersion }, status: { observedGeneration: 7 } } },
+        setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+      )
+      .catch((e: unknown) => toKubeError(e, 'Component stale'));
+    expect(err).toBeInstanceOf(ConflictError);
+    expect((err as ConflictError).message).toContain('the object has been modified');
+    expect((await kube.get('Component', ns, 'stale')).status?.observedGeneration).toBe(1);
   });
 
   it('sets Ready with the conditions helper; lastTransitionTime moves only when the status value changes', async () => {
@@ -89,7 +117,7 @@ describe('status updates', () => {
     // a spec change bumps generation, so the old Ready no longer counts
     await kube.custom.patchNamespacedCustomObject(
       { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: ns, plural: 'components', name: 'ready', body: { spec: { semver: '>=7.0.0' } } },
-      (await import('@kubernetes/client-node')).setHeaderOptions('Content-Type', 'application/merge-patch+json'),
+      setHeaderOptions('Content-Type', 'application/merge-patch+json'),
     );
     const s5 = await kube.get('Component', ns, 'ready');
     expect(s5.metadata.generation).toBe(2);

@@ -62,7 +62,8 @@ describe('CRDs in a real kube-apiserver', () => {
       expect(err, c.title).toBeInstanceOf(InvalidError);
       expect(err.status).toBe(422);
       expect(err.message, c.title).toContain(c.message);
-      const serverFields = new Set(err.causes.map((x) => x.field));
+      // the server adds a field-less note when it skipped CEL rules of an invalid node; we skip them silently
+      const serverFields = new Set(err.causes.map((x) => x.field).filter((f) => f !== undefined && f !== '<nil>'));
       const localPaths = new Set(validateObject(c.object).filter((i) => i.severity === 'error').map((i) => i.path));
       expect(serverFields, `${c.title}: ${err.message}`).toEqual(localPaths);
       table.push(`${c.title}\n    -> ${err.message}`);

@@ -232,6 +232,14 @@ export const INVALID: InvalidCase[] = [
     message: 'transformation only applies to a resource source',
   },
   {
+    title: 'yamlsubst with an empty source',
+    object: patch(validConfiguration, 'empty-source', (o) => {
+      o.spec.rules = [{ yamlsubst: { source: {}, target: { file: { path: 'v.yaml', value: 'a' } } } }];
+    }),
+    path: 'spec.rules[0].yamlsubst.source',
+    message: 'spec.rules[0].yamlsubst.source',
+  },
+  {
     title: 'Publication target that is not an oci:// URL',
     object: patch(validPublication, 'https-target', (o) => (o.spec.target = { url: 'https://registry.example.com/mirror' })),
     path: 'spec.target.url',
@@ -282,6 +290,14 @@ export const WEBHOOK_DENIED: InvalidCase[] = [
     object: patch(validRepository, 'creds-in-url', (o) => (at(o.spec.repositorySpec).baseUrl = 'https://user:pw@ghcr.io/acme')),
     path: 'spec.repositorySpec.baseUrl',
     message: 'must not contain a query, fragment or credentials',
+  },
+  {
+    title: 'yamlsubst source with both a value and a resource',
+    object: patch(validConfiguration, 'value-and-resource', (o) => {
+      o.spec.rules = [{ yamlsubst: { source: { value: 'x', resource: { name: 'image' } }, target: { file: { path: 'v.yaml', value: 'a' } } } }];
+    }),
+    path: 'spec.rules[0].yamlsubst.source',
+    message: 'a yamlsubst source needs exactly one of value or resource',
   },
   {
     title: 'identity key OCM does not allow',

@@ -26,10 +26,9 @@ export const yamlSubstitution = obj(
         referencePath: arr(namedIdentity('identity of a component reference'), { maxItems: 16 }),
       },
       {
-        rules: [
-          { rule: 'has(self.value) != has(self.resource)', message: 'a yamlsubst source needs exactly one of value or resource' },
-          { rule: '!has(self.referencePath) || has(self.resource)', message: 'referencePath is only used with a resource source' },
-        ],
+        description: 'exactly one of value or resource (value is untyped, so CEL cannot see it: the semantic checks enforce this)',
+        minProperties: 1,
+        rules: [{ rule: '!has(self.referencePath) || has(self.resource)', message: 'referencePath is only used with a resource source' }],
       },
     ),
     target: obj(
