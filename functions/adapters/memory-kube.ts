@@ -29,6 +29,18 @@ export class MemoryKube implements KubePort {
   /** emulate the garbage collector for ownerReferences (kube-controller-manager) */
   gc = true;
 
+  /** `validate` stands in for the API server's schema validation: return problems to reject a write (422). */
+  constructor(private readonly opts: { validate?: (obj: KubeObject) => string[] } = {}) {}
+
+  private check(obj: KubeObject): void {
+    const problems = this.opts.validate?.(obj) ?? [];
+    if (problems.length > 0) {
+      throw Object.assign(new Error(`${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name} is invalid: ${problems.join('; ')}`), {
+        statusCode: 422,
+      });
+    }
+  }
+
   private k(kind: string, ns: string, name: string): string {
     return `${kind}/${ns}/${name}`;
   }
@@ -71,6 +83,7 @@ export class MemoryKube implements KubePort {
     if (!o) return false;
     const next = applyStatusPatch(o.status as Record<string, unknown> | undefined, patch);
     if (isDeepStrictEqual(next, o.status)) return true;
+    this.check({ ...o, status: next });
     o.status = next;
     o.metadata.resourceVersion = String(++this.rv);
     this.emit('update', o);
@@ -93,6 +106,7 @@ export class MemoryKube implements KubePort {
       };
       delete created.status;
       if (obj.status && replaceFinalizers) created.status = structuredClone(obj.status);
+      this.check(created);
       this.objects.set(key, created);
       this.emit('add', created);
       return structuredClone(created) as T;
@@ -114,6 +128,7 @@ export class MemoryKube implements KubePort {
     };
     if (!next.metadata.finalizers) delete next.metadata.finalizers;
     if (isDeepStrictEqual(next, cur)) return structuredClone(cur) as T;
+    this.check(next);
     if (specChanged) next.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     next.metadata.resourceVersion = String(++this.rv);
     this.objects.set(key, next);

@@ -146,7 +146,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
   async function reconcileResource(key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
     return reconcileObject<ResourceObject>(deps, key, async (obj): Promise<Applied> => {
       const input = parseResource(obj);
-      const current = { resource: obj.status?.resource, snapshotRef: obj.status?.snapshotRef };
+      const current = { resource: obj.status?.resource, component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
       if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation) {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready && ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
@@ -178,18 +178,24 @@ export function createResourceStage(deps: ResourceDeps): Stage {
       const pushed = await fetchAndPush(obj, component, resolved, input.skipVerify);
       await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest);
       const r = resolved.resource;
+      const mediaType = typeof r.access['mediaType'] === 'string' ? r.access['mediaType'] : undefined;
       const resourceStatus = {
         name: r.name,
         type: r.type,
         ...(r.version ? { version: r.version } : {}),
         ...(r.extraIdentity ? { extraIdentity: r.extraIdentity } : {}),
         access: r.access,
-        ...(r.digest ? { digest: r.digest } : {}),
+        ...(r.digest?.value ? { digest: `${r.digest.hashAlgorithm ?? ''}:${r.digest.normalisationAlgorithm ?? ''}:${r.digest.value}` } : {}),
+        ...(mediaType ? { mediaType } : {}),
       };
       return {
         outcome: 'applied',
         message: messageFor(resourceStatus),
-        fields: { resource: resourceStatus, snapshotRef: { name: snapshotKeyFor(obj).name } },
+        fields: {
+          resource: resourceStatus,
+          component: { name: resolved.owner.name, version: resolved.owner.version },
+          snapshotRef: { name: snapshotKeyFor(obj).name },
+        },
       };
     });
   }

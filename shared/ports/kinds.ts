@@ -123,8 +123,13 @@ export interface ResourceStatus extends CommonStatus {
     version?: string;
     extraIdentity?: Identity;
     access?: Record<string, unknown>;
-    digest?: { hashAlgorithm?: string; normalisationAlgorithm?: string; value?: string };
+    /** `hashAlgorithm:normalisationAlgorithm:value` from the descriptor */
+    digest?: string;
+    /** OCM media type of the resource blob */
+    mediaType?: string;
   };
+  /** the component version the resource was taken from */
+  component?: { name: string; version: string };
   snapshotRef?: LocalObjectReference;
 }
 

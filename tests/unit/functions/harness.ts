@@ -13,6 +13,7 @@ import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
+import { validateObject } from '../../../shared/kube/index.js';
 import { Bus } from './bus.js';
 
 export const NS = 'team-a';
@@ -20,7 +21,13 @@ export const NS = 'team-a';
 export async function harness() {
   const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
   const ctf = join(dir, 'ctf');
-  const kube = new MemoryKube();
+  // the CRD schemas (strict: unknown fields are errors) stand in for the API server's validation
+  const kube = new MemoryKube({
+    validate: (obj) =>
+      obj.kind === 'OCIRepository'
+        ? []
+        : validateObject(obj).filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`),
+  });
   const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();

@@ -1,0 +1,163 @@
+/**
+ * Stand-in for Knative eventing (which cannot run here): an ApiServerSource (mode Resource) over real watches of
+ * the test API server, and a Broker with one Trigger per (stage, kind). Events are built by shared/cloudevents'
+ * builder exactly as the receive adapter shapes them; delivery follows the Broker's rules: concurrent, unordered,
+ * retried on network errors and 404/408/409/429/5xx with exponential backoff, replies re-published, dead letters
+ * kept. A PingSource tick is `ping()`.
+ */
+import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { request } from 'undici';
+import {
+  apiServerSourceEvent,
+  parseHttpEvent,
+  pingSourceEvent,
+  toBinaryMessage,
+  type CloudEvent,
+  type KubeObjectLike,
+} from '../../../shared/cloudevents/index.js';
+
+export interface Subscriber {
+  stage: string;
+  url: string;
+  /** Trigger filters: `kind` extension values this subscriber gets (plus every ping) */
+  kinds: string[];
+}
+
+export interface DeliveryRecord {
+  stage: string;
+  type: string;
+  subject?: string;
+  status: number;
+  attempts: number;
+  ms: number;
+}
+
+const RETRIED = (status: number) => status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
+const PING = 'dev.knative.sources.ping';
+
+export class EventingDriver {
+  readonly deliveries: DeliveryRecord[] = [];
+  readonly deadLetters: Array<{ stage: string; event: CloudEvent<unknown>; status: number; body: string }> = [];
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly aborts: AbortController[] = [];
+  private stopped = false;
+  /** events sent by the source (before fan-out) */
+  sent = 0;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly subscribers: Subscriber[],
+    private readonly opts: { retries?: number; backoffMs?: number; source?: string } = {},
+  ) {}
+
+  /** Starts watching `plural`s of our group in `namespace` from now (ApiServerSource emits nothing for the initial list). */
+  async watch(namespace: string, resources: Array<{ group: string; version: string; plural: string }>): Promise<void> {
+    await Promise.all(resources.map((r) => this.watchOne(namespace, r)));
+  }
+
+  private async watchOne(namespace: string, r: { group: string; version: string; plural: string }): Promise<void> {
+    const path = `/apis/${r.group}/${r.version}/namespaces/${namespace}/${r.plural}`;
+    const start = async (resourceVersion?: string): Promise<void> => {
+      let last = resourceVersion;
+      const w = new Watch(this.kc);
+      const ac = await w.watch(
+        path,
+        { allowWatchBookmarks: true, ...(last ? { resourceVersion: last } : {}) },
+        (phase: string, obj: KubeObjectLike) => {
+          if (phase === 'BOOKMARK') {
+            last = obj.metadata.resourceVersion ?? last;
+            return;
+          }
+          const op = phase === 'ADDED' ? 'add' : phase === 'MODIFIED' ? 'update' : phase === 'DELETED' ? 'delete' : undefined;
+          if (!op) return;
+          last = obj.metadata.resourceVersion ?? last;
+          this.publish(apiServerSourceEvent({ mode: 'Resource', op, object: obj, ...(this.opts.source ? { source: this.opts.source } : {}) }));
+        },
+        () => {
+          // watches drop; resume from the last seen resourceVersion like the adapter's reflector
+          if (!this.stopped) setTimeout(() => void start(last).catch(() => undefined), 50);
+        },
+      );
+      this.aborts.push(ac);
+    };
+    // list first so the watch starts "now": existing objects produce no events, as with ApiServerSource
+    const res = await this.kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
+      group: r.group,
+      version: r.version,
+      namespace,
+      plural: r.plural,
+    });
+    await start((res as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion);
+  }
+
+  /** A PingSource tick (resync). */
+  ping(): void {
+    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync' }));
+  }
+
+  /** Broker ingress: fan out to every matching Trigger, concurrently. */
+  publish(event: CloudEvent<unknown>): void {
+    if (this.stopped) return;
+    this.sent++;
+    for (const sub of this.subscribers) {
+      const kind = event['kind'];
+      if (event.type !== PING && !(typeof kind === 'string' && sub.kinds.includes(kind))) continue;
+      const p = this.deliver(sub, event).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    }
+  }
+
+  private async deliver(sub: Subscriber, event: CloudEvent<unknown>): Promise<void> {
+    const retries = this.opts.retries ?? 8;
+    const backoff = this.opts.backoffMs ?? 50;
+    const msg = toBinaryMessage(event);
+    const t0 = Date.now();
+    let status = 0;
+    let body = '';
+    for (let attempt = 0; attempt <= retries; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
+      if (this.stopped) return;
+      try {
+        const res = await request(sub.url, {
+          method: 'POST',
+          headers: { ...msg.headers, prefer: 'reply' },
+          body: msg.body,
+          headersTimeout: 120_000,
+          bodyTimeout: 120_000,
+        });
+        status = res.statusCode;
+        body = await res.body.text();
+        if (!RETRIED(status)) {
+          this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: attempt + 1, ms: Date.now() - t0 });
+          if (status >= 200 && status < 300 && res.headers['ce-type']) {
+            // a reply: back into the broker, through every Trigger again
+            this.publish(parseHttpEvent(res.headers as Record<string, string>, body));
+          }
+          return;
+        }
+      } catch {
+        status = 0;
+      }
+    }
+    this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: retries + 1, ms: Date.now() - t0 });
+    this.deadLetters.push({ stage: sub.stage, event, status, body });
+  }
+
+  /** Resolves when no delivery is in flight for `quietMs`. */
+  async settle(quietMs = 300, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let quietSince = Date.now();
+    for (;;) {
+      if (this.inflight.size > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= quietMs) return;
+      if (Date.now() > deadline) throw new Error(`events still in flight after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const ac of this.aborts) ac.abort();
+    await Promise.allSettled([...this.inflight]);
+  }
+}

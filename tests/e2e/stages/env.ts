@@ -1,0 +1,189 @@
+/**
+ * The e2e pipeline: the four functions as real HTTP servers (the same host and wiring their mains use) against the
+ * real kube-apiserver (our CRDs + Flux OCIRepository CRD) and the real S3-backed registry, driven by EventingDriver.
+ */
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { createDescriptorStage } from '../../../functions/descriptor/handler.js';
+import { createResourceStage } from '../../../functions/resource/handler.js';
+import { createConfigureStage } from '../../../functions/configure/handler.js';
+import { createPublishStage } from '../../../functions/publish/handler.js';
+import { realDeps, type StageConfig, type StageDeps } from '../../../functions/adapters/wiring.js';
+import { createConfigureEngine } from '../../../shared/configure/index.js';
+import { createLogger } from '../../../shared/log/index.js';
+import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
+import type { KubeObject, Stage } from '../../../shared/ports/index.js';
+import { createFunctionServer, handlerFromStage, stageErrorClassifier, type FunctionServer } from '../../../shared/server/index.js';
+import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
+import { services } from '../../infra/services.js';
+import { EventingDriver } from './driver.js';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const GROUP = 'serverless.ocm.software';
+export const VERSION = 'v1alpha1';
+const PLURALS: Record<string, string> = {
+  OCMRepository: 'ocmrepositories',
+  Component: 'components',
+  Resource: 'resources',
+  Configuration: 'configurations',
+  Publication: 'publications',
+  Snapshot: 'snapshots',
+};
+
+let crdsInstalled: Promise<unknown> | undefined;
+
+export interface Pipeline {
+  namespace: string;
+  kc: KubeConfig;
+  api: CustomObjectsApi;
+  driver: EventingDriver;
+  servers: Record<string, { server: FunctionServer; url: string }>;
+  deps: StageDeps;
+  /** base URL (http://host:port/<path>) for source component versions of this test */
+  sourceBaseUrl: string;
+  pushSource(cv: ComponentVersionInput): Promise<void>;
+  create(kind: string, name: string, spec: Record<string, unknown>): Promise<KubeObject>;
+  get(kind: string, name: string): Promise<KubeObject | undefined>;
+  del(kind: string, name: string): Promise<void>;
+  getOCIRepository(name: string): Promise<KubeObject | undefined>;
+  waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(): Promise<Pipeline> {
+  const s = services();
+  crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), join(REPO, '..', 'shared', 'crds', 'source.toolkit.fluxcd.io')]);
+  await crdsInstalled;
+  const namespace = await createNamespace();
+  const kc = kubeConfig();
+  const api = kc.makeApiClient(CustomObjectsApi);
+  const config: StageConfig = {
+    KUBECONFIG: s.kube.kubeconfig,
+    REGISTRY_URL: s.registry.s3.url,
+    REGISTRY_CA_FILE: undefined,
+    REGISTRY_USERNAME: undefined,
+    REGISTRY_PASSWORD: undefined,
+    REGISTRY_PUBLIC_HOST: undefined,
+    FLUX_INSECURE: undefined,
+    FLUX_CERT_SECRET: undefined,
+    FLUX_SECRET: undefined,
+    INSECURE_REGISTRIES: s.registry.fs.host,
+    SOURCE_CA_FILE: undefined,
+  };
+  const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
+  const stages: Record<string, { stage: Stage; deps: StageDeps; kinds: string[] }> = {};
+  const depsOf = async (name: string) => realDeps(config, name);
+  const d1 = await depsOf('descriptor');
+  stages.descriptor = { stage: createDescriptorStage({ ...d1 }), deps: d1, kinds: ['OCMRepository', 'Component', 'Snapshot'] };
+  const d2 = await depsOf('resource');
+  stages.resource = { stage: createResourceStage({ ...d2 }), deps: d2, kinds: ['Resource', 'Snapshot'] };
+  const d3 = await depsOf('configure');
+  stages.configure = { stage: createConfigureStage({ ...d3, engine: createConfigureEngine() }), deps: d3, kinds: ['Configuration', 'Snapshot'] };
+  const d4 = await depsOf('publish');
+  stages.publish = { stage: createPublishStage({ ...d4 }), deps: d4, kinds: ['Publication', 'Snapshot'] };
+
+  const servers: Pipeline['servers'] = {};
+  for (const [name, st] of Object.entries(stages)) {
+    const server = createFunctionServer({
+      stage: name,
+      handle: handlerFromStage(st.stage),
+      config: { BODY_LIMIT: 5 * 1024 * 1024, SHUTDOWN_TIMEOUT: 10_000, REPLY_EVENTS: true, PROCESS_METRICS: false },
+      logger: logger.child({ stage: name }),
+      classifyError: stageErrorClassifier,
+    });
+    const addr = await server.listen(0, '127.0.0.1');
+    servers[name] = { server, url: `http://127.0.0.1:${addr.port}/` };
+  }
+  const driver = new EventingDriver(
+    kc,
+    Object.entries(stages).map(([name, st]) => ({ stage: name, url: servers[name]!.url, kinds: st.kinds })),
+    { source: s.kube.server },
+  );
+  await driver.watch(
+    namespace,
+    Object.values(PLURALS).map((plural) => ({ group: GROUP, version: VERSION, plural })),
+  );
+
+  const sourceBaseUrl = `http://${s.registry.fs.host}/src-${namespace}-${randomBytes(3).toString('hex')}`;
+  const connector = registryConnector({ insecureHosts: [s.registry.fs.host] });
+
+  const p: Pipeline = {
+    namespace,
+    kc,
+    api,
+    driver,
+    servers,
+    deps: d1,
+    sourceBaseUrl,
+    async pushSource(cv) {
+      await pushComponentVersion(connector.connect, sourceBaseUrl, cv);
+    },
+    async create(kind, name, spec) {
+      return (await api.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURALS[kind]!,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace }, spec },
+      })) as KubeObject;
+    },
+    async get(kind, name) {
+      try {
+        return (await api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS[kind]!, name })) as KubeObject;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }
+    },
+    async del(kind, name) {
+      await api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS[kind]!, name });
+    },
+    async getOCIRepository(name) {
+      try {
+        return (await api.getNamespacedCustomObject({
+          group: 'source.toolkit.fluxcd.io',
+          version: 'v1',
+          namespace,
+          plural: 'ocirepositories',
+          name,
+        })) as KubeObject;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }
+    },
+    async waitFor(what, check, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: unknown;
+      for (;;) {
+        try {
+          const v = await check();
+          if (v !== undefined && v !== false) return v as never;
+        } catch (err) {
+          last = err;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop() {
+      await driver.stop();
+      for (const { server } of Object.values(servers)) await server.close();
+      for (const st of Object.values(stages)) await st.deps.store.close();
+      await connector.close();
+    },
+  };
+  return p;
+}
+
+export function readyOf(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
+  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
+  return { status: c?.status, reason: c?.reason, message: c?.message, observedGeneration: c?.observedGeneration };
+}
+
+export function isReadyNow(obj: KubeObject | undefined): boolean {
+  const r = readyOf(obj);
+  return r.status === 'True' && r.observedGeneration === obj?.metadata.generation;
+}

@@ -1,0 +1,122 @@
+/**
+ * Scenario 1 (issue 6): a Helm chart as localBlob, Component -> Resource -> Configuration (values substitution +
+ * image localization) -> Publication -> Flux OCIRepository pointing at a manifest whose layer is a valid chart.
+ * Eventing is EventingDriver (Knative's data plane cannot run here); everything else is real.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { services } from '../../infra/services.js';
+import { componentVersion, COMPONENT } from '../../unit/functions/fixtures.js';
+import { isReadyNow, readyOf, startPipeline, type Pipeline } from './env.js';
+
+const run = promisify(execFile);
+
+describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline();
+  });
+  afterAll(async () => p?.stop());
+
+  it('publishes a configured, localized chart pinned by digest; tag = chart version', async () => {
+    const s = services();
+    await p.pushSource(await componentVersion({ version: '1.0.0', image: { reference: 'ghcr.io/stefanprodan/podinfo:6.1.0' } }));
+    await p.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: p.sourceBaseUrl } });
+    await p.create('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
+    await p.create('Configuration', 'chart', {
+      target: { kind: 'Resource', name: 'chart' },
+      rules: [
+        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'values.yaml', value: 'image.repository' } },
+            transformation: { type: 'ImageNoTag' },
+          },
+        },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'values.yaml', value: 'image.tag' } },
+            transformation: { type: 'Tag' },
+          },
+        },
+      ],
+    });
+    await p.create('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart' } });
+
+    const t0 = performance.now();
+    await p.create('Component', 'podinfo', { repositoryRef: { name: 'source' }, component: COMPONENT, semver: '>=1.0.0' });
+    const ociRepo = await p.waitFor('the OCIRepository', async () => {
+      const pub = await p.get('Publication', 'chart');
+      if (!isReadyNow(pub)) return undefined;
+      return (await p.getOCIRepository('chart')) as OCIRepositoryObject | undefined;
+    });
+    const wallMs = performance.now() - t0;
+    console.log(`scenario 1 wall time, Component creation -> OCIRepository: ${wallMs.toFixed(0)} ms`);
+
+    const cfgSnap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
+    expect(isReadyNow(cfgSnap)).toBe(true);
+    expect(cfgSnap.spec).toMatchObject({
+      repository: `${p.namespace}/configuration/chart`,
+      tag: '1.0.0',
+      blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' },
+    });
+    expect(ociRepo.spec).toMatchObject({
+      url: `oci://${s.registry.s3.host}/${p.namespace}/configuration/chart`,
+      ref: { digest: cfgSnap.spec!.digest },
+      layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+      insecure: true,
+    });
+    expect(ociRepo.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Publication', name: 'chart', controller: true });
+    for (const [kind, name] of [
+      ['OCMRepository', 'source'],
+      ['Component', 'podinfo'],
+      ['Resource', 'chart'],
+      ['Configuration', 'chart'],
+    ] as const) {
+      expect(readyOf(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    }
+
+    // a peer reads what we wrote: the manifest by tag = chart version has Helm media types
+    const ref = `${s.registry.s3.host}/${p.namespace}/configuration/chart`;
+    const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', '--insecure', `${ref}:1.0.0`]);
+    const manifest = JSON.parse(manifestJson) as { config: { mediaType: string }; layers: Array<{ mediaType: string }> };
+    expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
+    expect(manifest.layers).toHaveLength(1);
+    expect(manifest.layers[0]!.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
+    const { stdout: digest } = await run(s.bin.crane, ['digest', '--insecure', `${ref}:1.0.0`]);
+    expect(digest.trim()).toBe(cfgSnap.spec!.digest);
+
+    // the layer is a valid chart with the configured values
+    const dir = await mkdtemp(join(tmpdir(), 'e2e-chart-'));
+    try {
+      if (s.bin.helm) {
+        await run(s.bin.helm, ['pull', `oci://${ref}`, '--version', '1.0.0', '--plain-http', '--untar', '--destination', dir]);
+        const values = await readFile(join(dir, 'podinfo', 'values.yaml'), 'utf8');
+        expect(values).toContain('replicaCount: 3');
+        expect(values).toContain('repository: ghcr.io/stefanprodan/podinfo');
+        const { stdout } = await run(s.bin.helm, ['template', 'rel', join(dir, 'podinfo')]);
+        expect(stdout).toContain('replicas: 3');
+      } else {
+        const layer = await p.deps.store.fetchLayer(cfgSnap.spec!.repository, cfgSnap.spec!.digest);
+        try {
+          const { stdout } = await run('tar', ['-xzOf', layer.path, 'podinfo/values.yaml']);
+          expect(stdout).toContain('replicaCount: 3');
+          expect(stdout).toContain('repository: ghcr.io/stefanprodan/podinfo');
+        } finally {
+          await layer.dispose();
+        }
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    await p.driver.settle();
+    expect(p.driver.deadLetters.map((d) => `${d.stage} ${d.event.type} ${d.status} ${d.body}`)).toEqual([]);
+  });
+});
