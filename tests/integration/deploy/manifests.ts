@@ -31,9 +31,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(cmd: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+export function run(cmd: string, args: string[], input?: string, opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
   return new Promise((res, rej) => {
-    const child = execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024, env: env ?? process.env, timeout: 120_000 }, (err, stdout, stderr) => {
+    const options = { maxBuffer: 64 * 1024 * 1024, env: opts.env ?? process.env, cwd: opts.cwd, timeout: 120_000 };
+    const child = execFile(cmd, args, options, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number') return rej(err);
       res({ code: err ? Number((err as { code?: number }).code) : 0, stdout, stderr });
     });
