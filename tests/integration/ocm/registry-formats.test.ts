@@ -14,10 +14,15 @@ import {
   serializeComponentDescriptor,
   VersionNotFoundError,
   ArtifactFormatError,
+  openResourceAccess,
+  DigestMismatchError,
+  type Resource,
   type ClosableConnector,
   type ComponentDescriptor,
 } from '../../../shared/ocm/index.js';
 import { services, type Services } from '../../infra/services.js';
+import { readBounded } from '../../../shared/ocm/streams.js';
+import { helmChartTgz } from '../../fixtures/ocm/sample.js';
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -112,5 +117,70 @@ describe('registry formats', () => {
     expect(picked.descriptor.version).toBe('1.1.0+build.7');
     expect(await repo.listVersions('acme.org/unknown')).toEqual([]);
     await expect(repo.getDescriptor('acme.org/tags', '9.9.9')).rejects.toBeInstanceOf(VersionNotFoundError);
+  });
+
+  it('access methods against the registry: helm OCI chart, ociBlob, localBlob via globalAccess', async () => {
+    const host = svc.registry.fs.host;
+    // a helm chart pushed as OCI artifact (what `helm push` produces)
+    const chart = await helmChartTgz('0.1.0');
+    const chartCfg = Buffer.from('{"apiVersion":"v2","name":"podinfo","version":"0.1.0"}');
+    const charts = client.repository('charts/podinfo');
+    await charts.blobs.push({ digest: sha256(chart), size: chart.length }, bufferSource(chart));
+    await charts.blobs.push({ digest: sha256(chartCfg), size: chartCfg.length }, bufferSource(chartCfg));
+    const chartManifest = await charts.manifests.push(
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha256(chartCfg), size: chartCfg.length },
+          layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha256(chart), size: chart.length }],
+        }),
+      ),
+      'application/vnd.oci.image.manifest.v1+json',
+      '0.1.0',
+    );
+    const owner = cd('acme.org/access', '1.0.0');
+    const helm: Resource = {
+      name: 'chart',
+      version: '0.1.0',
+      type: 'helmChart',
+      relation: 'external',
+      access: { type: 'helm', helmRepository: `oci://${host}/charts`, helmChart: 'podinfo:0.1.0' },
+      digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: chartManifest.digest.slice(7) },
+    };
+    const h = await openResourceAccess(owner, helm, { oci: connector.connect });
+    expect(h.kind).toBe('ociArtifact');
+    if (h.kind === 'ociArtifact') {
+      expect(h.manifestDigest).toBe(chartManifest.digest);
+      expect(h.reference).toMatchObject({ host, repository: 'charts/podinfo', tag: '0.1.0' });
+    }
+    const wrong = { ...helm, digest: { ...helm.digest!, value: '0'.repeat(64) } };
+    await expect(openResourceAccess(owner, wrong, { oci: connector.connect })).rejects.toBeInstanceOf(DigestMismatchError);
+    // ociBlob
+    const blob: Resource = {
+      name: 'blob',
+      version: '1',
+      type: 'helmChart',
+      relation: 'external',
+      access: { type: 'ociBlob', ref: `${host}/charts/podinfo`, digest: sha256(chart), size: chart.length, mediaType: 'application/gzip' },
+      digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'genericBlobDigest/v1', value: sha256(chart).slice(7) },
+    };
+    const b = await openResourceAccess(owner, blob, { oci: connector.connect });
+    if (b.kind !== 'blob') throw new Error('expected blob');
+    expect((await readBounded(await b.open(), 1 << 24, 'blob')).equals(chart)).toBe(true);
+    // localBlob that is not stored locally, reachable through globalAccess
+    const local: Resource = {
+      name: 'local',
+      version: '1',
+      type: 'helmChart',
+      relation: 'local',
+      access: { type: 'localBlob', localReference: sha256(chart), mediaType: 'application/gzip', globalAccess: blob.access! },
+      digest: blob.digest!,
+    };
+    await pushComponentVersion(connector.connect, `http://${host}/acc`, { descriptor: { ...owner, resources: [] } });
+    const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${host}/acc` }, { oci: connector.connect });
+    const l = await openResourceAccess(owner, local, { repository: repo, oci: connector.connect });
+    if (l.kind !== 'blob') throw new Error('expected blob');
+    expect((await readBounded(await l.open(), 1 << 24, 'local')).equals(chart)).toBe(true);
   });
 });
