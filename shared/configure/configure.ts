@@ -1,12 +1,12 @@
 /**
  * The configure stage's transform, end to end: safe unpack -> (Helm: find the chart directory) ->
  * substitutions in order -> deterministic tar+gzip. Works in a temporary directory, so memory stays flat
- * whatever the archive size; the directory is removed when the output stream closes (or on `dispose`).
+ * whatever the archive size; the directory is removed before the output stream ends (or on `dispose`).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { packDirectory, unpackToDirectory, type ArchiveInput } from '../archive/index.js';
 import { applySubstitutions } from './apply.js';
 import { detectChart, requireChart, type ChartInfo } from './chart.js';
@@ -60,8 +60,18 @@ export async function configureArchive(options: ConfigureArchiveOptions): Promis
       ...(chart ? { displayBase: `the chart directory ${chart.directory}/` } : {}),
     });
     if (chart && changed.includes('Chart.yaml')) chart = await requireChart(root, yaml);
-    const output = packDirectory(root);
-    output.once('close', () => void dispose());
+    // the tree is removed before the output signals its end (or when it is destroyed early)
+    const packed = packDirectory(root);
+    const output = Readable.from(
+      (async function* () {
+        try {
+          yield* packed;
+        } finally {
+          packed.destroy();
+          await dispose();
+        }
+      })(),
+    );
     const result: ConfigureArchiveResult = {
       output,
       filesChanged: changed.map((f) => (chart ? `${chart.directory}/${f}` : f)),
