@@ -1,3 +1,6 @@
+/** An SDK `CloudEvent` or a plain object with the same attributes (validated by the host before sending). */
+export type ReplyEvent = CloudEventV1<unknown>;
+
 /**
  * What a handler returns and how failures map to HTTP (DESIGN §4):
  * - `done` / `skipped` / `failed` are all 2xx: the work is durable, there was nothing to do, or the failure
@@ -5,16 +8,17 @@
  * - Thrown EventError -> 400/413/415/422 (never retried); TransientError and recognised network/API errors
  *   -> 503/429 (retried by the broker with backoff); anything else -> 500 (retried, then dead-lettered).
  */
-import type { CloudEvent } from 'cloudevents';
-import { EventError, type SnapshotInfo } from '../cloudevents/index.js';
+import type { CloudEventV1 } from 'cloudevents';
+import { EventError } from '../cloudevents/errors.js';
+import type { SnapshotInfo } from '../cloudevents/build.js';
 
 export type Outcome =
   /** The stage's result is pushed and the status patched. */
-  | { result: 'done'; snapshot?: SnapshotInfo; reply?: CloudEvent<unknown>; detail?: string }
+  | { result: 'done'; snapshot?: SnapshotInfo; reply?: ReplyEvent; detail?: string }
   /** Nothing to do (same input digest, suspended, not ours, object gone...). */
   | { result: 'skipped'; reason: string; detail?: string }
   /** Object-level failure, written to the object's Ready=False condition. */
-  | { result: 'failed'; reason: string; message: string; reply?: CloudEvent<unknown> };
+  | { result: 'failed'; reason: string; message: string; reply?: ReplyEvent };
 
 export type TransientStatus = 429 | 500 | 502 | 503 | 504;
 

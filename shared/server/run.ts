@@ -1,14 +1,14 @@
 /**
- * What every function's `main.ts` calls: read + validate config, create the logger, listen, handle SIGTERM.
- * The handler module is imported lazily through `loadHandler`, so start-up does nothing but read config.
+ * What every function's `main.ts` calls: read + validate config, listen, handle SIGTERM. Everything heavier
+ * (express, CloudEvents SDK, pino, prom-client, then the handler via `loadHandler`) loads after listen().
  */
 import { ConfigError, loadConfig, type ConfigOf, type ConfigSchema } from '../config/index.js';
-import { createLogger, type Logger } from '../log/index.js';
-import { createMetrics, type StageMetrics } from '../metrics/index.js';
+import type { Logger } from '../log/index.js';
+import type { StageMetrics } from '../metrics/index.js';
 import { serverConfigSchema, type ServerConfig } from './config.js';
 import type { ErrorClassifier } from './outcome.js';
 import { createFunctionServer, type FunctionServer } from './server.js';
-import { stageErrorClassifier } from './stage-adapter.js';
+import { stageErrorClassifier } from './stage-errors.js';
 import type { StageHandler } from './types.js';
 
 export interface RunFunctionOptions<S extends ConfigSchema> {
@@ -40,27 +40,20 @@ export async function runFunction<S extends ConfigSchema = Record<never, never>>
     }
     throw err;
   }
-  const log = createLogger({
-    level: config.LOG_LEVEL,
-    base: {
-      ...(config.K_SERVICE ? { service: config.K_SERVICE } : {}),
-      ...(config.K_REVISION ? { revision: config.K_REVISION } : {}),
-    },
-  });
-  const metrics = createMetrics({ stage: options.stage, processMetrics: config.PROCESS_METRICS });
-  const server = createFunctionServer({
+  const server: FunctionServer = createFunctionServer({
     stage: options.stage,
     config,
-    logger: log,
-    metrics,
-    loadHandler: () => options.loadHandler(config, { log: log.child({ stage: options.stage }), metrics }),
+    loadHandler: async () => {
+      const host = await server.loaded();
+      return options.loadHandler(config, { log: host.log, metrics: host.metrics });
+    },
     classifyError: (err) => options.classifyError?.(err) ?? stageErrorClassifier(err),
   });
   server.installSignalHandlers(exit);
   try {
     await server.listen();
   } catch (err) {
-    log.fatal({ err, port: config.PORT }, `cannot listen on port ${config.PORT}: ${(err as Error).message}`);
+    process.stderr.write(`ocm-knative ${options.stage}: cannot listen on port ${config.PORT}: ${(err as Error).message}\n`);
     exit(1);
     return undefined;
   }

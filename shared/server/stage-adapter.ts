@@ -2,12 +2,13 @@
  * Bridges the stage port (shared/ports/stage.ts: `Stage.routes/handle`, `Hint`, `StageResult`) to the host's
  * `StageHandler`, so a function's main is just `runFunction({ stage, loadHandler: async () => handlerFromStage(s) })`.
  */
-import { CloudEvent } from 'cloudevents';
-import { API_GROUP, InvalidEventError, type KubeEventHint } from '../cloudevents/index.js';
-import { BadEventError } from '../ports/errors.js';
+import { randomUUID } from 'node:crypto';
+import type { CloudEventV1 } from 'cloudevents';
+import { API_GROUP } from '../cloudevents/constants.js';
+import type { KubeEventHint } from '../cloudevents/types.js';
 import type { KubeObject } from '../ports/kinds.js';
 import type { Hint, Stage, StageResult } from '../ports/stage.js';
-import type { ErrorClassifier, Outcome } from './outcome.js';
+import type { Outcome } from './outcome.js';
 import type { StageHandler } from './types.js';
 
 export function toStageHint(hint: KubeEventHint): Hint {
@@ -22,15 +23,19 @@ export function toStageHint(hint: KubeEventHint): Hint {
 
 /** Fold per-object outcomes into one: any failure wins, then any applied/deleted work, else skipped. */
 export function toOutcome(stageName: string, result: StageResult, causationId?: string): Outcome {
-  const reply = result.reply
-    ? new CloudEvent<unknown>({
+  // A plain CloudEvent (no SDK instance): keeps the SDK out of a main's start-up path; the host validates it.
+  const reply: CloudEventV1<unknown> | undefined = result.reply
+    ? {
+        specversion: '1.0',
+        id: randomUUID(),
+        time: new Date().toISOString(),
         type: result.reply.type,
         source: `/${API_GROUP}/stages/${stageName}`,
         subject: result.reply.subject,
         datacontenttype: 'application/json',
         ...(causationId ? { causationid: causationId } : {}),
         data: result.reply.data,
-      })
+      }
     : undefined;
   const failed = result.objects.filter((o) => o.outcome === 'failed');
   if (failed.length > 0) {
@@ -64,6 +69,4 @@ export function handlerFromStage(stage: Stage): StageHandler {
   };
 }
 
-/** The ports' BadEventError is an event problem (422), not a server error. */
-export const stageErrorClassifier: ErrorClassifier = (err) =>
-  err instanceof BadEventError || err instanceof InvalidEventError ? { kind: 'event', status: 422 } : undefined;
+export { stageErrorClassifier } from './stage-errors.js';

@@ -50,6 +50,9 @@ function scriptedHandler(deadPort: number): StageHandler {
           result: 'done',
           reply: snapshotReplyEvent({ stage: 'test', object: hint, status: 'ready', causationId: ctx.event.id }),
         };
+      case 'bad-reply':
+        // Missing id/source/specversion: the host must drop it, not fail the (already durable) work.
+        return { result: 'done', reply: { type: 'software.ocm.serverless.snapshot.ready' } as never };
       case 'transient':
         throw new TransientError('registry unavailable');
       case 'throttled':
@@ -122,6 +125,13 @@ describe('function host over HTTP', () => {
     expect(headers['traceparent']).toBe(TRACEPARENT);
     const reply = parseHttpEvent(headers, Buffer.from(await res.arrayBuffer()));
     expect(reply.data).toMatchObject({ stage: 'test', object: { kind: 'Component', name: 'reply', namespace: 'team-a' } });
+  });
+
+  it('an invalid reply from the handler is dropped (202) and logged, the work counts as done', async () => {
+    const res = await fetch(base, binaryRequest(component('bad-reply'), 'update', 'bad-reply-1'));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('ce-type')).toBeNull();
+    expect(logs.records.find((r) => r['msg'] === 'handler returned an invalid reply CloudEvent; answering without it')).toBeDefined();
   });
 
   it('transient failures -> 503 / 429 with Retry-After; conflicts and real network errors -> 503; bugs -> 500', async () => {
