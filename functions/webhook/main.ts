@@ -4,10 +4,10 @@
  * cold start could exceed the apiserver's timeout.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { env, loadConfig } from '../../shared/config/index.js';
-import { KubeClient, loadKubeConfig, NotFoundError, toKubeError, type ExistsFn } from '../../shared/kube/index.js';
+import { loadKubeConfig, type ExistsFn } from '../../shared/kube/index.js';
 import { createLogger } from '../../shared/log/index.js';
+import { clusterExists } from './exists.js';
 import { startWebhookServer } from './server.js';
 
 export const webhookConfigSchema = {
@@ -28,21 +28,7 @@ async function main(): Promise<void> {
   let exists: ExistsFn | undefined;
   if (config.REFERENCE_CHECKS) {
     try {
-      const kc = loadKubeConfig(config.KUBECONFIG !== undefined ? { kubeconfig: config.KUBECONFIG } : {});
-      const kube = new KubeClient(kc, { fieldManager: 'ocm-knative-webhook' });
-      const core = kc.makeApiClient(CoreV1Api);
-      exists = async (kind, namespace, name) => {
-        // Secrets are not read: the webhook's ServiceAccount has no business with them
-        if (kind === 'Secret') return undefined;
-        try {
-          if (kind === 'ConfigMap') await core.readNamespacedConfigMap({ namespace, name });
-          else return (await kube.find(kind, namespace, name)) !== undefined;
-          return true;
-        } catch (e) {
-          if (toKubeError(e, `${kind} ${namespace}/${name}`) instanceof NotFoundError) return false;
-          return undefined;
-        }
-      };
+      exists = clusterExists(loadKubeConfig(config.KUBECONFIG !== undefined ? { kubeconfig: config.KUBECONFIG } : {}));
     } catch (e) {
       logger.warn({ err: e }, 'no Kubernetes config: reference warnings disabled');
     }
