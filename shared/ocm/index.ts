@@ -11,7 +11,7 @@
  */
 import { stringify as stringifyYaml } from 'yaml';
 import { DescriptorParseError } from './errors.js';
-import { parseComponentDescriptor, parseYamlOrJson, toV2Object, type ParseOptions } from './descriptor.js';
+import { parseComponentDescriptor, parseYamlOrJson, toV2Object, toV3alpha1Object, type ParseOptions } from './descriptor.js';
 import type { ComponentDescriptor } from './model.js';
 import type { ComponentRepository } from './ports.js';
 import type { ResolveVersionOptions, ResolvedVersion } from './api.js';
@@ -64,9 +64,13 @@ export async function resolveComponentVersion(repo: ComponentRepository, compone
   return { version, descriptor, downgraded };
 }
 
-/** The descriptor-stage layer: YAML `{components: [...]}` of schema-v2 objects (root first), as upstream pushes it. */
+/**
+ * The descriptor-stage layer: YAML `{components: [...]}` (root first). Each descriptor keeps its own schema
+ * (upstream converts all to v2), so jsonNormalisation/v1 signatures of v3alpha1 descriptors stay verifiable.
+ */
 export function serializeDescriptorList(list: readonly ComponentDescriptor[]): string {
-  return stringifyYaml({ components: list.map((cd) => toV2Object(cd)) }, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
+  const objs = list.map((cd) => (cd.schemaVersion === 'v2' ? toV2Object(cd) : toV3alpha1Object(cd)));
+  return stringifyYaml({ components: objs }, { sortMapEntries: true, lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Parse the descriptor-stage layer back (each entry validated like any descriptor). */

@@ -51,7 +51,7 @@ describe('real descriptors parse and validate', () => {
   });
 
   it('descriptor list (descriptor-stage layer) round-trips', () => {
-    const cds = ['compdesc-cd1', 'hashcmd-ref-x', 'hashcmd-ref-y'].map((n) => parseComponentDescriptor(readFileSync(join(TESTDATA, `normalisation/${n}.input.yaml`))));
+    const cds = ['compdesc-cd1', 'hashcmd-ref-x', 'compdesc-complex-provider-v3schema'].map((n) => parseComponentDescriptor(readFileSync(join(TESTDATA, `normalisation/${n}.input.yaml`))));
     expect(parseDescriptorList(serializeDescriptorList(cds))).toEqual(cds);
   });
 });
