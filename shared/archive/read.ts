@@ -268,21 +268,24 @@ export async function* readArchive(
       }
       table.admit(path, type);
 
-      let consumed = type !== 'file';
+      // one iterator over the entry stream, shared by the caller's body and the drain below; iterated by
+      // hand so a caller that stops early does not destroy the entry (and with it the whole extraction)
+      const chunks = raw[Symbol.asyncIterator]();
       const body: AsyncIterable<Buffer> =
         type === 'file'
           ? (async function* () {
-              consumed = true;
-              for await (const chunk of raw) yield chunk as Buffer;
+              for (;;) {
+                const next = await chunks.next();
+                if (next.done) return;
+                yield next.value as Buffer;
+              }
             })()
           : (async function* () {})();
       const entry: ArchiveEntry = { path, type, mode: (header.mode ?? 0o644) & 0o7777, size, body };
       if (linkTarget !== undefined) entry.linkTarget = linkTarget;
       yield entry;
-      if (!consumed) {
-        for await (const _chunk of raw) {
-          // drained: the caller skipped this body
-        }
+      while (!(await chunks.next()).done) {
+        // drain whatever the caller did not read
       }
     }
   } catch (err) {

@@ -140,6 +140,21 @@ describe('unpacking good archives', () => {
     }
   });
 
+  it('lets the caller stop reading a body half way', async () => {
+    const archive = await rawTar([
+      { name: 'a', type: 'file', body: Buffer.alloc(300_000, 1) },
+      { name: 'b', type: 'file', body: 'B' },
+    ]);
+    const seen: string[] = [];
+    for await (const entry of readArchive(archive)) {
+      for await (const chunk of entry.body) {
+        seen.push(`${entry.path}:${chunk.toString('latin1', 0, 1) === 'B' ? 'B' : 'data'}`);
+        break;
+      }
+    }
+    expect(seen).toEqual(['a:data', 'b:B']);
+  });
+
   it('lets the caller skip bodies', async () => {
     const archive = await rawTar([
       { name: 'a', type: 'file', body: 'A'.repeat(5000) },
