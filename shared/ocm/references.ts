@@ -3,7 +3,7 @@
  * reference cycle does not loop (it is reported by `findReferenceCycle`, which verification uses, because a
  * cycle can never carry valid reference digests).
  */
-import { ReferenceCycleError } from './errors.js';
+import { ArtifactFormatError, ReferenceCycleError } from './errors.js';
 import { cvName, type ComponentDescriptor } from './model.js';
 import type { ComponentRepository } from './ports.js';
 import { lookupFromList, type DescriptorLookup } from './resolve.js';
@@ -56,7 +56,7 @@ export async function fetchWithReferences(
       }
     }
     if (fetched.size + wanted.length > max) {
-      throw new ReferenceCycleError([`more than ${max} component versions referenced from ${cvName(rootCd)}`]);
+      throw new ArtifactFormatError(`the reference graph of ${cvName(rootCd)} has more than ${max} component versions`);
     }
     const next: ComponentDescriptor[] = [];
     for (let i = 0; i < wanted.length; i += concurrency) {
