@@ -6,6 +6,8 @@
  * kept. A PingSource tick is `ping()`.
  */
 import { CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import {
   apiServerSourceEvent,
@@ -90,6 +92,34 @@ export class EventingDriver {
     await start((res as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion);
   }
 
+  private ingress?: Server;
+
+  /**
+   * Broker ingress over HTTP, for a real event source (Knative's apiserver_receive_adapter with K_SINK pointing
+   * here): 202 for each accepted event, 400 for what is not a CloudEvent.
+   */
+  async listen(): Promise<string> {
+    this.ingress = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        try {
+          const event = parseHttpEvent(req.headers, Buffer.concat(chunks));
+          this.received.push(event);
+          this.publish(event);
+          res.writeHead(202).end();
+        } catch (err) {
+          res.writeHead(400).end(String(err));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => this.ingress!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.ingress.address() as AddressInfo).port}/`;
+  }
+
+  /** events that came in through the HTTP ingress */
+  readonly received: CloudEvent<unknown>[] = [];
+
   /** A PingSource tick (resync). */
   ping(): void {
     this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync' }));
@@ -158,6 +188,7 @@ export class EventingDriver {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const ac of this.aborts) ac.abort();
+    if (this.ingress) await new Promise<void>((resolve) => this.ingress!.close(() => resolve()));
     await Promise.allSettled([...this.inflight]);
   }
 }

@@ -22,6 +22,7 @@ import { EventingDriver } from './driver.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const GROUP = 'serverless.ocm.software';
+export const OUR_PLURALS = ['ocmrepositories', 'components', 'resources', 'configurations', 'publications', 'snapshots'];
 export const VERSION = 'v1alpha1';
 const PLURALS: Record<string, string> = {
   OCMRepository: 'ocmrepositories',
@@ -52,7 +53,12 @@ export interface Pipeline {
   stop(): Promise<void>;
 }
 
-export async function startPipeline(): Promise<Pipeline> {
+export interface PipelineOptions {
+  /** the event source: our watch-based stand-in (default) or an external one posting to the driver's ingress */
+  source?: 'driver-watch' | 'external';
+}
+
+export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const s = services();
   crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), join(REPO, '..', 'shared', 'crds', 'source.toolkit.fluxcd.io')]);
   await crdsInstalled;
@@ -101,10 +107,12 @@ export async function startPipeline(): Promise<Pipeline> {
     Object.entries(stages).map(([name, st]) => ({ stage: name, url: servers[name]!.url, kinds: st.kinds })),
     { source: s.kube.server },
   );
-  await driver.watch(
-    namespace,
-    Object.values(PLURALS).map((plural) => ({ group: GROUP, version: VERSION, plural })),
-  );
+  if (opts.source !== 'external') {
+    await driver.watch(
+      namespace,
+      Object.values(PLURALS).map((plural) => ({ group: GROUP, version: VERSION, plural })),
+    );
+  }
 
   const sourceBaseUrl = `http://${s.registry.fs.host}/src-${namespace}-${randomBytes(3).toString('hex')}`;
   const connector = registryConnector({ insecureHosts: [s.registry.fs.host] });

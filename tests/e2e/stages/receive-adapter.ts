@@ -1,0 +1,59 @@
+/**
+ * Knative's own ApiServerSource receive adapter (knative.dev/eventing cmd/apiserver_receive_adapter), run against
+ * the test API server and configured through its environment the way the ApiServerSource controller configures
+ * its Deployment (K_SOURCE_CONFIG, K_SINK, NAME, NAMESPACE, ...). Mode Resource, our six kinds, one namespace.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { services } from '../../infra/services.js';
+import { GROUP, OUR_PLURALS, VERSION } from './env.js';
+
+export interface ReceiveAdapter {
+  process: ChildProcess;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+export function startReceiveAdapter(bin: string, namespace: string, sink: string): ReceiveAdapter {
+  const s = services();
+  const config = {
+    namespaces: [namespace],
+    allNamespaces: false,
+    resources: OUR_PLURALS.map((plural) => ({ gvr: { Group: GROUP, Version: VERSION, Resource: plural } })),
+    mode: 'Resource',
+  };
+  const logFile = join(s.workDir, `receive-adapter-${namespace}.log`);
+  const log = createWriteStream(logFile);
+  const child = spawn(bin, ['--disable-ha'], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      KUBECONFIG: s.kube.kubeconfig,
+      K_SINK: sink,
+      K_SOURCE_CONFIG: JSON.stringify(config),
+      NAME: 'ocm-knative-events',
+      NAMESPACE: namespace,
+      SYSTEM_NAMESPACE: 'knative-eventing',
+      K_LOGGING_CONFIG: '{}',
+      K_OBSERVABILITY_CONFIG: '{}',
+      METRICS_DOMAIN: 'knative.dev/eventing',
+      NO_PROXY: '127.0.0.1,localhost',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return {
+    process: child,
+    logFile,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      log.end();
+    },
+  };
+}
