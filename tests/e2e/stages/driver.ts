@@ -83,12 +83,9 @@ export class EventingDriver {
       this.aborts.push(ac);
     };
     // list first so the watch starts "now": existing objects produce no events, as with ApiServerSource
-    const res = await this.kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({
-      group: r.group,
-      version: r.version,
-      namespace,
-      plural: r.plural,
-    });
+    const res = await retry429(() =>
+      this.kc.makeApiClient(CustomObjectsApi).listNamespacedCustomObject({ group: r.group, version: r.version, namespace, plural: r.plural }),
+    );
     await start((res as { metadata?: { resourceVersion?: string } }).metadata?.resourceVersion);
   }
 
@@ -190,5 +187,17 @@ export class EventingDriver {
     for (const ac of this.aborts) ac.abort();
     if (this.ingress) await new Promise<void>((resolve) => this.ingress!.close(() => resolve()));
     await Promise.allSettled([...this.inflight]);
+  }
+}
+
+/** A freshly installed CRD answers 429 "storage is (re)initializing" for a moment. */
+export async function retry429<T>(fn: () => Promise<T>, attempts = 50): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: number }).code !== 429 || i >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }

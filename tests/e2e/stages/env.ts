@@ -18,7 +18,7 @@ import type { KubeObject, Stage } from '../../../shared/ports/index.js';
 import { createFunctionServer, handlerFromStage, stageErrorClassifier, type FunctionServer } from '../../../shared/server/index.js';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
-import { EventingDriver } from './driver.js';
+import { EventingDriver, retry429 } from './driver.js';
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const GROUP = 'serverless.ocm.software';
@@ -129,13 +129,13 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       await pushComponentVersion(connector.connect, sourceBaseUrl, cv);
     },
     async create(kind, name, spec) {
-      return (await api.createNamespacedCustomObject({
+      return (await retry429(() => api.createNamespacedCustomObject({
         group: GROUP,
         version: VERSION,
         namespace,
         plural: PLURALS[kind]!,
         body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace }, spec },
-      })) as KubeObject;
+      }))) as KubeObject;
     },
     async get(kind, name) {
       try {
