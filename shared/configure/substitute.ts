@@ -1,8 +1,8 @@
 /**
  * Set values in YAML or JSON text by dot path, creating missing keys.
  *
- * YAML goes through the `yaml` Document API so comments, key order, blank lines and quoting styles survive
- * (indentation is normalised to 2 spaces; long lines are never re-folded). Scalars are changed in place so
+ * YAML goes through the `yaml` Document API so comments, key order, blank lines and quoting styles survive;
+ * the file's indentation step and sequence style are detected and kept, long lines are never re-folded. Scalars are changed in place so
  * a trailing comment on the old value stays. JSON stays JSON (indent kept when it is uniform).
  *
  * Multi-document YAML: a path is set in every document that already has it; keys are only created in
@@ -51,6 +51,37 @@ export interface EditableFile {
 
 // lineWidth 0: never re-fold long lines; no flow padding: keep `["a", "b"]` as written in most manifests
 const STRINGIFY = { lineWidth: 0, minContentWidth: 0, flowCollectionPadding: false } as const;
+
+interface YamlStyle {
+  indent: number;
+  indentSeq: boolean;
+}
+
+/**
+ * The block style a file already uses, so an edit does not reformat every line: the indentation step
+ * (first nested mapping) and whether sequences under a key are indented (`key:\n  - a`) or not (`key:\n- a`).
+ */
+export function detectYamlStyle(text: string): YamlStyle {
+  const lines = text
+    .split(/\r?\n/)
+    .filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#') && !l.startsWith('---') && !l.startsWith('...'));
+  const indentOf = (l: string): number => l.length - l.trimStart().length;
+  let indent: number | undefined;
+  let indentSeq: boolean | undefined;
+  for (let i = 0; i + 1 < lines.length && (indent === undefined || indentSeq === undefined); i++) {
+    const line = lines[i] as string;
+    const next = lines[i + 1] as string;
+    if (!/^\s*(- )?[^\s#][^#]*:\s*(#.*)?$/.test(line)) continue; // a key without an inline value
+    const keyIndent = indentOf(line) + (line.trimStart().startsWith('- ') ? 2 : 0);
+    const nextIndent = indentOf(next);
+    if (next.trimStart().startsWith('- ')) {
+      indentSeq ??= nextIndent > keyIndent;
+    } else if (nextIndent > keyIndent) {
+      indent ??= nextIndent - keyIndent;
+    }
+  }
+  return { indent: indent !== undefined && indent >= 1 && indent <= 8 ? indent : 2, indentSeq: indentSeq ?? true };
+}
 
 function describe(node: unknown): string {
   if (node === null || node === undefined) return 'nothing';
@@ -121,7 +152,10 @@ function setInDocument(doc: Document, path: readonly PathSegment[], value: unkno
 
 class YamlFile implements EditableFile {
   readonly format = 'yaml' as const;
-  constructor(private readonly docs: Document[]) {}
+  constructor(
+    private readonly docs: Document[],
+    private readonly style: YamlStyle,
+  ) {}
 
   set(path: readonly PathSegment[], value: unknown): void {
     if (this.docs.length <= 1) {
@@ -140,7 +174,7 @@ class YamlFile implements EditableFile {
   }
 
   toString(): string {
-    return this.docs.map((d) => d.toString(STRINGIFY)).join('');
+    return this.docs.map((d) => d.toString({ ...STRINGIFY, ...this.style })).join('');
   }
 }
 
@@ -227,5 +261,5 @@ export function parseEditable(file: string, text: string, limits: YamlLimits = D
       throw new SetValueError(`YAML rejected: ${(err as Error).message.split('\n')[0]}`);
     }
   }
-  return new YamlFile(docs as Document[]);
+  return new YamlFile(docs as Document[], detectYamlStyle(text));
 }

@@ -75,6 +75,15 @@ describe('YAML substitutions', () => {
     expect(edit('v.yaml', 'a:\n', ['a.b', 1])).toBe('a:\n  b: 1\n');
   });
 
+  it('keeps the indentation step and the sequence style of the file', () => {
+    const fourSpaces = 'a:\n    b:\n        c: 1\nlist:\n    - x\n    - y\n';
+    expect(edit('v.yaml', fourSpaces, ['a.b.c', 2])).toBe(fourSpaces.replace('c: 1', 'c: 2'));
+    const flatSeqs = 'a:\n  b: 1\nlist:\n- x\n- y\nnested:\n  items:\n  - name: n\n    v: 1\n';
+    expect(edit('v.yaml', flatSeqs, ['a.b', 2])).toBe(flatSeqs.replace('b: 1', 'b: 2'));
+    const twoIndented = 'a:\n  list:\n    - 1\n    - 2\n';
+    expect(edit('v.yaml', twoIndented, ['a.list[1]', 3])).toBe('a:\n  list:\n    - 1\n    - 3\n');
+  });
+
   it('does not refold long lines', () => {
     const long = 'x'.repeat(200) + ' ' + 'y'.repeat(200);
     expect(edit('v.yaml', `k: ${long}\nn: 1\n`, ['n', 2])).toBe(`k: ${long}\nn: 2\n`);
