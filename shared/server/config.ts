@@ -23,7 +23,7 @@ export const serverConfigSchema = {
     default: true,
   }),
   WARM_HANDLER: env.bool({
-    description: 'Import the handler module right after listen() instead of on the first event.',
+    description: 'Import the handler module right after the first readiness probe (or 100ms after listen) instead of on the first event.',
     default: true,
   }),
   PROCESS_METRICS: env.bool({ description: 'Export Node process metrics (CPU, memory, event loop) on /metrics.', default: true }),

@@ -94,12 +94,36 @@ export function createFunctionServer(options: FunctionServerOptions): FunctionSe
     return appPromise;
   };
 
+  // Loading the app and the handler is synchronous module evaluation that would block the event loop; it
+  // starts once the first readiness probe has been answered (Knative's queue-proxy probes right after
+  // start), so the pod turns Ready at once and the activator's first request finds the code loading.
+  let warmTimer: NodeJS.Timeout | undefined;
+  let warmStarted = false;
+  const warm = (addr?: AddressInfo): void => {
+    if (warmStarted) return;
+    warmStarted = true;
+    if (warmTimer) clearTimeout(warmTimer);
+    loadApp().then(
+      (a) => {
+        a.log.info({ ...(addr ? { port: addr.port, host: addr.address } : {}), startupMs: Math.round(process.uptime() * 1000) }, 'listening');
+        if (config.WARM_HANDLER !== false) a.warmHandler();
+      },
+      (err: unknown) => process.stderr.write(`ocm-knative ${options.stage}: cannot load the HTTP host: ${(err as Error)?.stack ?? String(err)}\n`),
+    );
+  };
+  let boundAddr: AddressInfo | undefined;
+
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (path === '/readyz') return draining ? sendJson(res, 503, { status: 'draining' }) : sendJson(res, 200, { status: 'ready' });
+      if (path === '/readyz') {
+        if (draining) return sendJson(res, 503, { status: 'draining' });
+        if (!warmStarted) res.once('finish', () => setImmediate(() => warm(boundAddr)));
+        return sendJson(res, 200, { status: 'ready' });
+      }
     }
+    if (!warmStarted) warm(boundAddr);
     if (draining && req.method === 'POST') {
       // Refuse before reading the body; the broker retries elsewhere.
       req.resume();
@@ -118,6 +142,7 @@ export function createFunctionServer(options: FunctionServerOptions): FunctionSe
 
   async function close(): Promise<{ drained: boolean }> {
     draining = true;
+    if (warmTimer) clearTimeout(warmTimer);
     server?.closeIdleConnections();
     let drained = true;
     if (inFlight > 0) {
@@ -162,16 +187,10 @@ export function createFunctionServer(options: FunctionServerOptions): FunctionSe
           s.off('error', reject);
           server = s;
           const addr = s.address() as AddressInfo;
-          // After listen(): readiness is not delayed, but the first event usually finds everything loaded.
-          setImmediate(() => {
-            loadApp().then(
-              (a) => {
-                a.log.info({ port: addr.port, host: addr.address, startupMs: Math.round(process.uptime() * 1000) }, 'listening');
-                if (config.WARM_HANDLER !== false) a.warmHandler();
-              },
-              (err: unknown) => process.stderr.write(`ocm-knative ${options.stage}: cannot load the HTTP host: ${(err as Error)?.stack ?? String(err)}\n`),
-            );
-          });
+          boundAddr = addr;
+          // Without a probe (local runs, tests), warm up shortly after listen() anyway.
+          warmTimer = setTimeout(() => warm(addr), 100);
+          warmTimer.unref();
           resolve(addr);
         };
         if (host) s.listen(port, host, onListening);
