@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stageConfigSchema } from '../../../functions/adapters/wiring.js';
+import { serverConfigSchema } from '../../../shared/server/config.js';
 import { byKind, isoSeconds, render, repoRoot, type K8sObject } from './manifests.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- walking arbitrary rendered YAML; every access is asserted. */
@@ -82,15 +84,40 @@ describe('Knative Services', () => {
     }
   });
 
-  it('env config names the registry, its CA and credentials as mounted files', () => {
+  it('env config: registry URL and CA file from the ConfigMap, credentials from a Secret, no unused names', () => {
     const cm = (byKind(knative, 'ConfigMap') as Obj[]).find((c) => c.metadata.name === 'ocm-knative-config')!;
     expect(cm.data.REGISTRY_URL).toMatch(/^https:\/\//);
+    // Only variables the functions declare (functions/adapters/wiring.ts, shared/server/config.ts).
+    const known = new Set([...Object.keys(stageConfigSchema), ...Object.keys(serverConfigSchema)]);
+    for (const k of Object.keys(cm.data)) expect(known.has(k), `ConfigMap key ${k} is read by no function`).toBe(true);
+    expect(Object.values(cm.data).join(' ')).not.toMatch(/password/i);
     for (const stage of STAGES) {
-      const mounts: string[] = kservice(stage)!.spec.template.spec.containers[0].volumeMounts.map((m: any) => m.mountPath);
-      for (const file of [cm.data.REGISTRY_CA_FILE, cm.data.REGISTRY_CREDENTIALS_FILE]) {
-        expect(mounts.some((m) => file.startsWith(`${m}/`)), `${stage} mounts ${file}`).toBe(true);
-      }
+      const c = kservice(stage)!.spec.template.spec.containers[0];
+      const mounts: string[] = c.volumeMounts.map((m: any) => m.mountPath);
+      expect(mounts.some((m) => cm.data.REGISTRY_CA_FILE.startsWith(`${m}/`)), `${stage} mounts the CA`).toBe(true);
+      const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
+      for (const k of Object.keys(env)) expect(known.has(k), `${stage} env ${k} is read by no function`).toBe(true);
+      expect(env.REGISTRY_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: 'ocm-knative-registry-push', key: 'password' });
+      expect(env.REGISTRY_PASSWORD.value).toBeUndefined();
+      // graceful shutdown fits in the pod's grace period (Knative: timeoutSeconds)
+      expect(Number(/^(\d+)s$/.exec(env.SHUTDOWN_TIMEOUT.value)![1])).toBeLessThan(kservice(stage)!.spec.template.spec.timeoutSeconds);
     }
+  });
+
+  it('webhook env matches what the webhook reads', () => {
+    const dep = (byKind(knative, 'Deployment') as Obj[]).find((d) => d.metadata.name === 'ocm-knative-webhook')!;
+    const c = dep.spec.template.spec.containers[0];
+    // functions/webhook/main.ts runs its server on import, so read its schema's keys from the source.
+    const src = readFileSync(join(repoRoot, 'functions/webhook/main.ts'), 'utf8');
+    const block = src.slice(src.indexOf('webhookConfigSchema = {'), src.indexOf('} as const;'));
+    const names = [...block.matchAll(/^\s+([A-Z][A-Z0-9_]*): env\./gm)].map((m) => m[1]);
+    expect(names.length).toBeGreaterThan(3);
+    for (const e of c.env) expect(names, e.name).toContain(e.name);
+    const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
+    expect(Number(env.PORT)).toBe(c.ports[0].containerPort);
+    const mount = c.volumeMounts.find((m: any) => m.name === 'webhook-tls').mountPath;
+    expect(env.TLS_CERT_FILE).toBe(`${mount}/tls.crt`);
+    expect(env.TLS_KEY_FILE).toBe(`${mount}/tls.key`);
   });
 });
 
