@@ -7,7 +7,7 @@ import { loadManifests } from './manifests.js';
 import { allReady, jsonReport, Progress, rowsOf, table } from './report.js';
 import { runPipeline } from './run.js';
 
-const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [--output table|json]
+const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [-n NAMESPACE] [--output table|json]
 
 Runs the OCM delivery pipeline (descriptor, resource, configure, publish) on the resources in the given
 manifests, with no cluster: objects and their status go to DIR/objects/, artifacts to DIR/registry/ as OCI
@@ -17,6 +17,7 @@ image layouts (readable with skopeo, oras, zot).
       --out         output directory (default: ./out)
       --registry    push artifacts to this OCI registry (e.g. http://127.0.0.1:5000) instead of DIR/registry
       --kubeconfig  use this API server instead of DIR/objects (our CRDs must be installed)
+  -n, --namespace   namespace for objects that name none (default: default)
   -o, --output      table (default) or json
   -q, --quiet       no progress lines
   -h, --help        this text`;
@@ -40,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
         out: { type: 'string', default: './out' },
         registry: { type: 'string' },
         kubeconfig: { type: 'string' },
+        namespace: { type: 'string', short: 'n', default: 'default' },
         output: { type: 'string', short: 'o', default: 'table' },
         quiet: { type: 'boolean', short: 'q', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -64,7 +66,7 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(`--registry must be a registry base URL such as http://127.0.0.1:5000, not "${args.registry}"`);
   }
 
-  const input = await loadManifests(args.filename);
+  const input = await loadManifests(args.filename, args.namespace);
   if (input.problems.length > 0) {
     process.stderr.write(`${input.problems.length} problem(s) in the manifests; nothing was run:\n`);
     for (const p of input.problems) {

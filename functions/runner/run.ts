@@ -4,11 +4,13 @@
  * (--kubeconfig); artifacts in OCI layouts under DIR/registry (default) or a real registry (--registry).
  */
 import { mkdir } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { createConfigureEngine } from '../../shared/configure/index.js';
 import type { KubeObject } from '../../shared/ports/kinds.js';
 import { OUR_KINDS } from '../../shared/ports/kinds.js';
 import type { KubePort } from '../../shared/ports/kube.js';
+import { isTransient } from '../../shared/ports/errors.js';
 import type { Stage, StageResult } from '../../shared/ports/stage.js';
 import { LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
 import { artifactStoreAdapter } from '../adapters/artifact-store.js';
@@ -115,7 +117,7 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
   try {
     // Apply the manifests the way `kubectl apply` would; the store's change events become the first CloudEvents.
     listen((op, obj) => bus.publishChange(op, obj));
-    for (const obj of input.objects) await kube.upsert(obj);
+    for (const obj of input.objects) await withRetry(() => kube.upsert(obj));
     // ApiServerSource starts with a list: every existing object arrives as an `add` (objects an earlier run left
     // behind included), then a resync tick, as the PingSource would send.
     const namespaces = [...new Set(input.objects.map((o) => o.metadata.namespace))];
@@ -138,6 +140,21 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
     };
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Applying the manifests happens outside the bus, so it needs its own retry: an API server answers 503 for a
+ * kind whose CRD was installed moments ago ("storage is (re)initializing").
+ */
+async function withRetry<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !isTransient(err)) throw err;
+      await sleep(250 * 2 ** (i - 1));
+    }
   }
 }
 

@@ -1,0 +1,177 @@
+/**
+ * The README's main job, as a user runs it: `npm start` from a clean directory, then the runner's other modes
+ * (--registry against a real registry, --kubeconfig against the real apiserver), read back with real peers
+ * (skopeo, oras, helm when built). Exit codes and messages are checked as a user would see them.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import YAML from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../infra/binaries.js';
+import { createNamespace, installCrds } from '../../infra/kube.js';
+import { services } from '../../infra/services.js';
+
+const run = promisify(execFile);
+const bin = path.join(repoRoot, 'functions/runner/bin.js');
+const manifests = path.join(repoRoot, 'examples/manifests');
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runner(args: string[], cwd = repoRoot): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+interface JsonReport {
+  ready: boolean;
+  changed: boolean;
+  objects: Array<{ kind: string; name: string; ready: string; reason: string; snapshot?: { repository: string; tag: string; digest: string; size: number; mediaType: string } }>;
+}
+
+function digests(report: JsonReport): Record<string, string | undefined> {
+  return Object.fromEntries(report.objects.map((o) => [`${o.kind}/${o.name}`, o.snapshot?.digest]));
+}
+
+const tmp = () => mkdtemp(path.join(tmpdir(), 'runner-it-'));
+
+describe('ocm-knative run on the bundled example', () => {
+  let first: JsonReport;
+  let outA: string;
+
+  beforeAll(async () => {
+    // what `npm start` does first: the CTF is generated from committed sources
+    await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'examples/build-ctf.ts')], { cwd: repoRoot });
+    outA = await tmp();
+    const r = await runner(['run', '-f', manifests, '--out', outA, '-o', 'json']);
+    expect(r.stderr).not.toMatch(/gave up|dead letter/);
+    expect(r.code, r.stderr).toBe(0);
+    first = JSON.parse(r.stdout) as JsonReport;
+  });
+
+  it('npm start runs the whole example into ./out and exits 0 with every object Ready', async () => {
+    await rm(path.join(repoRoot, 'out'), { recursive: true, force: true });
+    const { stdout } = await run('npm', ['start', '--silent'], { cwd: repoRoot, maxBuffer: 10 * 1024 * 1024 });
+    expect(stdout).toMatch(/Publication\s+default\/podinfo-chart\s+True\s+Succeeded/);
+    const objects = await readdir(path.join(repoRoot, 'out/objects'));
+    expect(objects.sort()).toEqual(['component', 'configuration', 'ocirepository', 'ocmrepository', 'publication', 'resource', 'snapshot']);
+  });
+
+  it('produces every object Ready with a snapshot for each producer', () => {
+    expect(first.ready).toBe(true);
+    const kinds = first.objects.map((o) => `${o.kind}/${o.name}:${o.ready}`);
+    expect(kinds).toEqual([
+      'OCMRepository/examples-ctf:True',
+      'Component/podinfo:True',
+      'Resource/podinfo-chart:True',
+      'Resource/podinfo-manifests:True',
+      'Configuration/podinfo-chart:True',
+      'Configuration/podinfo-manifests:True',
+      'Publication/podinfo-chart:True',
+      'Publication/podinfo-manifests:True',
+    ]);
+    for (const o of first.objects.filter((x) => ['Component', 'Resource', 'Configuration'].includes(x.kind))) {
+      expect(o.snapshot?.digest, `${o.kind}/${o.name}`).toMatch(/^sha256:[0-9a-f]{64}$/);
+    }
+  });
+
+  it('gives identical snapshot digests in another output directory, and a re-run is a no-op that says so', async () => {
+    const outB = await tmp();
+    const b = await runner(['run', '-f', manifests, '--out', outB, '-o', 'json']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(digests(JSON.parse(b.stdout) as JsonReport)).toEqual(digests(first));
+
+    const again = await runner(['run', '-f', manifests, '--out', outA]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/Nothing to do: .* is up to date/);
+  });
+
+  it('writes OCI layouts that skopeo and oras read, with the digests the Snapshots record', async () => {
+    const { bin: tools } = services();
+    for (const o of first.objects.filter((x) => x.snapshot)) {
+      const layout = path.join(outA, 'registry', o.snapshot!.repository);
+      const { stdout: raw } = await run(tools.skopeo, ['inspect', '--raw', `oci:${layout}:${o.snapshot!.tag}`]);
+      const manifest = JSON.parse(raw) as { layers: Array<{ digest: string; mediaType: string }> };
+      expect(manifest.layers).toHaveLength(1);
+      const { stdout: orasDigest } = await run(tools.oras, ['resolve', '--oci-layout', `${layout}:${o.snapshot!.tag}`]);
+      expect(orasDigest.trim(), `${o.kind}/${o.name}`).toBe(o.snapshot!.digest);
+    }
+  });
+
+  it('the configured Helm snapshot is a valid chart with the substituted and localized values', async () => {
+    const chart = first.objects.find((o) => o.kind === 'Configuration' && o.name === 'podinfo-chart')!.snapshot!;
+    expect(chart.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
+    const dest = await tmp();
+    const { bin: tools } = services();
+    await run(tools.oras, ['pull', '--oci-layout', `${path.join(outA, 'registry', chart.repository)}:${chart.tag}`, '-o', dest]);
+    const tgz = (await readdir(dest)).find((f) => f.endsWith('.tgz'));
+    expect(tgz, `pulled: ${(await readdir(dest)).join(', ')}`).toBeDefined();
+    const chartFile = path.join(dest, tgz!);
+    let values: Record<string, unknown>;
+    if (tools.helm) {
+      const { stdout: rendered } = await run(tools.helm, ['template', 'demo', chartFile]);
+      expect(rendered).toMatch(/kind: Deployment/);
+      const { stdout } = await run(tools.helm, ['show', 'values', chartFile]);
+      values = YAML.parse(stdout) as Record<string, unknown>;
+    } else {
+      const { stdout } = await run('tar', ['-xzOf', chartFile, '--wildcards', '*/values.yaml']);
+      values = YAML.parse(stdout) as Record<string, unknown>;
+    }
+    expect(values['replicaCount']).toBe(2);
+    expect((values['image'] as Record<string, unknown>)['tag']).toBeTypeOf('string');
+  });
+
+  it('--registry pushes the snapshots to a real registry where crane finds them by digest', async () => {
+    const { registry, bin: tools } = services();
+    const out = await tmp();
+    const r = await runner(['run', '-f', manifests, '--out', out, '--registry', registry.fs.url, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as JsonReport;
+    expect(digests(report)).toEqual(digests(first));
+    for (const o of report.objects.filter((x) => x.snapshot)) {
+      const { stdout } = await run(tools.crane, ['digest', '--insecure', `${registry.fs.host}/${o.snapshot!.repository}:${o.snapshot!.tag}`]);
+      expect(stdout.trim()).toBe(o.snapshot!.digest);
+    }
+  });
+
+  it('--kubeconfig keeps objects in the real API server', async () => {
+    const { kube } = services();
+    await installCrds([path.join(repoRoot, 'knative/crds'), path.join(repoRoot, '../shared/crds/source.toolkit.fluxcd.io')]);
+    const ns = await createNamespace();
+    const out = await tmp();
+    const r = await runner(['run', '-f', manifests, '--out', out, '--kubeconfig', kube.kubeconfig, '-n', ns, '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(digests(JSON.parse(r.stdout) as JsonReport)).toEqual(digests(first));
+    const { stdout } = await run('kubectl', ['--kubeconfig', kube.kubeconfig, '-n', ns, 'get', 'ocirepositories.source.toolkit.fluxcd.io', '-o', 'name']);
+    expect(stdout.trim().split('\n').sort()).toEqual(['ocirepository.source.toolkit.fluxcd.io/podinfo-chart', 'ocirepository.source.toolkit.fluxcd.io/podinfo-manifests']);
+  });
+
+  it('a bad manifest exits 2 and names file, document and field; nothing runs', async () => {
+    const dir = await tmp();
+    const file = path.join(dir, 'bad.yaml');
+    const text = await readFile(path.join(manifests, '01-component.yaml'), 'utf8');
+    await writeFile(file, `${await readFile(path.join(manifests, '00-repository.yaml'), 'utf8')}\n---\n${text.replace('semver: ">=1.0.0 <2.0.0"', 'semver: 42\n  downgradePolicy: Never')}`);
+    const out = path.join(dir, 'out');
+    const r = await runner(['run', '-f', file, '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(document 1\\) spec\\.downgradePolicy: .*Allow`));
+    await expect(readdir(out)).rejects.toThrow(/ENOENT/);
+
+    const usage = await runner(['run', '--out', out]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/-f\/--filename is required/);
+  });
+});
