@@ -10,9 +10,9 @@ import type { AccessContext, ImageReference, ResourceAccess } from './api.js';
 import { cvName, type ComponentDescriptor, type Json, type Resource, type TypedSpec } from './model.js';
 import { parseBaseUrl } from './oci-repo.js';
 import { readBounded, verifyingStream, VerifyDigestStream } from './streams.js';
+import { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, VerifyArtifactSetStream } from './digests.js';
 
-export const GENERIC_BLOB_DIGEST_V1 = 'genericBlobDigest/v1';
-export const OCI_ARTIFACT_DIGEST_V1 = 'ociArtifactDigest/v1';
+export { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1 };
 export const EXCLUDED_DIGEST = { hashAlgorithm: 'NO-DIGEST', normalisationAlgorithm: 'EXCLUDE-FROM-SIGNATURE', value: 'NO-DIGEST' };
 
 const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
@@ -103,10 +103,13 @@ export function parseImageReference(reference: string): ImageReference {
 /** Wrap a blob opener so that the stream fails at its end when the resource's genericBlobDigest/v1 does not match. */
 function withResourceDigest(resource: Resource, component: ComponentDescriptor, open: () => Promise<Readable>): () => Promise<Readable> {
   const d = resource.digest;
-  if (!d || isDigestExcluded(resource) || d.normalisationAlgorithm !== GENERIC_BLOB_DIGEST_V1) return open;
+  if (!d || isDigestExcluded(resource)) return open;
+  const what = `resource ${resource.name} of ${cvName(component)}`;
+  if (d.normalisationAlgorithm !== GENERIC_BLOB_DIGEST_V1 && d.normalisationAlgorithm !== OCI_ARTIFACT_DIGEST_V1) return open;
   return async () => {
     const src = await open();
-    const v = new VerifyDigestStream(`resource ${resource.name} of ${cvName(component)}`, d.hashAlgorithm, d.value);
+    // a blob with ociArtifactDigest/v1 is a local artifact set: its main manifest digest is what was signed
+    const v = d.normalisationAlgorithm === GENERIC_BLOB_DIGEST_V1 ? new VerifyDigestStream(what, d.hashAlgorithm, d.value) : new VerifyArtifactSetStream(what, d.value);
     src.on('error', (e) => v.destroy(e));
     return src.pipe(v);
   };

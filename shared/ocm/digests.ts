@@ -9,11 +9,15 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { AccessError, ArtifactFormatError, UnsupportedDigestError } from './errors.js';
-import { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1 } from './access.js';
 import type { ResourceAccess } from './api.js';
 import type { DigestSpec } from './model.js';
 import { nodeHashName, ocmHashName } from './normalise.js';
 import { readBounded } from './streams.js';
+import { DigestMismatchError } from './errors.js';
+import { PassThrough, Transform, type TransformCallback } from 'node:stream';
+
+export const GENERIC_BLOB_DIGEST_V1 = 'genericBlobDigest/v1';
+export const OCI_ARTIFACT_DIGEST_V1 = 'ociArtifactDigest/v1';
 
 export async function hashStream(stream: Readable, hashAlgorithm = 'SHA-256'): Promise<{ hex: string; size: number }> {
   const h = createHash(nodeHashName(hashAlgorithm));
@@ -94,4 +98,34 @@ export async function digestResourceAccess(access: ResourceAccess, normalisation
     return { hashAlgorithm: 'SHA-256', normalisationAlgorithm: OCI_ARTIFACT_DIGEST_V1, value: main.replace(/^sha256:/, '') };
   }
   throw new UnsupportedDigestError(`unsupported resource digest algorithm ${norm}`);
+}
+
+/**
+ * Pass-through for a local artifact-set blob (OCI layout tar/tgz) that fails at its end when the set's main
+ * manifest digest differs from `expectedHex` (ociArtifactDigest/v1). The set is parsed from the same bytes as
+ * they flow, so nothing is buffered whole.
+ */
+export class VerifyArtifactSetStream extends Transform {
+  private readonly tap = new PassThrough();
+  private readonly result: Promise<string>;
+  constructor(
+    private readonly what: string,
+    private readonly expectedHex: string,
+  ) {
+    super();
+    this.result = artifactSetMainDigest(this.tap);
+    // surfaced in _flush; avoid an unhandled rejection before that
+    this.result.catch(() => undefined);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.tap.write(chunk)) cb(null, chunk);
+    else this.tap.once('drain', () => cb(null, chunk));
+  }
+  override _flush(cb: TransformCallback): void {
+    this.tap.end();
+    this.result.then(
+      (d) => cb(d.replace(/^sha256:/, '') === this.expectedHex ? null : new DigestMismatchError(this.what, this.expectedHex, d.replace(/^sha256:/, ''))),
+      (e: unknown) => cb(e as Error),
+    );
+  }
 }

@@ -40,7 +40,8 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz, tarOf } from '../../fixtures/ocm/sample.js';
+import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 
 const run = promisify(execFile);
 const keys = rsaKeyPair();
@@ -287,5 +288,35 @@ describe('PEM signatures with certificate chains', () => {
     const forged = structuredClone(signed.root);
     forged.signatures.find((s) => s.name === 'pem')!.signature.issuer = 'CN=mallory';
     await expect(verifyComponent(descriptorSet(forged, signed.all.slice(1)), { keys: [{ signature: 'pem', publicKey: root }], skipResourceDigests: true })).rejects.toThrow(/issuer "CN=mallory"/);
+  });
+});
+
+describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
+  it('verifies the main manifest digest while streaming, and digests it', async () => {
+    const manifest = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}';
+    const main = createHash('sha256').update(manifest).digest('hex');
+    const set = await tarOf(
+      {
+        'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
+        'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
+        [`blobs/sha256/${main}`]: manifest,
+      },
+      true,
+    );
+    const lb = await localBlobResource({ name: 'img', version: '1.0.0', type: 'ociImage' }, { mediaType: 'application/vnd.oci.image.manifest.v1+tar+gzip', data: set });
+    const good: Resource = { ...lb.resource, digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: main } };
+    const owner: ComponentDescriptor = { schemaVersion: 'v2', name: 'acme.org/set', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [good], signatures: [] };
+    const d = join(dir, 'artifact-set');
+    await writeCtfDirectory(d, [{ descriptor: owner, blobs: [lb.blob] }]);
+    const r = await openRepository({ type: 'CommonTransportFormat', filePath: d });
+    const a = await openResourceAccess(owner, good, { repository: r });
+    if (a.kind !== 'blob') throw new Error('expected blob');
+    expect((await readBounded(await a.open(), 1 << 24, 'set')).equals(set)).toBe(true);
+    expect((await digestResourceAccess(a, 'ociArtifactDigest/v1')).value).toBe(main);
+    const bad = { ...good, digest: { ...good.digest!, value: 'f'.repeat(64) } };
+    const b = await openResourceAccess({ ...owner, resources: [bad] }, bad, { repository: r });
+    if (b.kind !== 'blob') throw new Error('expected blob');
+    await expect(readBounded(await b.open(), 1 << 24, 'set')).rejects.toBeInstanceOf(DigestMismatchError);
+    await r.close();
   });
 });
