@@ -43,7 +43,14 @@ export interface Services {
     token: string;
     /** CA that signed the apiserver serving cert (PEM file) */
     caFile: string;
+    /** etcd client URL behind the apiserver (http://127.0.0.1:PORT) */
+    etcd: string;
   };
+  /**
+   * The run's throwaway CA: it signed the TLS registry's and the apiserver's serving certs. Tests sign
+   * their own serving certs with it (webhooks) via makeCert() in tests/infra/pki.ts.
+   */
+  ca: { certFile: string; keyFile: string };
   /** absolute paths of peer tools */
   bin: {
     skopeo: string;
@@ -52,6 +59,10 @@ export interface Services {
     /** OCM CLI, if it could be built */
     ocm?: string;
     kubectl: string;
+    /** helm v3, if it could be built */
+    helm?: string;
+    /** Knative eventing's ApiServerSource receive adapter, if it could be built */
+    apiserverReceiveAdapter?: string;
   };
 }
 
