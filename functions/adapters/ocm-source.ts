@@ -183,6 +183,9 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
           throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
         }
         const stream = await access.open();
+        // spool's pipeline reports every stream error; this guard keeps an error emitted after the pipeline has
+        // settled (a verifying transform failing in its flush) from becoming an uncaught exception
+        stream.on('error', () => undefined);
         return spool(stream, access.mediaType, resource.name);
       });
     },

@@ -191,18 +191,19 @@ describe('e2e scenarios 2-7', () => {
       target: { kind: 'Resource', name: 'manifests' },
       rules: [{ yamlsubst: { source: { value: 1 }, target: { file: { path: 'does/not/exist.yaml', value: 'a.b' } } } }],
     });
-    const failed = async (kind: string, name: string) =>
-      p.waitFor(`${kind} ${name} to fail`, async () => {
+    // dependencies may be reported first (ComponentIsNotReady while the new Component resolves): wait for the reason
+    const failed = async (kind: string, name: string, reason: string) =>
+      p.waitFor(`${kind} ${name} to fail with ${reason}`, async () => {
         const o = await p.get(kind, name);
-        return readyOf(o).status === 'False' && readyOf(o).observedGeneration === o?.metadata.generation ? readyOf(o) : undefined;
+        return readyOf(o).status === 'False' && readyOf(o).reason === reason ? readyOf(o) : undefined;
       });
-    const missing = await failed('Resource', 'missing');
+    const missing = await failed('Resource', 'missing', 'ResolveResourceFailed');
     expect(missing.reason).toBe('ResolveResourceFailed');
     expect(missing.message).toContain('no-such-resource');
-    const badPath = await failed('Configuration', 'bad-path');
+    const badPath = await failed('Configuration', 'bad-path', 'ConfigurationFailed');
     expect(badPath.reason).toBe('ConfigurationFailed');
     expect(badPath.message).toContain('does/not/exist.yaml');
-    const mismatch = await failed('Resource', 'corrupt');
+    const mismatch = await failed('Resource', 'corrupt', 'VerifyResourceFailed');
     expect(mismatch.reason).toBe('VerifyResourceFailed');
     expect(mismatch.message).toMatch(/digest/i);
     for (const name of ['resource-missing', 'resource-corrupt', 'configuration-bad-path']) {
