@@ -188,7 +188,7 @@ const ociRepoLifecycle: Op = [
   },
 ];
 const ociRepoCreate: Op = ['OCIRepository create', ({ co }) => co.createNamespacedCustomObject({ ...OCIREPO, body: ociRepoBody(`denied-${Date.now().toString(36)}`) })];
-const ociRepoList: Op = ['OCIRepository list', ({ co }) => co.listNamespacedCustomObject({ ...OCIREPO })];
+const ociRepoList: Op = ['OCIRepository list (all namespaces, KubeClient)', ({ kube }) => kube.list('OCIRepository', undefined)];
 
 /** Raw watch request (what the ApiServerSource adapter's informer does). */
 function watch(plural: string): Op {
@@ -226,9 +226,9 @@ const MATRIX: Record<Identity, { allowed: Op[]; denied: Op[] }> = {
     denied: [secret(NS), configMap(OTHER_NS), statusPatch('Resource', R), ociRepoCreate, deleteComponent],
   },
   publish: {
-    allowed: [get('publications', PUB), listAll('publications'), statusPatch('Publication', PUB), get('resources', R), get('configurations', CFG), get('snapshots', SNAP), listAll('snapshots'), ociRepoLifecycle, recordEvent, dockerConfig],
+    allowed: [get('publications', PUB), listAll('publications'), statusPatch('Publication', PUB), get('resources', R), get('configurations', CFG), get('snapshots', SNAP), ociRepoLifecycle, ociRepoList, recordEvent, dockerConfig],
     // The issue's example: publish cannot delete Components.
-    denied: [deleteComponent, createSnapshot, ociRepoList, patchSpec('publications', PUB), secret(OTHER_NS), configMap(NS)],
+    denied: [deleteComponent, createSnapshot, listAll('snapshots'), patchSpec('publications', PUB), secret(OTHER_NS), configMap(NS)],
   },
   webhook: {
     allowed: [get('ocmrepositories', REPO), get('components', C), get('resources', R), get('configurations', CFG), configMap(NS)],
