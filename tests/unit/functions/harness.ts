@@ -14,11 +14,11 @@ import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/o
 import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
 import { validateObject } from '../../../shared/kube/index.js';
-import { Bus } from './bus.js';
+import { Bus, type BusOptions } from './bus.js';
 
 export const NS = 'team-a';
 
-export async function harness() {
+export async function harness(busOptions: BusOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
   const ctf = join(dir, 'ctf');
   // the CRD schemas (strict: unknown fields are errors) stand in for the API server's validation
@@ -37,7 +37,7 @@ export async function harness() {
     createConfigureStage({ kube, store, ocm, engine }),
     createPublishStage({ kube, store }),
   ];
-  const bus = new Bus(kube, stages);
+  const bus = new Bus(kube, stages, busOptions);
   return {
     dir,
     ctf,
