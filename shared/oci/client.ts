@@ -190,7 +190,7 @@ export class RegistryClient {
           // connect.ca replaces the default trust store, so keep the public roots alongside the custom CA
           ...(extraCa ? { ca: [...rootCertificates, extraCa.toString()] } : {}),
         },
-        headersTimeout: opts.timeouts?.headersMs ?? 60_000,
+        headersTimeout: opts.timeouts?.headersMs ?? 120_000,
         bodyTimeout: opts.timeouts?.bodyMs ?? 120_000,
         keepAliveTimeout: 10_000,
       });
@@ -657,7 +657,11 @@ export class RemoteBlobStore implements BlobStore {
   ): Promise<{ digest: string; size: number }> {
     const chunkSize = Math.max(this.client.chunkBytes, chunkMin);
     const hasher = new DigestingStream();
-    const input = (await source.open()).pipe(hasher);
+    // pipeline, not pipe: a failing source must fail the upload instead of leaving it waiting forever
+    pipeline(await source.open(), hasher, () => {
+      // errors surface on `hasher`, which the loop below reads
+    });
+    const input = hasher;
     let loc = location;
     let offset = 0;
     for await (const chunk of chunked(input, chunkSize)) {
