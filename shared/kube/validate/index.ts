@@ -8,7 +8,7 @@ import { KINDS, isOurKind } from '../schema/kinds/index.js';
 import { toCel, evaluateRule } from './cel.js';
 import { type ValidationIssue } from './issue.js';
 import { semanticIssues } from './semantic.js';
-import { Walker } from './structural.js';
+import { SKIPPED_RULES, Walker } from './structural.js';
 
 export interface ValidateOptions {
   /** the stored object, on update (enables transition rules such as immutability) */
@@ -72,27 +72,37 @@ export function admitObject(input: unknown, opts: ValidateOptions = {}): Admissi
   const out: Rec = { ...obj };
   if (obj['spec'] === undefined || obj['spec'] === null) {
     err('spec', 'Required value');
+    walker.blocked = true;
   } else {
-    out['spec'] = walker.walk(obj['spec'], def.spec, 'spec', old?.['spec']);
+    out['spec'] = walker.walk(obj['spec'], def.spec, 'spec');
   }
-  if (obj['status'] !== undefined && obj['status'] !== null) out['status'] = walker.walk(obj['status'], def.status, 'status', old?.['status']);
+  if (obj['status'] !== undefined && obj['status'] !== null) out['status'] = walker.walk(obj['status'], def.status, 'status');
   else delete out['status'];
   for (const k of Object.keys(obj)) {
     if (!['apiVersion', 'kind', 'metadata', 'spec', 'status'].includes(k) && (opts.strictFields ?? true)) err(k, 'unknown field (not declared in the schema)');
   }
-  issues.push(...walker.issues);
 
-  if (def.rootRules !== undefined && issues.every((i) => i.source !== 'schema')) {
-    const self = {
-      apiVersion: out['apiVersion'],
-      kind: out['kind'],
-      metadata: { name: meta?.['name'] ?? '', generateName: meta?.['generateName'] ?? '' },
-      spec: toCel(out['spec'], def.spec),
-      ...(out['status'] !== undefined ? { status: toCel(out['status'], def.status) } : {}),
-    };
-    for (const rule of def.rootRules) {
-      const r = evaluateRule(rule, self, undefined);
-      if (!r.ok) issues.push({ path: rule.fieldPath !== undefined ? rule.fieldPath.replace(/^\./, '') : '', message: r.message, severity: 'error', source: 'cel' });
+  // a missing name is a "Required" error too, which blocks CEL in the apiserver
+  if (issues.some((i) => i.path === 'metadata.name' && i.message.startsWith('Required value'))) walker.blocked = true;
+  if (walker.blocked) {
+    // as the apiserver: no CEL rule runs on an object with a blocking schema error
+    issues.push(...walker.issues, { path: '', message: SKIPPED_RULES, severity: 'warning', source: 'cel' });
+  } else {
+    walker.cel(out['spec'], def.spec, 'spec', old?.['spec']);
+    if (out['status'] !== undefined) walker.cel(out['status'], def.status, 'status', old?.['status']);
+    issues.push(...walker.issues);
+    if (def.rootRules !== undefined) {
+      const self = {
+        apiVersion: out['apiVersion'],
+        kind: out['kind'],
+        metadata: { name: meta?.['name'] ?? '', generateName: meta?.['generateName'] ?? '' },
+        spec: toCel(out['spec'], def.spec),
+        ...(out['status'] !== undefined ? { status: toCel(out['status'], def.status) } : {}),
+      };
+      for (const rule of def.rootRules) {
+        const r = evaluateRule(rule, self, undefined);
+        if (!r.ok) issues.push({ path: rule.fieldPath !== undefined ? rule.fieldPath.replace(/^\./, '') : '', message: r.message, severity: 'error', source: 'cel' });
+      }
     }
   }
 

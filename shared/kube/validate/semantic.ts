@@ -38,8 +38,8 @@ class Checker {
     if (id === undefined) return;
     if (Object.keys(id).length === 0) this.err(path, 'an identity must not be empty');
     for (const [k, val] of Object.entries(id)) {
-      if (!IDENTITY_KEY.test(k)) this.err(indexPath(path, k), `identity key ${JSON.stringify(k)} is not valid: use lowercase letters, digits, - _ + (e.g. name, version, architecture)`);
-      if (typeof val !== 'string' || val === '') this.err(indexPath(path, k), 'identity values must be non-empty strings');
+      if (!IDENTITY_KEY.test(k)) this.err(childPath(path, k), `identity key ${JSON.stringify(k)} is not valid: use lowercase letters, digits, - _ + (e.g. name, version, architecture)`);
+      if (typeof val !== 'string' || val === '') this.err(childPath(path, k), 'identity values must be non-empty strings');
     }
   }
 

@@ -7,9 +7,10 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { admitObject, InvalidError, KubeClient, KINDS, validateObject, type KubeError, type OurObject } from '../../../shared/kube/index.js';
+import { admitObject, gvrOf, InvalidError, KubeClient, KINDS, toKubeError, validateObject, type KubeError, type OurObject } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { DEFAULTS, getPath, INVALID, VALID, validSnapshot } from '../../unit/kube/corpus.js';
@@ -109,5 +110,95 @@ describe('CRDs in a real kube-apiserver', () => {
     }
     const snaps = await kubectl('get', 'snap', '-o', 'wide');
     expect(snaps.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+DIGEST\s+REPOSITORY\s+AGE$/);
+  });
+});
+
+/** Values a user might put anywhere: right, wrong type, wrong format, empty. */
+const VALUES: unknown[] = [
+  '', 'x', 'UPPER_case', '../etc', '/abs/path', 'values.yaml', 'oci://registry.example.com/a/b', 'https://h/r', 'ghcr.io/acme',
+  `sha256:${'1'.repeat(64)}`, 'sha256:short', '10m', '1h30m', '10 minutes', 'a'.repeat(300), 'Deny', 'Allow', 'OCIRegistry',
+  'CommonTransportFormat', 'Resource', 'Configuration', 'ConfigMap', 'ocm.software/x', '>=1.0.0', 'extract',
+  -1, 0, 1.5, 3, true, false, null, {}, [], { name: 'x' }, [{ name: 'x' }], { a: 'b' }, [{ signature: 's', value: 'v' }],
+];
+
+function paths(v: unknown, prefix: string[] = []): string[][] {
+  const out: string[][] = [prefix];
+  if (v !== null && typeof v === 'object') for (const [k, c] of Object.entries(v)) out.push(...paths(c, [...prefix, k]));
+  return out;
+}
+
+function mutate(obj: OurObject, path: string[], value: unknown, remove: boolean): OurObject {
+  const o = structuredClone(obj) as unknown as Record<string, unknown>;
+  let cur = o;
+  for (const k of path.slice(0, -1)) {
+    const next = cur[k];
+    if (next === null || typeof next !== 'object') return o as unknown as OurObject; // an earlier edit replaced the parent
+    cur = next as Record<string, unknown>;
+  }
+  const last = path.at(-1)!;
+  if (remove) delete cur[last];
+  else cur[last] = structuredClone(value);
+  return o as unknown as OurObject;
+}
+
+const isPlainObject = (v: unknown) => v !== null && typeof v === 'object' && !Array.isArray(v);
+const NEW_KEYS = ['name', 'kind', 'value', 'url', 'extra', 'resource', 'type', 'path'];
+
+/** a valid example with one or two fields replaced or removed, or keys added */
+const mutation = fc.constantFrom(...VALID).chain((base) => {
+  const ps = paths(base).filter((p) => p.length >= 2 && !(p[0] === 'metadata' && p[1] !== 'name'));
+  const edit = fc.oneof(
+    fc.record({ path: fc.constantFrom(...ps), value: fc.constantFrom(...VALUES), remove: fc.boolean() }),
+    fc.record({
+      path: fc
+        .tuple(fc.constantFrom(['spec'], ...ps.filter((p) => p[0] === 'spec' && isPlainObject(getPath(base, p.join('.'))))), fc.constantFrom(...NEW_KEYS))
+        .map(([p, k]) => [...p, k]),
+      value: fc.constantFrom(...VALUES),
+      remove: fc.constant(false),
+    }),
+  );
+  return fc.array(edit, { minLength: 1, maxLength: 2 }).map((edits) => ({
+    base,
+    path: edits.flatMap((e) => [e.path.join('.')]),
+    obj: edits.reduce((o, e) => mutate(o, e.path, e.value, e.remove), base),
+  }));
+});
+
+describe('local validation agrees with the apiserver', () => {
+  it('on random mutations of the valid examples (one or two fields): same verdict, same error paths', async () => {
+    const fuzzNs = await createNamespace();
+    let rejected = 0;
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(mutation, async ({ obj, path }) => {
+        runs++;
+        const target = structuredClone(obj) as OurObject;
+        const meta = (target.metadata ?? {}) as OurObject['metadata'];
+        if (typeof meta === 'object' && meta !== null) meta.namespace = fuzzNs;
+        const local = validateObject(target).filter((i) => i.severity === 'error' && i.source !== 'semantic');
+        let server: KubeError | undefined;
+        let stored: OurObject | undefined;
+        try {
+          stored = (await kube.custom.createNamespacedCustomObject({ ...gvrOf(obj.kind), namespace: fuzzNs, body: target, dryRun: 'All', fieldValidation: 'Strict' })) as OurObject;
+        } catch (e) {
+          server = toKubeError(e, obj.kind);
+        }
+        const what = `${obj.kind} ${path.map((p) => `${p} = ${JSON.stringify(getPath(obj, p))}`).join(', ')}`;
+        if (local.length === 0) {
+          expect(server?.message, `${what}: accepted locally`).toBeUndefined();
+          // and stored exactly as admitObject predicts (defaults, dropped nulls)
+          expect(stored?.spec, what).toEqual(admitObject(target).object['spec']);
+          return;
+        }
+        rejected++;
+        expect(server, `${what}: rejected locally (${local.map((i) => `${i.path}: ${i.message}`).join('; ')}) but the apiserver accepted`).toBeDefined();
+        if (server!.status === 422) {
+          const serverFields = new Set(server!.causes.map((x) => x.field).filter((f) => f !== undefined && f !== '<nil>'));
+          expect(serverFields, `${what}: ${server!.message}`).toEqual(new Set(local.map((i) => i.path)));
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 250) },
+    );
+    console.log(`random mutations: ${runs} checked against the apiserver, ${rejected} rejected by both, the rest accepted by both`);
   });
 });

@@ -302,7 +302,7 @@ export const WEBHOOK_DENIED: InvalidCase[] = [
   {
     title: 'identity key OCM does not allow',
     object: patch(validResource, 'bad-identity-key', (o) => (at(at(o.spec.resource).byReference).resource = { name: 'chart', 'Arch!': 'x' })),
-    path: 'spec.resource.byReference.resource[Arch!]',
+    path: 'spec.resource.byReference.resource.Arch!',
     message: 'identity key "Arch!" is not valid',
   },
 ];

@@ -20,7 +20,7 @@ describe('validateObject (schema + CEL + semantic, same rules as the CRDs)', () 
 
   it('reports one issue for one mistake (semantic checks skip fields the schema already rejected)', () => {
     const c = INVALID.find((x) => x.path === 'spec.repositorySpec.type')!;
-    expect(validateObject(c.object)).toHaveLength(1);
+    expect(validateObject(c.object).filter((i) => i.severity === 'error')).toHaveLength(1);
   });
 
   it('rejects a change of an immutable field only on update', () => {
@@ -50,10 +50,19 @@ describe('validateObject (schema + CEL + semantic, same rules as the CRDs)', () 
     expect(validateObject(badName).map((i) => i.path)).toEqual(['metadata.name', 'metadata.namespace']);
   });
 
-  it('type errors name the field and stop the CEL rules of that node', () => {
+  it('a blocking schema error (type, enum, required, too long, too many) stops all CEL rules, as in the apiserver', () => {
     const obj = structuredClone(validSnapshot) as unknown as { spec: { blob: { size: unknown } } };
     obj.spec.blob.size = 'big';
-    expect(validateObject(obj).map(formatIssue)).toEqual(['spec.blob.size: Invalid value: "string": must be of type integer']);
+    expect(validateObject(obj).map(formatIssue)).toEqual([
+      'spec.blob.size: Invalid value: "string": must be of type integer',
+      'some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+    ]);
+    // a non-blocking one (pattern, minimum, minProperties...) does not: both problems are reported
+    const both = structuredClone(validConfigurationWithExtras()) as { spec: Record<string, unknown> };
+    delete both.spec['colour'];
+    both.spec['configRef'] = { kind: 'ConfigMap', name: 'x' };
+    (both.spec['target'] as { name: string }).name = 'Not_A_Name';
+    expect(validateObject(both).map((i) => `${i.source} ${i.path}`)).toEqual(['schema spec.target.name', 'cel spec']);
   });
 });
 
