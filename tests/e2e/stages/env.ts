@@ -2,7 +2,11 @@
  * The e2e pipeline: the four functions as real HTTP servers (the same host and wiring their mains use) against the
  * real kube-apiserver (our CRDs + Flux OCIRepository CRD) and the real S3-backed registry, driven by EventingDriver.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { request } from 'undici';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -40,7 +44,7 @@ export interface Pipeline {
   kc: KubeConfig;
   api: CustomObjectsApi;
   driver: EventingDriver;
-  servers: Record<string, { server: FunctionServer; url: string }>;
+  servers: Record<string, { server?: FunctionServer; url: string; stop?: () => Promise<void> }>;
   deps: StageDeps;
   /** base URL (http://host:port/<path>) for source component versions of this test */
   sourceBaseUrl: string;
@@ -56,6 +60,50 @@ export interface Pipeline {
 export interface PipelineOptions {
   /** the event source: our watch-based stand-in (default) or an external one posting to the driver's ingress */
   source?: 'driver-watch' | 'external';
+  /** run each function's real main (functions/<stage>/main.ts) as its own process, configured by env vars */
+  processes?: boolean;
+}
+
+/** Starts functions/<stage>/main.ts with tsx on a free port; resolves once /healthz answers. */
+async function spawnMain(stage: string, env: Record<string, string>, logDir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await new Promise<number>((resolve) => {
+    const srv = createNetServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const log = createWriteStream(join(logDir, `${stage}-main.log`));
+  const child = spawn(process.execPath, [join(REPO, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO, 'functions', stage, 'main.ts')], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_PROXY: '127.0.0.1,localhost', ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${stage} main exited with ${child.exitCode} (log ${join(logDir, `${stage}-main.log`)})`);
+    try {
+      const res = await request(`${url}healthz`);
+      await res.body.dump();
+      if (res.statusCode === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${stage} main did not become healthy`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      log.end();
+    },
+  };
 }
 
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
@@ -91,16 +139,22 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   stages.publish = { stage: createPublishStage({ ...d4 }), deps: d4, kinds: ['Publication', 'Snapshot'] };
 
   const servers: Pipeline['servers'] = {};
-  for (const [name, st] of Object.entries(stages)) {
-    const server = createFunctionServer({
-      stage: name,
-      handle: handlerFromStage(st.stage),
-      config: { BODY_LIMIT: 5 * 1024 * 1024, SHUTDOWN_TIMEOUT: 10_000, REPLY_EVENTS: true, PROCESS_METRICS: false },
-      logger: logger.child({ stage: name }),
-      classifyError: stageErrorClassifier,
-    });
-    const addr = await server.listen(0, '127.0.0.1');
-    servers[name] = { server, url: `http://127.0.0.1:${addr.port}/` };
+  if (opts.processes) {
+    const env: Record<string, string> = { KUBECONFIG: s.kube.kubeconfig, REGISTRY_URL: s.registry.s3.url, INSECURE_REGISTRIES: s.registry.fs.host };
+    const started = await Promise.all(Object.keys(stages).map(async (name) => [name, await spawnMain(name, env, s.workDir)] as const));
+    for (const [name, m] of started) servers[name] = { url: m.url, stop: m.stop };
+  } else {
+    for (const [name, st] of Object.entries(stages)) {
+      const server = createFunctionServer({
+        stage: name,
+        handle: handlerFromStage(st.stage),
+        config: { BODY_LIMIT: 5 * 1024 * 1024, SHUTDOWN_TIMEOUT: 10_000, REPLY_EVENTS: true, PROCESS_METRICS: false },
+        logger: logger.child({ stage: name }),
+        classifyError: stageErrorClassifier,
+      });
+      const addr = await server.listen(0, '127.0.0.1');
+      servers[name] = { server, url: `http://127.0.0.1:${addr.port}/` };
+    }
   }
   const driver = new EventingDriver(
     kc,
@@ -178,7 +232,10 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     },
     async stop() {
       await driver.stop();
-      for (const { server } of Object.values(servers)) await server.close();
+      for (const { server, stop } of Object.values(servers)) {
+        await server?.close();
+        await stop?.();
+      }
       for (const st of Object.values(stages)) await st.deps.store.close();
       await connector.close();
     },
