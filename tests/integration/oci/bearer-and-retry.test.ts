@@ -18,6 +18,8 @@ describe('bearer token flow and retries via a test-local token server + reverse 
   });
   afterEach(() => {
     proxy.faults.length = 0;
+    proxy.chunkMinLength = undefined;
+    proxy.tagPageSize = undefined;
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -78,5 +80,38 @@ describe('bearer token flow and retries via a test-local token server + reverse 
     expect(err).toBeInstanceOf(OciError);
     expect(err).toMatchObject({ status: 400 });
     expect(proxy.requests.length - n).toBe(1);
+  });
+
+  it('follows Link pagination of tags/list (pages of 2 served by the proxy)', async () => {
+    const client = new RegistryClient({ url: proxy.url, credentials: { username: 'robot', password: 'robot-pw' } });
+    clients.push(client);
+    const store = new RegistryStore(client);
+    const repo = repoName('paged');
+    const file = join(dir, 't.txt');
+    await writeFile(file, 'tagged');
+    const tags = ['a', 'b', 'c', 'd', 'e'];
+    for (const t of tags) await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 't' }, { tag: t });
+    proxy.tagPageSize = 2;
+    const before = proxy.requests.length;
+    expect((await store.listTags(repo)).sort()).toEqual(tags);
+    expect(proxy.requests.slice(before).filter((r) => r.path.endsWith('/tags/list')).length).toBe(3);
+  });
+
+  it('honours OCI-Chunk-Min-Length: chunked PATCHes are at least that large', async () => {
+    const client = new RegistryClient({
+      url: proxy.url,
+      credentials: { username: 'robot', password: 'robot-pw' },
+      chunkBytes: 256 * 1024,
+      monolithicMaxBytes: 0,
+    });
+    clients.push(client);
+    proxy.chunkMinLength = 1024 * 1024;
+    const data = Buffer.alloc(3 * 1024 * 1024 + 5, 7);
+    await writeFile(join(dir, 'chunks.bin'), data);
+    const before = proxy.patchSizes.length;
+    const repo = client.repository(repoName('chunkmin'));
+    await repo.blobs.push({ digest: digestOf(data), size: data.length }, fileSource(join(dir, 'chunks.bin')));
+    expect(proxy.patchSizes.slice(before)).toEqual([1 << 20, 1 << 20, 1 << 20, 5]);
+    expect(await repo.blobs.exists(digestOf(data))).toBe(true);
   });
 });

@@ -20,6 +20,12 @@ export class BearerProxy {
   readonly tokenRequests: Array<{ scope: string; service: string; basicUser?: string }> = [];
   readonly requests: Array<{ method: string; path: string; bearer: boolean }> = [];
   readonly faults: InjectedFault[] = [];
+  /** when set, upload sessions announce this OCI-Chunk-Min-Length */
+  chunkMinLength: number | undefined;
+  /** when set, tags/list is served in pages of this size with RFC 8288 Link headers (2.8 ignores ?n=) */
+  tagPageSize: number | undefined;
+  /** Content-Length of every PATCH seen */
+  readonly patchSizes: number[] = [];
   private readonly tokens = new Map<string, { scopes: string[] }>();
   private server: Server | undefined;
   url = '';
@@ -68,7 +74,7 @@ export class BearerProxy {
       res.end(JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }] }));
       return;
     }
-    const m = /^\/v2\/(.+?)\/(blobs|manifests|tags|referrers)\//.exec(u.pathname);
+    const m = /^\/v2\/(.+)\/(blobs|manifests|tags|referrers)\//.exec(u.pathname);
     const action = req.method === 'GET' || req.method === 'HEAD' ? 'pull' : 'push';
     const needed = m ? `repository:${m[1]}:${action}` : undefined;
     const granted = bearer ? this.tokens.get(bearer) : undefined;
@@ -89,6 +95,8 @@ export class BearerProxy {
       res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
       return;
     }
+    if (req.method === 'PATCH') this.patchSizes.push(Number(req.headers['content-length'] ?? -1));
+    if (this.tagPageSize && req.method === 'GET' && u.pathname.endsWith('/tags/list')) return this.tagPage(u, res);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (v === undefined || ['host', 'authorization', 'connection', 'transfer-encoding'].includes(k)) continue;
@@ -105,9 +113,25 @@ export class BearerProxy {
       if (v === undefined || k === 'connection' || k === 'transfer-encoding' || k === 'keep-alive') continue;
       outHeaders[k] = k === 'location' && typeof v === 'string' ? v.replace(this.upstream, this.url) : v;
     }
+    if (this.chunkMinLength && req.method === 'POST' && up.statusCode === 202) outHeaders['oci-chunk-min-length'] = String(this.chunkMinLength);
     res.writeHead(up.statusCode, outHeaders);
     for await (const chunk of up.body) res.write(chunk);
     res.end();
+  }
+
+  /** Serves the upstream tag list in pages: `?n=` and `?last=` as in the distribution spec, `Link: <...>; rel="next"`. */
+  private async tagPage(u: URL, res: ServerResponse): Promise<void> {
+    const up = await request(`${this.upstream}${u.pathname}`);
+    const body = (await up.body.json()) as { name: string; tags: string[] };
+    const sorted = [...body.tags].sort();
+    const last = u.searchParams.get('last');
+    const n = Math.min(Number(u.searchParams.get('n') ?? this.tagPageSize), this.tagPageSize ?? Infinity);
+    const rest = last ? sorted.filter((t) => t > last) : sorted;
+    const page = rest.slice(0, n);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (rest.length > n) headers.link = `<${u.pathname}?n=${n}&last=${encodeURIComponent(page[page.length - 1] ?? '')}>; rel="next"`;
+    res.writeHead(200, headers);
+    res.end(JSON.stringify({ name: body.name, tags: page }));
   }
 
   private token(req: IncomingMessage, res: ServerResponse, u: URL): void {

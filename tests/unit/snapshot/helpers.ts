@@ -1,11 +1,20 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tar from 'tar-stream';
 import { gzipSync } from 'node:zlib';
 
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A temporary directory removed after the test file. */
 export async function scratch(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'ocmk-unit-snapshot-'));
+  const dir = await mkdtemp(join(tmpdir(), 'ocmk-unit-snapshot-'));
+  dirs.push(dir);
+  return dir;
 }
 
 /** A tar archive in memory (small test fixtures only). */
