@@ -38,13 +38,21 @@ export interface LoadOptions {
   /** path of a kubeconfig file; otherwise $KUBECONFIG, ~/.kube/config, then the in-cluster service account */
   kubeconfig?: string;
   context?: string;
+  /**
+   * use the in-cluster service account (KUBERNETES_SERVICE_HOST/PORT and the mounted token + CA) even if
+   * a kubeconfig exists; pathPrefix is prepended to /var/run/secrets/kubernetes.io/serviceaccount (tests)
+   */
+  inCluster?: { pathPrefix?: string };
 }
 
 /** Kubeconfig file or in-cluster config, as kubectl would find it. */
 export function loadKubeConfig(opts: LoadOptions = {}): KubeConfig {
   const kc = new KubeConfig();
   if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
+  else if (opts.inCluster !== undefined) {
+    if (process.env['KUBERNETES_SERVICE_HOST'] === undefined) throw new Error('not running in a cluster: KUBERNETES_SERVICE_HOST is not set');
+    kc.loadFromCluster(opts.inCluster.pathPrefix);
+  } else kc.loadFromDefault();
   if (opts.context !== undefined) kc.setCurrentContext(opts.context);
   if (kc.getCurrentCluster() === null) throw new Error('no Kubernetes cluster configured: pass a kubeconfig, set $KUBECONFIG, or run in a cluster');
   return kc;

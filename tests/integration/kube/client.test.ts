@@ -3,7 +3,8 @@
  * concurrent writers, generation untouched by status writes, SSA per field manager, finalizers,
  * events, Secrets/ConfigMaps, Flux OCIRepository, and typed errors carrying the server's message.
  */
-import { resolve } from 'node:path';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { CoreV1Api, setHeaderOptions } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +15,7 @@ import {
   ForbiddenError,
   isReady,
   KubeClient,
+  loadKubeConfig,
   NotFoundError,
   snapshotName,
   toKubeError,
@@ -24,6 +26,7 @@ import {
   type Snapshot,
 } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
+import { services } from '../../infra/services.js';
 import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -210,6 +213,38 @@ describe('objects, owners, finalizers, events', () => {
     expect(got.spec.ref?.digest).toBe(`sha256:${'f'.repeat(64)}`);
     expect(got.spec.layerSelector?.operation).toBe('copy');
     expect(await kube.delete('OCIRepository', ns, 'podinfo')).toBe(true);
+  });
+});
+
+describe('configuration', () => {
+  it('works from a kubeconfig file and from in-cluster service account files', async () => {
+    const fromFile = new KubeClient(loadKubeConfig({ kubeconfig: services().kube.kubeconfig }), { fieldManager: 't' });
+    expect((await fromFile.list('Component', ns)).length).toBeGreaterThan(0);
+
+    // the layout a Pod gets: token + ca.crt under /var/run/secrets/kubernetes.io/serviceaccount, env for the service
+    const root = join(services().workDir, `incluster-${ns}`);
+    const saDir = join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+    await mkdir(saDir, { recursive: true });
+    await writeFile(join(saDir, 'token'), await mintToken(ns, 'stage'));
+    await copyFile(services().kube.caFile, join(saDir, 'ca.crt'));
+    await writeFile(join(saDir, 'namespace'), ns);
+    const url = new URL(services().kube.server);
+    const saved = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] };
+    process.env['KUBERNETES_SERVICE_HOST'] = url.hostname;
+    process.env['KUBERNETES_SERVICE_PORT'] = url.port;
+    try {
+      const inCluster = new KubeClient(loadKubeConfig({ inCluster: { pathPrefix: root } }), { fieldManager: 't' });
+      // the service account has no RBAC here: the 403 names it, which proves the token was used
+      const err = await inCluster.get('Component', ns, 'x').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ForbiddenError);
+      expect((err as ForbiddenError).message).toContain(`system:serviceaccount:${ns}:stage`);
+    } finally {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+    expect(() => loadKubeConfig({ inCluster: {} })).toThrow(/not running in a cluster/);
   });
 });
 
