@@ -89,7 +89,8 @@ export function startProcess(opts: StartProcessOptions): RunningProcess {
   }
   let exited = false;
   const exitedPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
+      exitCodes.set(opts.name, signal ? `signal ${signal}` : `code ${code ?? '?'}`);
       exited = true;
       live.delete(child);
       resolve();
@@ -122,6 +123,7 @@ export function startProcess(opts: StartProcessOptions): RunningProcess {
 }
 
 const spawnErrors = new Map<string, string>();
+const exitCodes = new Map<string, string>();
 
 /**
  * Polls `probe` until it returns true. Fails with ServiceStartError when the process exits first or the
@@ -137,7 +139,7 @@ export async function waitReady(
   while (Date.now() < deadline) {
     if (proc.hasExited()) {
       const spawnError = spawnErrors.get(proc.name);
-      throw new ServiceStartError(proc.name, spawnError ? `could not run: ${spawnError}` : 'process exited', proc.logFile);
+      throw new ServiceStartError(proc.name, spawnError ? `could not run: ${spawnError}` : `process exited (${exitCodes.get(proc.name) ?? 'unknown status'})`, proc.logFile);
     }
     try {
       if (await probe()) return;

@@ -19,7 +19,10 @@ export interface Services {
   registry: {
     /** docker-registry 2.8, filesystem storage, plain HTTP */
     fs: RegistryEndpoint;
-    /** docker-registry 2.8, S3 storage driver on the S3 store below, plain HTTP */
+    /**
+     * docker-registry 2.8, S3 storage driver on the S3 store below, plain HTTP. Known limit: pushing a
+     * 0-byte blob fails with 500 (2.8.2 completes a multipart upload with zero parts; S3 rejects that).
+     */
     s3: RegistryEndpoint & { bucket: string; rootDirectory: string };
     /** docker-registry 2.8, filesystem storage, TLS (self-signed CA) + htpasswd (bcrypt) */
     tls: RegistryEndpoint & { caFile: string; username: string; password: string };
