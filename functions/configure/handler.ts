@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  API_VERSION,
   ObjectFailure,
   Reason,
   type ArtifactStore,
@@ -33,6 +34,8 @@ import {
   sweepOrphans,
   isReadyCurrent,
   upToDateSnapshot,
+  snapshotRefOf,
+  withReplies,
   type Applied,
   type ObjectResult,
 } from '../../shared/ports/kit/index.js';
@@ -196,7 +199,12 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
             }),
           );
           const snap = await recordSnapshot(deps, obj, pushed, identity, digest);
-          return { outcome: 'applied', message, fields: { snapshotRef: { name: snap.metadata.name }, digest: pushed.digest } };
+          return {
+            outcome: 'applied',
+            message,
+            snapshot: snapshotRefOf(store, snap),
+            fields: { snapshotRef: { name: snap.metadata.name }, digest: pushed.digest },
+          };
         } finally {
           await output.dispose();
         }
@@ -253,7 +261,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
     return { objects: results };
   }
 
-  return {
+  return withReplies({
     name: 'configure',
     routes(hint: Hint): boolean {
       if (hint.type === 'resync') return true;
@@ -262,7 +270,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
       return owner === 'Resource' || owner === 'Configuration';
     },
     handle,
-  };
+  }, API_VERSION);
 }
 
 /** The image reference localization writes, per access type (ocm.md §3). */

@@ -1,4 +1,5 @@
 import {
+  API_VERSION,
   ObjectFailure,
   Reason,
   type ArtifactStore,
@@ -31,6 +32,8 @@ import {
   recordSnapshot,
   repositoryName,
   sha256Hex,
+  snapshotRefOf,
+  withReplies,
   snapshotKeyFor,
   snapshotOwner,
   snapshotOwnerFromHint,
@@ -171,6 +174,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         ocm.fetchComponentSet({ repo: repoAccess, component: input.component, version, verify: keys }),
       );
       const content = await blobFromBytes(set.yaml, DESCRIPTORS_MEDIA_TYPE, 'component-descriptors.yaml');
+      let snapshot: SnapshotObject;
       try {
         const identity = { 'component-name': input.component, 'component-version': version };
         const pushed = await step(Reason.PushSnapshotFailed, () =>
@@ -186,12 +190,13 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
             },
           }),
         );
-        await recordSnapshot(deps, obj, pushed, identity, digest);
+        snapshot = await recordSnapshot(deps, obj, pushed, identity, digest);
       } finally {
         await content.dispose();
       }
       return {
         outcome: 'applied',
+        snapshot: snapshotRefOf(store, snapshot),
         message: `Applied version ${version}`,
         fields: {
           component: {
@@ -266,7 +271,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
     }
   }
 
-  return {
+  return withReplies({
     name: 'descriptor',
     routes(hint: Hint): boolean {
       if (hint.type === 'resync') return true;
@@ -274,7 +279,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
       return snapshotOwnerFromHint(hint)?.kind === 'Component';
     },
     handle,
-  };
+  }, API_VERSION);
 }
 
 /** `value` may be a PEM or base64 of a PEM (as kubectl users often paste it). */

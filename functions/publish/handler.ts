@@ -30,6 +30,7 @@ import {
   snapshotOwner,
   snapshotOwnerFromHint,
   step,
+  withReplies,
   type Applied,
   type ObjectResult,
 } from '../../shared/ports/kit/index.js';
@@ -149,7 +150,12 @@ export function createPublishStage(deps: PublishDeps): Stage {
         },
       };
       await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepo));
-      return { outcome: 'applied', message, fields: { ociRepositoryRef: { name: key.name }, published } };
+      return {
+        outcome: 'applied',
+        message,
+        snapshot: { name: snapshot.metadata.name, namespace: key.namespace, repository: published.url, digest: published.digest, tag: snap.tag },
+        fields: { ociRepositoryRef: { name: key.name }, published },
+      };
     });
   }
 
@@ -199,7 +205,7 @@ export function createPublishStage(deps: PublishDeps): Stage {
     return { objects: await reconcileAll(keys, (k) => reconcilePublication(k, false)) };
   }
 
-  return {
+  return withReplies({
     name: 'publish',
     routes(hint: Hint): boolean {
       if (hint.type === 'resync') return true;
@@ -208,5 +214,5 @@ export function createPublishStage(deps: PublishDeps): Stage {
       return owner === 'Resource' || owner === 'Configuration';
     },
     handle,
-  };
+  }, API_VERSION);
 }

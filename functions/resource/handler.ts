@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import {
+  API_VERSION,
   DigestMismatchError,
   ObjectFailure,
   Reason,
@@ -36,7 +37,9 @@ import {
   snapshotOwnerFromHint,
   step,
   sweepOrphans,
+  snapshotRefOf,
   tagFor,
+  withReplies,
   upToDateSnapshot,
   type Applied,
   type ObjectResult,
@@ -176,7 +179,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
         ocm.resolveResource({ setYaml, identity: input.identity, referencePath: input.referencePath }),
       );
       const pushed = await fetchAndPush(obj, component, resolved, input.skipVerify);
-      await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest);
+      const snapshot = await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest);
       const r = resolved.resource;
       const mediaType = typeof r.access['mediaType'] === 'string' ? r.access['mediaType'] : undefined;
       const resourceStatus = {
@@ -190,6 +193,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
       };
       return {
         outcome: 'applied',
+        snapshot: snapshotRefOf(store, snapshot),
         message: messageFor(resourceStatus),
         fields: {
           resource: resourceStatus,
@@ -241,7 +245,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
     return { objects: [] };
   }
 
-  return {
+  return withReplies({
     name: 'resource',
     routes(hint: Hint): boolean {
       if (hint.type === 'resync') return true;
@@ -250,7 +254,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
       return owner === 'Component' || owner === 'Resource';
     },
     handle,
-  };
+  }, API_VERSION);
 }
 
 function identityOf(resolved: ResolvedResource): Record<string, string> {

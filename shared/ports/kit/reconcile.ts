@@ -2,7 +2,7 @@ import { DigestMismatchError } from '../artifacts.js';
 import { ObjectFailure, TransientError, isTransient } from '../errors.js';
 import type { CommonStatus, KubeObject } from '../kinds.js';
 import type { KubePort, ObjectKey, StatusPatch } from '../kube.js';
-import type { Logger, ObjectOutcome, StageResult } from '../stage.js';
+import type { Logger, ObjectOutcome, Stage, StageResult } from '../stage.js';
 import { canonicalJson } from './names.js';
 import { readyCondition } from './conditions.js';
 
@@ -20,9 +20,20 @@ export interface Applied {
   outcome: 'applied' | 'unchanged';
   message: string;
   fields: Record<string, unknown>;
+  /** the Snapshot written (for the reply event) */
+  snapshot?: SnapshotRef;
 }
 
-export type ObjectResult = StageResult['objects'][number];
+export interface SnapshotRef {
+  name: string;
+  namespace: string;
+  /** `host/<repository>` */
+  repository: string;
+  digest: string;
+  tag?: string;
+}
+
+export type ObjectResult = StageResult['objects'][number] & { snapshot?: SnapshotRef };
 
 /**
  * Runs one step; classifies what it throws: ObjectFailure/TransientError pass through, digest mismatches and other
@@ -106,7 +117,7 @@ export async function reconcileObject<T extends KubeObject>(
       await deps.kube.emitEvent(obj, 'Normal', 'Succeeded', applied.message);
     }
     const outcome: ObjectOutcome = applied.outcome === 'applied' || wrote ? 'applied' : 'unchanged';
-    return { ...base, outcome, reason: 'Succeeded', message: applied.message };
+    return { ...base, outcome, reason: 'Succeeded', message: applied.message, ...(applied.snapshot ? { snapshot: applied.snapshot } : {}) };
   } catch (err) {
     const failure = classify(err, 'ReconcileFailed');
     if (failure instanceof TransientError) throw failure;
@@ -156,4 +167,41 @@ export async function reconcileAll(
   }
   if (transient) throw transient;
   return results;
+}
+
+/**
+ * The optional reply CloudEvent (DESIGN §4): `software.ocm.serverless.snapshot.ready` for the first object that got
+ * new output, else `.failed` for the first object-level failure. Nothing internal depends on it.
+ */
+export function replyFor(stage: string, apiVersion: string, results: ObjectResult[]): StageResult['reply'] {
+  const done = results.find((r) => r.outcome === 'applied' && r.snapshot);
+  const failed = results.find((r) => r.outcome === 'failed');
+  const r = done ?? failed;
+  if (!r) return undefined;
+  const object = { apiVersion, kind: r.kind, namespace: r.namespace, name: r.name };
+  return {
+    type: done ? 'software.ocm.serverless.snapshot.ready' : 'software.ocm.serverless.snapshot.failed',
+    subject: `/apis/${apiVersion}/namespaces/${r.namespace}/${r.kind.toLowerCase()}s/${r.name}`,
+    data: {
+      stage,
+      object,
+      ...(done?.snapshot ? { snapshot: done.snapshot } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
+      ...(r.message ? { message: r.message } : {}),
+    },
+  };
+}
+
+/** Adds the reply event to every result of a stage. */
+export function withReplies(stage: Stage, apiVersion: string): Stage {
+  return {
+    name: stage.name,
+    routes: (hint) => stage.routes(hint),
+    async handle(hint, ctx) {
+      const result = await stage.handle(hint, ctx);
+      if (result.reply || hint.type === 'resync') return result;
+      const reply = replyFor(stage.name, apiVersion, result.objects as ObjectResult[]);
+      return reply ? { ...result, reply } : result;
+    },
+  };
 }

@@ -13,7 +13,7 @@ import { controllerOf, type KubePort } from '../kube.js';
 import type { Logger } from '../stage.js';
 import { isReadyCurrent } from './conditions.js';
 import { snapshotName } from './names.js';
-import { step } from './reconcile.js';
+import { step, type SnapshotRef } from './reconcile.js';
 
 export interface SnapshotDeps {
   kube: KubePort;
@@ -179,4 +179,15 @@ export async function sweepOrphans(
 
 function truncateLabel(v: string): string {
   return v.length <= 63 ? v : v.slice(0, 63).replace(/[-_.]+$/, '');
+}
+
+/** What a reply event says about a Snapshot. */
+export function snapshotRefOf(store: ArtifactStore, snap: SnapshotObject): SnapshotRef {
+  return {
+    name: snap.metadata.name,
+    namespace: snap.metadata.namespace,
+    repository: store.referenceFor(snap.spec!.repository),
+    digest: snap.spec!.digest,
+    ...(snap.spec!.tag ? { tag: snap.spec!.tag } : {}),
+  };
 }

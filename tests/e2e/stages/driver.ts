@@ -45,6 +45,8 @@ export class EventingDriver {
   private stopped = false;
   /** events sent by the source (before fan-out) */
   sent = 0;
+  /** reply events the functions answered with (re-published into the broker) */
+  readonly replies: CloudEvent<unknown>[] = [];
 
   constructor(
     private readonly kc: KubeConfig,
@@ -127,8 +129,10 @@ export class EventingDriver {
     if (this.stopped) return;
     this.sent++;
     for (const sub of this.subscribers) {
+      // Triggers filter on type and the kind extension (DESIGN §4), so reply events do not loop back into stages
       const kind = event['kind'];
-      if (event.type !== PING && !(typeof kind === 'string' && sub.kinds.includes(kind))) continue;
+      const apiEvent = event.type.startsWith('dev.knative.apiserver.');
+      if (event.type !== PING && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
       const p = this.deliver(sub, event).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
     }
@@ -158,7 +162,9 @@ export class EventingDriver {
           this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: attempt + 1, ms: Date.now() - t0 });
           if (status >= 200 && status < 300 && res.headers['ce-type']) {
             // a reply: back into the broker, through every Trigger again
-            this.publish(parseHttpEvent(res.headers as Record<string, string>, body));
+            const reply = parseHttpEvent(res.headers as Record<string, string>, body);
+            this.replies.push(reply);
+            this.publish(reply);
           }
           return;
         }

@@ -154,6 +154,12 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
       expect(p.driver.received.every((e) => e.type.startsWith('dev.knative.apiserver.resource.'))).toBe(true);
       expect(p.driver.received.some((e) => e['kind'] === 'Snapshot')).toBe(true);
     }
+    // replies for external subscribers: the configure stage announced the configured snapshot
+    type ReplyData = { object?: { kind?: string }; snapshot?: { digest?: string } };
+    const ready = p.driver.replies.find(
+      (e) => e.type === 'software.ocm.serverless.snapshot.ready' && (e.data as ReplyData).object?.kind === 'Configuration',
+    );
+    expect((ready?.data as ReplyData | undefined)?.snapshot?.digest).toBe(cfgSnap.spec!.digest);
     expect(p.driver.deadLetters.map((d) => `${d.stage} ${d.event.type} ${d.status} ${d.body}`)).toEqual([]);
   });
 });
