@@ -84,11 +84,14 @@ describe('webhook HTTP handling (plain HTTP here; HTTPS in the integration test)
     expect(await res.json()).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: 'abc', allowed: false, status: { code: 400 } } });
   });
 
-  it('denies invalid objects over HTTP', async () => {
+  it('denies invalid objects over HTTP, and counts reviews in /metrics', async () => {
     const c = WEBHOOK_DENIED[0]!;
     const res = await post(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: req(c.object) }), '/');
     const body = (await res.json()) as { response: { allowed: boolean; status: { message: string } } };
     expect(body.response.allowed).toBe(false);
     expect(body.response.status.message).toContain(c.message);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/ocm_knative_admission_reviews_total\{kind="Component",operation="CREATE",result="denied"\} [1-9]/);
+    expect(metrics).toMatch(/ocm_knative_admission_reviews_total\{kind="",operation="",result="malformed"\} [1-9]/);
   });
 });
