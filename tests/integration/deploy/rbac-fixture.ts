@@ -4,6 +4,7 @@
  * ServiceAccount. Other integration/e2e tests can run the functions with these tokens to prove the
  * shipped Roles are enough (`functionKubeConfig('publish')`).
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
@@ -54,4 +55,42 @@ export async function functionKubeConfig(id: Identity): Promise<KubeConfig> {
   await installShippedRbac();
   const token = await mintToken(SYSTEM_NAMESPACE, serviceAccountOf(id), { expirationSeconds: 3600 });
   return kubeConfig({ token });
+}
+
+/**
+ * Opts `namespace` in exactly as knative/tenant does (label + RoleBindings), with the kustomization's
+ * namespace swapped, as `kustomize edit set namespace` would.
+ */
+export async function installTenant(namespace: string): Promise<void> {
+  await installShippedRbac();
+  const objects = (await render('knative/tenant')).objects
+    .filter((o) => RBAC_KINDS.has(o.kind))
+    .map((o) => {
+      const c = structuredClone(o);
+      if (c.kind === 'Namespace') c.metadata.name = namespace;
+      else c.metadata.namespace = namespace;
+      return c;
+    });
+  await apply(objects);
+}
+
+/** A kubeconfig file authenticating as the function (TokenRequest token), for processes that take KUBECONFIG. */
+export async function functionKubeconfigFile(id: Identity): Promise<string> {
+  await installShippedRbac();
+  const kube = services().kube;
+  const token = await mintToken(SYSTEM_NAMESPACE, serviceAccountOf(id), { expirationSeconds: 3600 });
+  const file = join(services().workDir, `kubeconfig-${id}-${Date.now().toString(36)}`);
+  await writeFile(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server: kube.server, 'certificate-authority': kube.caFile } }],
+      users: [{ name: serviceAccountOf(id), user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: serviceAccountOf(id) } }],
+      'current-context': 'test',
+    }),
+    { mode: 0o600 },
+  );
+  return file;
 }
