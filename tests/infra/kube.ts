@@ -16,8 +16,14 @@ import {
 } from '@kubernetes/client-node';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { repoRoot } from './binaries.js';
 import { services } from './services.js';
 import type { Services } from './services.js';
+
+/** Upstream CRDs (Flux, Knative) in the team's reference folder beside the checkout. */
+export const upstreamCrdsDir = join(repoRoot, '..', 'shared', 'crds');
+/** Our own CRDs. */
+export const ourCrdsDir = join(repoRoot, 'knative', 'crds');
 
 export class KubeHelperError extends Error {
   constructor(message: string) {

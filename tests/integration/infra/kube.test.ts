@@ -13,7 +13,15 @@ import {
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNamespace, installCrds, isStatus, kubeConfig, mintToken, registerValidatingWebhook } from '../../infra/kube.js';
+import {
+  createNamespace,
+  installCrds,
+  isStatus,
+  kubeConfig,
+  mintToken,
+  registerValidatingWebhook,
+  upstreamCrdsDir,
+} from '../../infra/kube.js';
 import { makeCert } from '../../infra/pki.js';
 import { services } from '../../infra/services.js';
 
@@ -120,6 +128,24 @@ describe('kube-apiserver', () => {
     expect(forced.spec?.size).toBe(2);
     const owners = forced.metadata?.managedFields?.map((f) => f.manager);
     expect(owners).toContain('manager-b');
+  });
+
+  it('installs the upstream CRDs from YAML with their CEL rules intact', async () => {
+    const installed = await installCrds([upstreamCrdsDir]);
+    expect(installed.map((c) => c.metadata?.name)).toEqual(
+      expect.arrayContaining(['helmreleases.helm.toolkit.fluxcd.io', 'ocirepositories.source.toolkit.fluxcd.io', 'services.serving.knative.dev']),
+    );
+    // a HelmRelease with neither chart nor chartRef breaks a CEL rule that only exists in the YAML file
+    const err = await objects
+      .create({
+        apiVersion: 'helm.toolkit.fluxcd.io/v2',
+        kind: 'HelmRelease',
+        metadata: { name: 'no-chart', namespace: ns },
+        spec: { interval: '1m' },
+      } as KubernetesObject)
+      .catch((e: unknown) => e);
+    expect(isStatus(err, 422)).toBe(true);
+    expect(statusMessage(err)).toContain('either chart or chartRef must be set');
   });
 
   it('enforces RBAC for a minted ServiceAccount token', async () => {
