@@ -254,7 +254,10 @@ export class RegistryClient {
     } else {
       this.tokens.delete(realm, service, scope);
     }
-    const { token, expiresIn } = await this.fetchToken(realm, service, scope, cred, req.what);
+    // after a rejected token, also ask for whatever scope the registry's challenge named (it may want more actions)
+    const scopes = [scope];
+    if (forceRefresh && ch.params.scope && ch.params.scope !== scope) scopes.push(ch.params.scope);
+    const { token, expiresIn } = await this.fetchToken(realm, service, scopes.filter(Boolean), cred, req.what);
     this.tokens.set(realm, service, scope, token, expiresIn);
     return `Bearer ${token}`;
   }
@@ -262,10 +265,11 @@ export class RegistryClient {
   private async fetchToken(
     realm: string,
     service: string,
-    scope: string,
+    scopes: string[],
     cred: Credential | undefined,
     what: string,
   ): Promise<{ token: string; expiresIn?: number }> {
+    const scope = scopes.join(' ');
     let realmUrl: URL;
     try {
       realmUrl = new URL(realm);
@@ -278,13 +282,14 @@ export class RegistryClient {
         // OAuth2 refresh-token grant (distribution token spec, "oauth")
         const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: cred.identityToken, client_id: this.userAgent });
         if (service) form.set('service', service);
+        // the OAuth2 form takes space-separated scopes
         if (scope) form.set('scope', scope);
         headers['content-type'] = 'application/x-www-form-urlencoded';
         return request(realmUrl, { method: 'POST', headers, body: form.toString(), dispatcher: this.dispatcher });
       }
       const u = new URL(realmUrl);
       if (service) u.searchParams.set('service', service);
-      if (scope) u.searchParams.set('scope', scope);
+      for (const sc of scopes) u.searchParams.append('scope', sc);
       if (cred && 'username' in cred && 'password' in cred) {
         headers.authorization = `Basic ${Buffer.from(`${cred.username}:${cred.password}`).toString('base64')}`;
       }
