@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, digestOf, fileSource, OciError, RegistryClient } from '../../../shared/oci/index.js';
+import { AuthError, credentialsFromDockerConfig, digestOf, fileSource, OciError, RegistryClient } from '../../../shared/oci/index.js';
 import { RegistryStore } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
 import { BearerProxy } from './bearer-proxy.js';
@@ -113,5 +113,22 @@ describe('bearer token flow and retries via a test-local token server + reverse 
     await repo.blobs.push({ digest: digestOf(data), size: data.length }, fileSource(join(dir, 'chunks.bin')));
     expect(proxy.patchSizes.slice(before)).toEqual([1 << 20, 1 << 20, 1 << 20, 5]);
     expect(await repo.blobs.exists(digestOf(data))).toBe(true);
+  });
+
+  it('dockerconfigjson identitytoken: OAuth2 refresh-token grant (POST) at the token server', async () => {
+    const client = new RegistryClient({
+      url: proxy.url,
+      credentials: credentialsFromDockerConfig({ auths: { [new URL(proxy.url).host]: { identitytoken: proxy.refreshToken } } }),
+    });
+    clients.push(client);
+    const before = proxy.tokenRequests.length;
+    const repo = client.repository(repoName('oauth'));
+    expect(await repo.manifests.resolve('v1')).toBeUndefined();
+    expect(proxy.tokenRequests.slice(before)).toEqual([
+      { scope: `repository:${repo.repository}:pull`, service: 'test-registry', grant: 'refresh_token' },
+    ]);
+    const bad = new RegistryClient({ url: proxy.url, credentials: { identityToken: 'stale' } });
+    clients.push(bad);
+    await expect(bad.repository('x/y').manifests.resolve('v1')).rejects.toBeInstanceOf(AuthError);
   });
 });

@@ -17,7 +17,9 @@ export interface InjectedFault {
 }
 
 export class BearerProxy {
-  readonly tokenRequests: Array<{ scope: string; service: string; basicUser?: string }> = [];
+  readonly tokenRequests: Array<{ scope: string; service: string; grant: string; basicUser?: string }> = [];
+  /** accepted by the OAuth2 refresh-token grant */
+  readonly refreshToken = 'refresh-token-for-tests';
   readonly requests: Array<{ method: string; path: string; bearer: boolean }> = [];
   readonly faults: InjectedFault[] = [];
   /** when set, upload sessions announce this OCI-Chunk-Min-Length */
@@ -134,27 +136,39 @@ export class BearerProxy {
     res.end(JSON.stringify({ name: body.name, tags: page }));
   }
 
-  private token(req: IncomingMessage, res: ServerResponse, u: URL): void {
-    req.resume();
-    const auth = req.headers.authorization ?? '';
+  private async token(req: IncomingMessage, res: ServerResponse, u: URL): Promise<void> {
+    const deny = (): void => {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
+    };
+    let scopes: string[];
+    let service: string;
     let basicUser: string | undefined;
-    if (auth.startsWith('Basic ')) {
-      const [user, ...rest] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
-      if (user !== this.user || rest.join(':') !== this.password) {
-        res.writeHead(401, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'bad credentials' }] }));
-        return;
-      }
-      basicUser = user;
+    let grant = 'basic';
+    if (req.method === 'POST') {
+      // OAuth2 refresh-token grant (dockerconfigjson identitytoken)
+      let body = '';
+      for await (const c of req) body += (c as Buffer).toString();
+      const form = new URLSearchParams(body);
+      if (form.get('grant_type') !== 'refresh_token' || form.get('refresh_token') !== this.refreshToken) return deny();
+      scopes = (form.get('scope') ?? '').split(' ').filter(Boolean);
+      service = form.get('service') ?? '';
+      grant = 'refresh_token';
     } else {
-      res.writeHead(401).end();
-      return;
+      req.resume();
+      const auth = req.headers.authorization ?? '';
+      if (!auth.startsWith('Basic ')) return deny();
+      const [user, ...rest] = Buffer.from(auth.slice(6), 'base64').toString().split(':');
+      if (user !== this.user || rest.join(':') !== this.password) return deny();
+      basicUser = user;
+      scopes = u.searchParams.getAll('scope');
+      service = u.searchParams.get('service') ?? '';
     }
-    const scopes = u.searchParams.getAll('scope');
-    this.tokenRequests.push({ scope: scopes.join(' '), service: u.searchParams.get('service') ?? '', basicUser });
+    this.tokenRequests.push({ scope: scopes.join(' '), service, grant, ...(basicUser ? { basicUser } : {}) });
     const token = randomBytes(16).toString('hex');
     this.tokens.set(token, { scopes });
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ token, expires_in: 300 }));
+    // OAuth2 answers carry access_token; the docker token endpoint answers token
+    res.end(JSON.stringify(grant === 'refresh_token' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   }
 }
