@@ -43,6 +43,13 @@ describe('server-side dry-run of the shipped manifests (upstream Knative + Flux 
       const lines = r.stdout.trim().split('\n');
       expect(lines).toHaveLength(objects.length);
       for (const l of lines) expect(l).toMatch(/serverside-applied \(server dry run\)$/);
+      // No warnings either: e.g. PodSecurity "restricted" (our namespaces enforce it) would warn here.
+      // The one expected warning: the Secret templates hold placeholders, not PEM, until filled in.
+      const warnings = r.stderr
+        .split('\n')
+        .filter((l) => /warning/i.test(l))
+        .filter((l) => !(dir.endsWith('/secrets') && /tls: failed to find any PEM data/.test(l)));
+      expect(warnings).toEqual([]);
     });
   }
 
