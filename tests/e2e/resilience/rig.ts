@@ -1,0 +1,61 @@
+/**
+ * Wiring shared by the resilience tests: the component source (pushed once to the fs registry, so several
+ * namespaces can read the very same bytes), a broker watching one namespace and delivering to function
+ * processes, and log checks.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
+import { services } from '../../infra/services.js';
+import { componentVersion } from '../../unit/functions/fixtures.js';
+import { GROUP, VERSION } from '../stages/env.js';
+import { ChaosBroker, type DeliveryMode } from './broker.js';
+import { PLURALS, type Cluster } from './cluster.js';
+import { STAGE_KINDS, type FunctionProcess, type LogLine } from './functions.js';
+
+export async function logDir(name: string): Promise<string> {
+  const dir = join(services().workDir, 'resilience', `${name}-${randomBytes(3).toString('hex')}`);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** A source location for component versions in the fs registry, unique to the caller. */
+export function sourceBaseUrl(prefix: string): string {
+  return `http://${services().registry.fs.host}/${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function pushSource(baseUrl: string, cv: ComponentVersionInput): Promise<void> {
+  const connector = registryConnector({ insecureHosts: [services().registry.fs.host] });
+  try {
+    await pushComponentVersion(connector.connect, baseUrl, cv);
+  } finally {
+    await connector.close();
+  }
+}
+
+/** The standard test component (a Helm chart and a manifests tarball) at `version`, pushed to a new source. */
+export async function standardSource(prefix: string, version = '1.0.0'): Promise<string> {
+  const base = sourceBaseUrl(prefix);
+  await pushSource(base, await componentVersion({ version }));
+  return base;
+}
+
+/** Fans the namespace's events out to the function processes with the given delivery semantics. */
+export async function watchNamespace(c: Cluster, fns: Record<string, FunctionProcess>, mode: DeliveryMode): Promise<ChaosBroker> {
+  const subs = Object.entries(fns).map(([stage, fp]) => ({ stage, url: fp.url, kinds: STAGE_KINDS[stage]! }));
+  const broker = new ChaosBroker(c.kc, subs, mode, services().kube.server);
+  await broker.watch(
+    c.namespace,
+    Object.values(PLURALS).map((plural) => ({ group: GROUP, version: VERSION, plural })),
+  );
+  return broker;
+}
+
+export function errorLogs(fns: Record<string, FunctionProcess>): string[] {
+  return Object.values(fns).flatMap((f) => f.errors().map((l) => `${f.stage}: ${l.raw}`));
+}
+
+export function allLogLines(fns: Record<string, FunctionProcess>): LogLine[] {
+  return Object.values(fns).flatMap((f) => f.logs);
+}
