@@ -80,7 +80,8 @@ export abstract class BaseArtifactStore implements ArtifactStore {
 
   async pushBuilt(repository: string, built: BuiltArtifact, opts: { tag?: string } = {}): Promise<PushedArtifact> {
     const target = this.repository(repository);
-    const tag = opts.tag ?? built.chartVersion;
+    // helm push writes `+` (not allowed in OCI tags) as `_`, and Flux/helm read it back that way
+    const tag = opts.tag ?? built.chartVersion?.replaceAll('+', '_');
     const layer = built.layer.descriptor;
     const config = built.config.descriptor;
     await target.blobs.push(layer, fileSource(built.layer.path));

@@ -12,7 +12,7 @@ import {
   type ImageIndex,
 } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
-import { scratch } from './helpers.js';
+import { helmChartTgz, scratch } from './helpers.js';
 
 async function text(stream: Readable): Promise<string> {
   let s = '';
@@ -112,5 +112,16 @@ describe('LayoutStore', () => {
     }
     // second copy is a no-op that still succeeds
     expect((await copyArtifact(src.repository('multi'), 'all', dst.repository('copy/multi'), { tag: 'all' })).digest).toBe(root.digest);
+  });
+
+  it('tags a Helm chart with its chart version, `+` written as `_` like helm push', async () => {
+    const store = new LayoutStore(await scratch());
+    const pushed = await store.pushArtifact('charts/demo', {
+      content: { stream: Readable.from([await helmChartTgz('demo', '1.0.0+build.7')]) },
+      mediaType: MediaType.HelmChart,
+      name: 'chart',
+    });
+    expect(pushed.tag).toBe('1.0.0_build.7');
+    expect(await store.listTags('charts/demo')).toEqual(['1.0.0_build.7']);
   });
 });
