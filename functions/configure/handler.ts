@@ -19,6 +19,7 @@ import {
   type TargetRef,
 } from '../../shared/ports/index.js';
 import {
+  assertInputUnchanged,
   finalizeSnapshot,
   hintKey,
   inputDigest,
@@ -32,6 +33,7 @@ import {
   snapshotOwnerFromHint,
   step,
   sweepOrphans,
+  inputStillCurrent,
   isReadyCurrent,
   upToDateSnapshot,
   snapshotRefOf,
@@ -164,7 +166,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready && ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
         const snap = ready ? await kube.get<SnapshotObject>(snapshotKeyFor(obj)) : undefined;
-        if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap)) {
+        if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap) && (await inputStillCurrent(kube, snap))) {
           return { outcome: 'unchanged', message: ready.message, fields: current };
         }
       }
@@ -198,7 +200,8 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
               },
             }),
           );
-          const snap = await recordSnapshot(deps, obj, pushed, identity, digest);
+          const snap = await recordSnapshot(deps, obj, pushed, identity, digest, targetSnap);
+          await assertInputUnchanged(kube, targetSnap, `Configuration ${key.name}`);
           return {
             outcome: 'applied',
             message,

@@ -21,12 +21,12 @@ import {
   type StageResult,
 } from '../../shared/ports/index.js';
 import {
+  assertInputUnchanged,
   dockerConfigFrom,
   readySnapshotOf,
   finalizeSnapshot,
   hintKey,
   inputDigest,
-  isReadyCurrent,
   parseRepositorySpec,
   reconcileAll,
   reconcileObject,
@@ -150,14 +150,9 @@ export function createResourceStage(deps: ResourceDeps): Stage {
     return reconcileObject<ResourceObject>(deps, key, async (obj): Promise<Applied> => {
       const input = parseResource(obj);
       const current = { resource: obj.status?.resource, component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
-      if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation) {
-        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-        if (ready && ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
-        const snap = ready ? await kube.get<SnapshotObject>(snapshotKeyFor(obj)) : undefined;
-        if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap)) {
-          return { outcome: 'unchanged', message: ready.message, fields: current };
-        }
-      }
+      // Our own status patches come back as update events; the input-digest check below is cheap (two GETs and
+      // one HEAD), so even those go through it rather than a shortcut that could keep a stale result.
+      void selfEvent;
       const { owner: component, snapshot: compSnap } = await readySnapshotOf<ComponentObject>(
         kube,
         'Component',
@@ -179,7 +174,8 @@ export function createResourceStage(deps: ResourceDeps): Stage {
         ocm.resolveResource({ setYaml, identity: input.identity, referencePath: input.referencePath }),
       );
       const pushed = await fetchAndPush(obj, component, resolved, input.skipVerify);
-      const snapshot = await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest);
+      const snapshot = await recordSnapshot(deps, obj, pushed, identityOf(resolved), digest, compSnap);
+      await assertInputUnchanged(kube, compSnap, `Resource ${key.name}`);
       const r = resolved.resource;
       const mediaType = typeof r.access['mediaType'] === 'string' ? r.access['mediaType'] : undefined;
       const resourceStatus = {

@@ -199,3 +199,5 @@ export type OCIRepositoryObject = KubeObject<OCIRepositorySpec>;
 /** Annotations and finalizers we own. */
 export const INPUT_DIGEST_ANNOTATION = `${GROUP}/input-digest`;
 export const SNAPSHOT_FINALIZER = `${GROUP}/manifest`;
+/** `<snapshot-name>@<digest>` of the Snapshot a result was computed from (cheap staleness check) */
+export const INPUT_SNAPSHOT_ANNOTATION = `${GROUP}/input-snapshot`;

@@ -1,4 +1,4 @@
-import { Reason } from '../errors.js';
+import { Reason, TransientError } from '../errors.js';
 import type { KubeObject, SnapshotObject } from '../kinds.js';
 import { controllerOf, type KubePort } from '../kube.js';
 import { readyCondition, isReadyCurrent } from './conditions.js';
@@ -33,4 +33,16 @@ export async function readySnapshotOf<T extends KubeObject>(
     throw new InProgress(reason, `Snapshot ${snapName} is being updated`);
   }
   return { owner, snapshot };
+}
+
+/**
+ * Guards against a slow worker overwriting a newer result (deliveries are concurrent and unordered): after
+ * recording, the input Snapshot must still have the digest we worked from; otherwise retry, so the recomputation
+ * (with the new input) wins.
+ */
+export async function assertInputUnchanged(kube: KubePort, input: SnapshotObject, what: string): Promise<void> {
+  const now = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: input.metadata.namespace, name: input.metadata.name });
+  if (now?.spec?.digest !== input.spec?.digest) {
+    throw new TransientError(`${what}: input Snapshot ${input.metadata.name} changed while this result was being written; recomputing`);
+  }
 }

@@ -3,6 +3,7 @@ import { TransientError } from '../errors.js';
 import {
   API_VERSION,
   INPUT_DIGEST_ANNOTATION,
+  INPUT_SNAPSHOT_ANNOTATION,
   SNAPSHOT_FINALIZER,
   type Identity,
   type KubeObject,
@@ -70,6 +71,7 @@ export async function recordSnapshot(
   pushed: PushedArtifact,
   identity: Identity,
   digest: string,
+  input?: SnapshotObject,
 ): Promise<SnapshotObject> {
   const key = snapshotKeyFor(owner);
   const previous = await deps.kube.get<SnapshotObject>(key);
@@ -84,7 +86,10 @@ export async function recordSnapshot(
       name: key.name,
       namespace: key.namespace,
       labels: { [OWNER_KIND_LABEL]: owner.kind.toLowerCase(), [OWNER_NAME_LABEL]: truncateLabel(owner.metadata.name) },
-      annotations: { [INPUT_DIGEST_ANNOTATION]: digest },
+      annotations: {
+        [INPUT_DIGEST_ANNOTATION]: digest,
+        ...(input?.spec ? { [INPUT_SNAPSHOT_ANNOTATION]: `${input.metadata.name}@${input.spec.digest}` } : {}),
+      },
       finalizers: [SNAPSHOT_FINALIZER],
       ownerReferences: [ownerReference(owner)],
     },
@@ -190,4 +195,13 @@ export function snapshotRefOf(store: ArtifactStore, snap: SnapshotObject): Snaps
     digest: snap.spec!.digest,
     ...(snap.spec!.tag ? { tag: snap.spec!.tag } : {}),
   };
+}
+
+/** True when `snap` was computed from the current content of the Snapshot named in its input annotation. */
+export async function inputStillCurrent(kube: KubePort, snap: SnapshotObject): Promise<boolean> {
+  const ref = snap.metadata.annotations?.[INPUT_SNAPSHOT_ANNOTATION];
+  if (!ref) return false;
+  const at = ref.lastIndexOf('@');
+  const input = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: snap.metadata.namespace, name: ref.slice(0, at) });
+  return input?.spec?.digest === ref.slice(at + 1) && isReadyCurrent(input);
 }
