@@ -60,5 +60,8 @@ export function createLogger(config: LoggerConfig = {}): Logger {
     redact: { paths: redactPaths(), censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
   };
-  return config.destination ? pino(options, config.destination as pino.DestinationStream) : pino(options);
+  // Synchronous stdout: a handful of lines per event, and lines stay in order and complete when the process
+  // exits right after SIGTERM (pino's async default can reorder the last lines around process.exit).
+  const destination = config.destination ?? pino.destination({ dest: 1, sync: true });
+  return pino(options, destination as pino.DestinationStream);
 }
