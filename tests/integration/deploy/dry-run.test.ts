@@ -105,6 +105,18 @@ describe('server-side dry-run of the shipped manifests (upstream Knative + Flux 
     expect(r.stderr).toMatch(/timeoutSeconds/);
   });
 
+  it('warns when a workload would break the namespaces\' PodSecurity "restricted" level', async () => {
+    const { objects } = await render('registry');
+    const dep = structuredClone(byKind(objects, 'Deployment')[0]!) as K8sObject & {
+      spec: { template: { spec: { securityContext?: unknown; containers: { securityContext?: unknown }[] } } };
+    };
+    delete dep.spec.template.spec.securityContext;
+    for (const c of dep.spec.template.spec.containers) delete c.securityContext;
+    const r = await dryRun(kubeconfig, stringify(dep));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/would violate PodSecurity "restricted/);
+  });
+
   it('rejects a Flux OCIRepository whose url is not oci:// (the Flux CRD is really installed)', async () => {
     const bad = {
       apiVersion: 'source.toolkit.fluxcd.io/v1',
