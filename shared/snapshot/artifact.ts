@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse as parseYaml } from 'yaml';
 import { Annotation, digestFile, digestOf, InvalidArgumentError, MediaType, type Descriptor, type ImageManifest } from '../oci/index.js';
 import { gzipFile, readTarEntry, sniffFormat, wrapFileInTarGzip } from './deterministic-tar.js';
 
@@ -156,6 +155,8 @@ export async function buildArtifact(input: ArtifactInput, opts: { tmpDir?: strin
         const chart = await readTarEntry(layerPath, true, (n) => /^[^/]+\/Chart\.yaml$/.test(n), 1024 * 1024);
         if (!chart) throw new InvalidArgumentError(`artifact "${input.name}": Helm chart has no <chart>/Chart.yaml`);
         let meta: unknown;
+        // loaded on first use: only Helm charts need a YAML parser, and functions start cold
+        const { parse: parseYaml } = await import('yaml');
         try {
           meta = parseYaml(chart.bytes.toString('utf8'), { maxAliasCount: 100 });
         } catch (err) {
