@@ -23,6 +23,7 @@ import { EventingDriver } from '../../e2e/stages/driver.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { componentVersion } from '../../unit/functions/fixtures.js';
+import { startAdapterAs } from './receive-adapter-rbac.js';
 import { functionKubeconfigFile, functionKubeConfig, installTenant } from './rbac-fixture.js';
 
 const GROUP = 'serverless.ocm.software';
@@ -189,3 +190,41 @@ describe('the pipeline runs with the shipped RBAC only (minted ServiceAccount to
     console.info(`[pipeline-rbac] Component -> OCIRepository with minted SA tokens in ${ms} ms, ${driver.deliveries.length} deliveries`);
   });
 });
+
+// Knative's real ApiServerSource receive adapter, when tests/infra could build it: it lists and
+// watches our kinds with nothing but the shipped ocm-knative-apiserversource token.
+const adapterBin = services().bin.apiserverReceiveAdapter;
+if (adapterBin) {
+  describe('the real ApiServerSource receive adapter runs as its shipped ServiceAccount', () => {
+    it('emits Resource-mode events for our kinds in a tenant namespace', async () => {
+      const namespace = await createNamespace(`rbac-src-${Date.now().toString(36)}`);
+      await installTenant(namespace);
+      const adapter = await startAdapterAs(adapterBin, await functionKubeconfigFile('apiserversource'), [namespace]);
+      const api = kubeConfig().makeApiClient(CustomObjectsApi);
+      try {
+        // The adapter emits nothing for objects that exist when its watch starts: keep creating
+        // Components until one is reported.
+        const deadline = Date.now() + 45_000;
+        let n = 0;
+        while (!adapter.events.some((e) => e.kind === 'Component') && Date.now() < deadline) {
+          await api.createNamespacedCustomObject({
+            group: GROUP,
+            version: VERSION,
+            namespace,
+            plural: 'components',
+            body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'Component', metadata: { name: `probe-${n++}`, namespace }, spec: { repositoryRef: { name: 'source' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0' } },
+          });
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+        const ev = adapter.events.find((e) => e.kind === 'Component');
+        expect(ev, `no event; adapter log:\n${(await adapter.log()).slice(-2000)}`).toBeDefined();
+        expect(ev!.type).toBe('dev.knative.apiserver.resource.add');
+        expect(ev!.namespace).toBe(namespace);
+        expect(ev!.name).toMatch(/^probe-\d+$/);
+        expect(await adapter.log()).not.toMatch(/forbidden/i);
+      } finally {
+        await adapter.stop();
+      }
+    });
+  });
+}
