@@ -289,6 +289,37 @@ async function startKube(r: Runner, ca: CertFiles): Promise<Services['kube']> {
 
 // ------------------------------------------------------------------------------------------- all of it
 
+export interface StartedKube {
+  kube: Services['kube'];
+  ca: CertFiles;
+  workDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A separate etcd + kube-apiserver, for a test that must not see other tests' objects (e.g. something
+ * that lists across all namespaces). Costs 3-10 s; prefer the shared one from services() with a fresh
+ * namespace (createNamespace) when that is enough.
+ */
+export async function startKubeControlPlane(opts: StartOptions = {}): Promise<StartedKube> {
+  const workDir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'ocm-knative-kube-'));
+  await mkdir(join(workDir, 'logs'), { recursive: true });
+  const r = new Runner(workDir, opts.timeoutMs ?? 180_000, opts.log ?? (() => undefined));
+  const keep = opts.keepWorkDir ?? process.env.OCM_KNATIVE_KEEP_WORKDIR === '1';
+  const stop = async (): Promise<void> => {
+    await r.stopAll();
+    if (!keep) await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    const ca = await makeCa(join(workDir, 'pki'));
+    const kube = await startKube(r, ca);
+    return { kube, ca, workDir, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
+
 export async function startServices(opts: StartOptions = {}): Promise<StartedServices> {
   const t0 = Date.now();
   const workDir = await mkdtemp(join(opts.tmpRoot ?? tmpdir(), 'ocm-knative-'));

@@ -23,6 +23,7 @@ import {
   upstreamCrdsDir,
 } from '../../infra/kube.js';
 import { makeCert } from '../../infra/pki.js';
+import { startKubeControlPlane } from '../../infra/start.js';
 import { services } from '../../infra/services.js';
 
 const group = 'smoke.infra.test.ocm.software';
@@ -154,6 +155,19 @@ describe('kube-apiserver', () => {
     const err = await sa.listNamespacedConfigMap({ namespace: ns }).catch((e: unknown) => e);
     expect(isStatus(err, 403)).toBe(true);
     expect(statusMessage(err)).toContain(`system:serviceaccount:${ns}:nobody`);
+  });
+
+  it('startKubeControlPlane gives a separate, empty API server', async () => {
+    const own = await startKubeControlPlane();
+    try {
+      const isolated = kubeConfig({ kube: own.kube }).makeApiClient(CoreV1Api);
+      const names = (await isolated.listNamespace()).items.map((n) => n.metadata?.name);
+      expect(names).toContain('default');
+      expect(names).not.toContain(ns);
+      expect(own.kube.server).not.toBe(services().kube.server);
+    } finally {
+      await own.stop();
+    }
   });
 
   describe('validating webhook registered by URL', () => {
