@@ -93,6 +93,23 @@ describe('e2e scenarios 2-7', () => {
     }
   });
 
+  it('2b: a Publication with spec.target also copies the artifact to an external registry', async () => {
+    const s = services();
+    await p.create('Publication', 'manifests-out', {
+      source: { kind: 'Configuration', name: 'manifests' },
+      target: { url: `oci://${s.registry.fs.host}/published/${p.namespace}/manifests` },
+    });
+    const pub = await p.waitFor('Publication manifests-out', async () => {
+      const o = await p.get('Publication', 'manifests-out');
+      return isReadyNow(o) ? o : undefined;
+    });
+    const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
+    const published = (pub.status as { published?: { url: string; digest: string; tag?: string } }).published!;
+    expect(published).toMatchObject({ url: `oci://${s.registry.fs.host}/published/${p.namespace}/manifests`, digest: snap.spec!.digest });
+    const { stdout } = await run(s.bin.crane, ['digest', '--insecure', `${s.registry.fs.host}/published/${p.namespace}/manifests:${snap.spec!.tag}`]);
+    expect(stdout.trim()).toBe(snap.spec!.digest);
+  });
+
   it('3: an ociArtifact image index is copied whole (index, manifests, blobs), digest kept', async () => {
     await p.create('Resource', 'image', { componentRef: { name: 'app' }, resource: { byReference: { resource: { name: 'image' } } } });
     await p.create('Publication', 'image', { source: { kind: 'Resource', name: 'image' } });

@@ -128,6 +128,26 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     expect(ready(await h.get('Resource', 'chart'))).toMatchObject({ status: 'False', reason: 'ComponentIsNotReady' });
   });
 
+  it('resolves a resource through referencePath using the referenced component\'s own descriptor', async () => {
+    const child = await componentVersion({ version: '3.0.0' });
+    child.descriptor.name = 'ocm.software/test/child';
+    const parent = await componentVersion({ version: '1.5.0' });
+    parent.descriptor.references = [{ name: 'child-ref', componentName: 'ocm.software/test/child', version: '3.0.0' }];
+    await h.addVersions([child, parent]);
+    await h.apply('Component', 'parent', { repositoryRef: { name: 'repo' }, component: 'ocm.software/test/podinfo', semver: '1.5.0' });
+    await h.apply('Resource', 'child-manifests', {
+      componentRef: { name: 'parent' },
+      resource: { byReference: { resource: { name: 'manifests' }, referencePath: [{ name: 'child-ref' }] } },
+    });
+    await h.bus.drain();
+    const res = await h.get('Resource', 'child-manifests');
+    expect(ready(res)).toMatchObject({ status: 'True' });
+    expect((res!.status as { component?: unknown }).component).toEqual({ name: 'ocm.software/test/child', version: '3.0.0' });
+    const snap = (await h.get<SnapshotObject>('Snapshot', 'resource-child-manifests'))!;
+    expect(snap.spec!.identity).toMatchObject({ 'component-name': 'ocm.software/test/child', 'resource-name': 'manifests' });
+    expect((await layerFiles(h, snap)).get('deploy.yaml')).toContain('version: "3.0.0"');
+  });
+
   it('reports object-level failures with reasons and no snapshot', async () => {
     await h.apply('Resource', 'missing', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'nope' } } } });
     await h.apply('Configuration', 'bad-path', {
