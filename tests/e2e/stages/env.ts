@@ -124,7 +124,8 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     FLUX_CERT_SECRET: undefined,
     FLUX_SECRET: undefined,
     INSECURE_REGISTRIES: s.registry.fs.host,
-    SOURCE_CA_FILE: undefined,
+    // the TLS registry's CA (the run's throwaway CA) for sources behind TLS + auth
+    SOURCE_CA_FILE: s.registry.tls.caFile,
   };
   const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
   const stages: Record<string, { stage: Stage; deps: StageDeps; kinds: string[] }> = {};
@@ -140,7 +141,12 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
 
   const servers: Pipeline['servers'] = {};
   if (opts.processes) {
-    const env: Record<string, string> = { KUBECONFIG: s.kube.kubeconfig, REGISTRY_URL: s.registry.s3.url, INSECURE_REGISTRIES: s.registry.fs.host };
+    const env: Record<string, string> = {
+      KUBECONFIG: s.kube.kubeconfig,
+      REGISTRY_URL: s.registry.s3.url,
+      INSECURE_REGISTRIES: s.registry.fs.host,
+      SOURCE_CA_FILE: s.registry.tls.caFile,
+    };
     const started = await Promise.all(Object.keys(stages).map(async (name) => [name, await spawnMain(name, env, s.workDir)] as const));
     for (const [name, m] of started) servers[name] = { url: m.url, stop: m.stop };
   } else {

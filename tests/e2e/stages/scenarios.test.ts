@@ -4,10 +4,11 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
-import { descriptorSet, signComponent } from '../../../shared/ocm/index.js';
+import { descriptorSet, pushComponentVersion, registryConnector, signComponent } from '../../../shared/ocm/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import { componentVersion, rsaKeys, sign } from '../../unit/functions/fixtures.js';
@@ -234,6 +235,41 @@ describe('e2e scenarios 2-7', () => {
     }
     await p.create('Resource', 'chart', { componentRef: { name: 'app' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await p.waitFor('Resource chart', async () => isReadyNow(await p.get('Resource', 'chart')));
+  });
+
+  it('8: a source behind TLS + basic auth, credentials from a dockerconfigjson Secret', async () => {
+    const s = services();
+    const tls = s.registry.tls;
+    const auth = { username: tls.username, password: tls.password };
+    const connector = registryConnector({ credentials: auth, caFile: tls.caFile });
+    const cv = await componentVersion({ version: '4.0.0' });
+    cv.descriptor.name = 'ocm.software/test/private';
+    try {
+      await pushComponentVersion(connector.connect, `https://${tls.host}/private-${p.namespace}`, cv);
+    } finally {
+      await connector.close();
+    }
+    const dockerconfig = { auths: { [tls.host]: { auth: Buffer.from(`${tls.username}:${tls.password}`).toString('base64') } } };
+    await p.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace: p.namespace,
+      body: {
+        metadata: { name: 'private-pull' },
+        type: 'kubernetes.io/dockerconfigjson',
+        data: { '.dockerconfigjson': Buffer.from(JSON.stringify(dockerconfig)).toString('base64') },
+      },
+    });
+    await p.create('OCMRepository', 'private', {
+      repositorySpec: { type: 'OCIRegistry', baseUrl: `https://${tls.host}/private-${p.namespace}` },
+      secretRef: { name: 'private-pull' },
+    });
+    await p.create('Component', 'private', { repositoryRef: { name: 'private' }, component: 'ocm.software/test/private', semver: '4.x' });
+    await p.create('Resource', 'private-chart', { componentRef: { name: 'private' }, resource: { byReference: { resource: { name: 'chart' } } } });
+    await p.waitFor('Resource private-chart', async () => isReadyNow(await p.get('Resource', 'private-chart')));
+    const snap = (await p.get('Snapshot', 'resource-private-chart')) as SnapshotObject;
+    expect(snap.spec).toMatchObject({ tag: '4.0.0', blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' } });
+    // the credentials never show up in status
+    expect(JSON.stringify(await p.get('OCMRepository', 'private'))).not.toContain(tls.password);
+    expect(JSON.stringify(await p.get('Component', 'private'))).not.toContain(tls.password);
   });
 
   it('6: deleting a Component removes its snapshot and manifest (delete events drive the cleanup)', async () => {

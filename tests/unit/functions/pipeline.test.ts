@@ -148,6 +148,22 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     expect((await layerFiles(h, snap)).get('deploy.yaml')).toContain('version: "3.0.0"');
   });
 
+  it('recreates a Snapshot deleted by hand, and deleting a Publication removes its OCIRepository', async () => {
+    h.kube.gc = false;
+    await h.bus.drain();
+    const before = (await h.get<SnapshotObject>('Snapshot', 'resource-chart'))!;
+    await h.kube.delete({ kind: 'Snapshot', namespace: 'team-a', name: 'resource-chart' });
+    await h.bus.drain();
+    const after = (await h.get<SnapshotObject>('Snapshot', 'resource-chart'))!;
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    expect(after.spec!.digest).toBe(before.spec!.digest);
+    expect(ready(after).status).toBe('True');
+    expect(await h.store.hasManifest(after.spec!.repository, after.spec!.digest)).toBe(true);
+    await h.kube.delete({ kind: 'Publication', namespace: 'team-a', name: 'chart' });
+    await h.bus.drain();
+    expect(await h.get('OCIRepository', 'chart')).toBeUndefined();
+  });
+
   it('reports object-level failures with reasons and no snapshot', async () => {
     await h.apply('Resource', 'missing', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'nope' } } } });
     await h.apply('Configuration', 'bad-path', {
