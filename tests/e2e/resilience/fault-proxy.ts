@@ -11,7 +11,7 @@
  * fault, which the tests tolerate by design.
  */
 import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
+import { TLSSocket, connect as tlsConnect, createSecureContext, type SecureContext } from 'node:tls';
 
 export interface FaultRates {
   /** connection reset (RST) instead of forwarding the request */
@@ -63,7 +63,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \S+ HTTP\/1\.[01]\r\n/;
+const REQUEST_LINE = /^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \/\S* HTTP\/1\.[01]\r\n/;
 const NO_FAULTS: FaultRates = { reset: 0, http503: 0, latency: 0, truncate: 0 };
 
 type Fault = 'reset' | 'http503' | 'latency' | 'truncate' | undefined;
@@ -103,7 +103,7 @@ export class FaultProxy {
 
   /** Reset every open connection now (a registry or API server restart, as seen by clients). */
   dropAll(): void {
-    for (const s of this.sockets) s.resetAndDestroy();
+    for (const s of this.sockets) if (!(s instanceof TLSSocket)) s.resetAndDestroy();
   }
 
   async close(): Promise<void> {
@@ -128,9 +128,13 @@ export class FaultProxy {
   }
 
   private async listen(): Promise<void> {
-    const onClient = (client: Socket): void => this.onConnection(client);
     const tls = this.opts.tls;
-    this.server = tls ? createTlsServer({ cert: tls.cert, key: tls.key, ALPNProtocols: ['http/1.1'] }, onClient) : createNetServer(onClient);
+    const context: SecureContext | undefined = tls ? createSecureContext({ cert: tls.cert, key: tls.key }) : undefined;
+    // TLS is layered by hand over the raw socket, which is kept: only a raw TCP socket can be reset (RST)
+    this.server = createNetServer((raw) => {
+      const client = context ? new TLSSocket(raw, { isServer: true, secureContext: context, ALPNProtocols: ['http/1.1'] }) : raw;
+      this.onConnection(client, raw);
+    });
     this.server.on('error', () => undefined);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as AddressInfo).port;
@@ -142,9 +146,10 @@ export class FaultProxy {
     s.on('error', () => undefined);
   }
 
-  private onConnection(client: Socket): void {
+  private onConnection(client: Socket, raw: Socket): void {
     this.stats.connections++;
     this.track(client);
+    if (raw !== client) this.track(raw);
     const { host, port } = this.opts.target;
     const tls = this.opts.tls;
     const upstream: Socket = tls
@@ -155,7 +160,8 @@ export class FaultProxy {
     let downSinceCut = 0;
     let queue: Promise<void> = Promise.resolve();
     const kill = (): void => {
-      client.resetAndDestroy();
+      raw.resetAndDestroy();
+      client.destroy();
       upstream.destroy();
     };
     client.on('close', () => upstream.destroy());
@@ -165,7 +171,7 @@ export class FaultProxy {
       // chunks go out strictly in order even when one of them is delayed
       queue = queue.then(async () => {
         if (client.destroyed || upstream.destroyed) return;
-        if (REQUEST_LINE.test(chunk.subarray(0, 64).toString('latin1'))) {
+        if (REQUEST_LINE.test(chunk.subarray(0, 8192).toString('latin1'))) {
           this.stats.requests++;
           cutAfter = undefined;
           const fault = this.draw();
