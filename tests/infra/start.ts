@@ -96,11 +96,25 @@ class Runner {
   }
 }
 
+/**
+ * Ports are picked free but bound later by another process; on a machine shared by several test runs
+ * another one can take a port in between. Retry such a start with new ports (the caller picks them).
+ */
+async function retryOnPortClash<T>(start: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      const clash = err instanceof ServiceStartError && /address already in use/i.test(err.message);
+      if (!clash || attempt >= attempts) throw err;
+    }
+  }
+}
+
 // ------------------------------------------------------------------------------------------------ S3
 
 async function startS3(r: Runner): Promise<Services['s3']> {
-  const dir = join(r.workDir, 'weed');
-  await mkdir(dir, { recursive: true });
+  const dir = await mkdtemp(join(r.workDir, 'weed-'));
   const [master, masterGrpc, volume, volumeGrpc, filer, filerGrpc, s3, s3Grpc] = await Promise.all(
     Array.from({ length: 8 }, () => freePort()),
   );
@@ -217,8 +231,7 @@ async function startRegistry(
 // ------------------------------------------------------------------------------------- kube-apiserver
 
 async function startKube(r: Runner, ca: CertFiles): Promise<Services['kube']> {
-  const dir = join(r.workDir, 'kube');
-  await mkdir(dir, { recursive: true });
+  const dir = await mkdtemp(join(r.workDir, 'kube-'));
   const [etcdClient, etcdPeer, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const etcdUrl = `http://127.0.0.1:${etcdClient}`;
   const peerUrl = `http://127.0.0.1:${etcdPeer}`;
@@ -312,7 +325,7 @@ export async function startKubeControlPlane(opts: StartOptions = {}): Promise<St
   };
   try {
     const ca = await makeCa(join(workDir, 'pki'));
-    const kube = await startKube(r, ca);
+    const kube = await retryOnPortClash(() => startKube(r, ca));
     return { kube, ca, workDir, stop };
   } catch (err) {
     await stop().catch(() => undefined);
@@ -340,12 +353,12 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
     // bcrypt: docker-registry 2.8 rejects MD5 ($apr1$) entries
     const htpasswd = run(systemTool('htpasswd'), ['-Bbn', TLS_USER, password]).then(({ stdout }) => writeFile(htpasswdFile, stdout));
 
-    const s3 = startS3(r);
+    const s3 = retryOnPortClash(() => startS3(r));
     const results = await Promise.allSettled([
       s3,
-      startRegistry(r, 'registry-fs', { filesystem: { rootdirectory: join(workDir, 'registry-fs') } }),
+      retryOnPortClash(() => startRegistry(r, 'registry-fs', { filesystem: { rootdirectory: join(workDir, 'registry-fs') } })),
       s3.then((s) =>
-        startRegistry(r, 'registry-s3', {
+        retryOnPortClash(() => startRegistry(r, 'registry-s3', {
           s3: {
             accesskey: s.accessKeyId,
             secretkey: s.secretAccessKey,
@@ -359,17 +372,20 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
             multipartcopythresholdsize: 5 * 1024 * 1024 * 1024,
             rootdirectory: REGISTRY_ROOT,
           },
-        }),
+        })),
       ),
       Promise.all([tlsCert, htpasswd]).then(([cert]) =>
-        startRegistry(r, 'registry-tls', { filesystem: { rootdirectory: join(workDir, 'registry-tls') } }, {
-          tls: { ...cert, caFile: ca.certFile },
-          htpasswd: htpasswdFile,
-        }),
+        retryOnPortClash(() =>
+          startRegistry(r, 'registry-tls', { filesystem: { rootdirectory: join(workDir, 'registry-tls') } }, {
+            tls: { ...cert, caFile: ca.certFile },
+            htpasswd: htpasswdFile,
+          }),
+        ),
       ),
-      startKube(r, ca),
+      retryOnPortClash(() => startKube(r, ca)),
     ] as const);
-    const failures = results.flatMap((res) => (res.status === 'rejected' ? [res.reason as unknown] : []));
+    // the S3 registry fails with the S3 store's own error when the store did not start: report it once
+    const failures = [...new Set(results.flatMap((res) => (res.status === 'rejected' ? [res.reason as unknown] : [])))];
     if (failures.length > 0) {
       await stop().catch(() => undefined);
       const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
