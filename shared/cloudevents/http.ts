@@ -60,9 +60,11 @@ function decodeData(event: CloudEvent<unknown>): CloudEvent<unknown> {
   else if (data instanceof Uint32Array) text = Buffer.from(Uint8Array.from(data)).toString('utf8');
   else if (ArrayBuffer.isView(data)) text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
   if (text === undefined) return event; // already an object
-  if (text.trim() === '') return event.cloneWith({ data: undefined }, false);
+  // Rebuild rather than cloneWith(): the SDK recorded the raw bytes as data_base64, which must not survive.
+  const { data: _data, data_base64: _b64, ...attributes } = event.toJSON();
+  if (text.trim() === '') return new CloudEvent<unknown>(attributes, false);
   try {
-    return event.cloneWith({ data: JSON.parse(text) as unknown }, false);
+    return new CloudEvent<unknown>({ ...attributes, data: JSON.parse(text) as unknown }, false);
   } catch (cause) {
     throw new MalformedEventError(
       `data is not valid JSON although datacontenttype is ${event.datacontenttype}: ${(cause as Error).message}`,

@@ -44,6 +44,12 @@ describe('parseHttpEvent: binary mode', () => {
     expect(ev.data).toEqual(component);
   });
 
+  it('keeps no stale data_base64 from the raw bytes once JSON data is decoded', () => {
+    const ev = parseHttpEvent(goSdkBinaryHeaders(), Buffer.from(JSON.stringify(component)));
+    expect(ev.data_base64).toBeUndefined();
+    expect((ev.toJSON() as { data?: unknown }).data).toEqual(component);
+  });
+
   it('accepts a string body and non-canonical JSON content types', () => {
     for (const ct of ['application/json;charset=UTF-8', 'Application/JSON; charset=utf-8', 'text/json', 'application/merge-patch+json']) {
       const h = { ...goSdkBinaryHeaders(), 'Content-Type': ct };
