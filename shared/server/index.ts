@@ -1,4 +1,20 @@
-// Light exports only at the top: a function's main imports this module before listen().
+/**
+ * The function host (DESIGN §4, §9). A function's main:
+ *
+ *   await runFunction({
+ *     stage: 'resource',
+ *     configSchema: { REGISTRY_URL: env.url({ description: '...' }) },   // merged with serverConfigSchema
+ *     loadHandler: async (config, { log, metrics }) => (await import('./wire.js')).createHandler(config, log, metrics),
+ *   });
+ *
+ * A handler is `(hint: KubeEventHint, ctx: HandlerContext) => Promise<Outcome>`: return `done` / `skipped` /
+ * `failed` (all 2xx; optionally with a reply CloudEvent), throw TransientError (503/429) or an EventError (4xx).
+ * `handlerFromStage(stage)` adapts the shared/ports `Stage` interface. Tests and in-process hosts use
+ * `createFunctionServer({ stage, handle, config, logger })` directly.
+ *
+ * Only light modules are imported here: a main loads this before listen(); express, the CloudEvents SDK,
+ * pino and prom-client load afterwards (app.ts).
+ */
 export { createFunctionServer, type FunctionServer, type FunctionServerOptions, type HostConfig } from './server.js';
 export type { HostApp } from './app.js';
 export { runFunction, type RunFunctionOptions } from './run.js';
