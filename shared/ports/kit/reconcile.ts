@@ -99,6 +99,35 @@ export async function reconcileObject<T extends KubeObject>(
   key: ObjectKey,
   run: (obj: T) => Promise<Applied>,
 ): Promise<ObjectResult> {
+  let lane = lanes.get(deps);
+  if (!lane) lanes.set(deps, (lane = new Map()));
+  return serialized(lane, `${key.kind}/${key.namespace}/${key.name}`, () => reconcileOnce(deps, key, run));
+}
+
+/** per stage instance (its deps object): another instance is another process as far as ordering goes */
+const lanes = new WeakMap<ReconcileDeps, Map<string, Promise<unknown>>>();
+
+/**
+ * One reconcile per object at a time within a process: events for the same object arrive together (an add and the
+ * status update of what it depends on), and running them one after the other makes the second one a cheap no-op
+ * instead of a duplicate push. Across processes the input checks keep results correct.
+ */
+async function serialized<R>(inflight: Map<string, Promise<unknown>>, key: string, fn: () => Promise<R>): Promise<R> {
+  const previous = inflight.get(key) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(fn);
+  inflight.set(key, run);
+  try {
+    return await run;
+  } finally {
+    if (inflight.get(key) === run) inflight.delete(key);
+  }
+}
+
+async function reconcileOnce<T extends KubeObject>(
+  deps: ReconcileDeps,
+  key: ObjectKey,
+  run: (obj: T) => Promise<Applied>,
+): Promise<ObjectResult> {
   const base = { kind: key.kind, namespace: key.namespace, name: key.name };
   const obj = await getOrRetry<T>(deps.kube, key);
   if (!obj) return { ...base, outcome: 'deleted' };

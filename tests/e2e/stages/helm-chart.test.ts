@@ -148,6 +148,14 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
       await rm(dir, { recursive: true, force: true });
     }
     await p.driver.settle();
+    const byStage = new Map<string, { n: number; ms: number; max: number }>();
+    for (const d of p.driver.deliveries) {
+      const e = byStage.get(d.stage) ?? { n: 0, ms: 0, max: 0 };
+      byStage.set(d.stage, { n: e.n + 1, ms: e.ms + d.ms, max: Math.max(e.max, d.ms) });
+    }
+    console.log(
+      `scenario 1 deliveries: ${[...byStage].map(([st, e]) => `${st} ${e.n} (sum ${e.ms} ms, max ${e.max} ms)`).join('; ')}; source events ${p.driver.sent}`,
+    );
     if (adapter) {
       // the events our functions parsed were the real adapter's
       expect(p.driver.received.length).toBeGreaterThan(0);
