@@ -54,6 +54,8 @@ export interface BuildOptions {
   image?: { reference: string; digest?: string };
   /** resources whose blob is replaced after the digest was recorded (digest mismatch) */
   corruptBlob?: string;
+  /** a plain YAML resource `config` holding configuration rules (a config Resource for Configuration.configRef) */
+  rules?: string;
 }
 
 export async function componentVersion(opts: BuildOptions): Promise<ComponentVersionInput> {
@@ -67,6 +69,14 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
   );
   const resources: Resource[] = [chart.resource, manifests.resource];
   const blobs = [chart.blob, manifests.blob];
+  if (opts.rules !== undefined) {
+    const config = await localBlobResource(
+      { name: 'config', version: opts.version, type: 'config' },
+      { mediaType: 'application/x-yaml', data: Buffer.from(opts.rules) },
+    );
+    resources.push(config.resource);
+    blobs.push(config.blob);
+  }
   if (opts.image) {
     resources.push({
       name: 'image',

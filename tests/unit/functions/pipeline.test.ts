@@ -164,6 +164,31 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     expect(await h.get('OCIRepository', 'chart')).toBeUndefined();
   });
 
+  it('reads rules from a ConfigMap or from a config Resource of the component (configRef)', async () => {
+    await h.addVersions([
+      await componentVersion({
+        version: '1.0.1',
+        rules: 'rules:\n  - yamlsubst:\n      source: {value: purple}\n      target: {file: {path: deploy.yaml, value: data.color}}\n',
+      }),
+    ]);
+    await h.apply('Resource', 'manifests', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'manifests' } } } });
+    await h.apply('Resource', 'config', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'config' } } } });
+    h.kube.setConfigMap('team-a', 'rules', {
+      'rules.yaml': '- yamlsubst:\n    source: {value: orange}\n    target: {file: {path: deploy.yaml, value: data.color}}\n',
+    });
+    await h.apply('Configuration', 'from-configmap', { target: { kind: 'Resource', name: 'manifests' }, configRef: { kind: 'ConfigMap', name: 'rules' } });
+    await h.apply('Configuration', 'from-resource', { target: { kind: 'Resource', name: 'manifests' }, configRef: { kind: 'Resource', name: 'config' } });
+    await h.bus.drain();
+    for (const [name, color] of [
+      ['from-configmap', 'orange'],
+      ['from-resource', 'purple'],
+    ] as const) {
+      expect(ready(await h.get('Configuration', name)), name).toMatchObject({ status: 'True' });
+      const snap = (await h.get<SnapshotObject>('Snapshot', `configuration-${name}`))!;
+      expect((await layerFiles(h, snap)).get('deploy.yaml')).toContain(`color: ${color}`);
+    }
+  });
+
   it('reports object-level failures with reasons and no snapshot', async () => {
     await h.apply('Resource', 'missing', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'nope' } } } });
     await h.apply('Configuration', 'bad-path', {
