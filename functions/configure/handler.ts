@@ -28,6 +28,7 @@ import {
   readySnapshotOf,
   recordSnapshot,
   repositoryName,
+  resyncScope,
   snapshotKeyFor,
   snapshotOwner,
   snapshotOwnerFromHint,
@@ -230,12 +231,13 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
 
   async function handle(hint: Hint): Promise<StageResult> {
     if (hint.type === 'resync') {
-      const snaps = await kube.list<SnapshotObject>('Snapshot');
+      const { namespace: ns, wants } = resyncScope(hint);
+      const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
       for (const s of snaps) {
         if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Configuration') await finalizeSnapshot(deps, s);
       }
-      await sweepOrphans(deps, 'Configuration');
-      const all = await kube.list<ConfigurationObject>('Configuration');
+      await sweepOrphans(deps, 'Configuration', ns);
+      const all = wants('Configuration') ? await kube.list<ConfigurationObject>('Configuration', ns) : [];
       const keys = all.map((c) => ({ kind: 'Configuration' as const, namespace: c.metadata.namespace, name: c.metadata.name }));
       return { objects: await reconcileAll(keys, (k) => reconcileConfiguration(k, false)) };
     }

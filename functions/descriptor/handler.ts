@@ -26,6 +26,7 @@ import {
   inputDigest,
   parseRepositorySpec,
   repositoryUrl,
+  resyncScope,
   isReadyCurrent,
   reconcileAll,
   reconcileObject,
@@ -218,27 +219,31 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
       .map((c) => ({ kind: 'Component' as const, namespace: c.metadata.namespace, name: c.metadata.name }));
   }
 
-  async function resync(): Promise<ObjectResult[]> {
+  async function resync(hint: Hint): Promise<ObjectResult[]> {
+    const scope = resyncScope(hint);
+    const ns = scope.namespace;
     const results: ObjectResult[] = [];
-    const repos = await kube.list<OCMRepositoryObject>('OCMRepository');
+    const repos = scope.wants('OCMRepository') ? await kube.list<OCMRepositoryObject>('OCMRepository', ns) : [];
     results.push(
       ...(await reconcileAll(
         repos.map((r) => ({ kind: 'OCMRepository' as const, namespace: r.metadata.namespace, name: r.metadata.name })),
         reconcileRepository,
       )),
     );
-    const snaps = await kube.list<SnapshotObject>('Snapshot');
+    const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
     for (const s of snaps) {
       if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Component') await finalizeSnapshot(deps, s);
     }
-    await sweepOrphans(deps, 'Component');
-    results.push(...(await reconcileAll(await componentsOf(), (k) => reconcileComponent(k, 'full'))));
+    await sweepOrphans(deps, 'Component', ns);
+    if (scope.wants('Component')) {
+      results.push(...(await reconcileAll(await componentsOf(ns), (k) => reconcileComponent(k, 'full'))));
+    }
     return results;
   }
 
   async function handle(hint: Hint, _ctx?: StageContext): Promise<StageResult> {
     void _ctx;
-    if (hint.type === 'resync') return { objects: await resync() };
+    if (hint.type === 'resync') return { objects: await resync(hint) };
     const key = hintKey(hint)!;
     switch (key.kind) {
       case 'OCMRepository': {

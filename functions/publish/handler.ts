@@ -28,6 +28,7 @@ import {
   readySnapshotOf,
   reconcileAll,
   reconcileObject,
+  resyncScope,
   snapshotOwner,
   snapshotOwnerFromHint,
   step,
@@ -180,8 +181,9 @@ export function createPublishStage(deps: PublishDeps): Stage {
 
   async function handle(hint: Hint): Promise<StageResult> {
     if (hint.type === 'resync') {
-      await sweepOCIRepositories();
-      const all = await kube.list<PublicationObject>('Publication');
+      const { namespace: ns, wants } = resyncScope(hint);
+      await sweepOCIRepositories(ns);
+      const all = wants('Publication') ? await kube.list<PublicationObject>('Publication', ns) : [];
       const keys = all.map((p) => ({ kind: 'Publication' as const, namespace: p.metadata.namespace, name: p.metadata.name }));
       return { objects: await reconcileAll(keys, (k) => reconcilePublication(k, false)) };
     }

@@ -32,6 +32,7 @@ import {
   reconcileObject,
   recordSnapshot,
   repositoryName,
+  resyncScope,
   snapshotKeyFor,
   snapshotOwner,
   snapshotOwnerFromHint,
@@ -209,12 +210,13 @@ export function createResourceStage(deps: ResourceDeps): Stage {
 
   async function handle(hint: Hint): Promise<StageResult> {
     if (hint.type === 'resync') {
-      const snaps = await kube.list<SnapshotObject>('Snapshot');
+      const { namespace: ns, wants } = resyncScope(hint);
+      const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
       for (const s of snaps) {
         if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Resource') await finalizeSnapshot(deps, s);
       }
-      await sweepOrphans(deps, 'Resource');
-      const all = await kube.list<ResourceObject>('Resource');
+      await sweepOrphans(deps, 'Resource', ns);
+      const all = wants('Resource') ? await kube.list<ResourceObject>('Resource', ns) : [];
       const keys = all.map((r) => ({ kind: 'Resource' as const, namespace: r.metadata.namespace, name: r.metadata.name }));
       return { objects: await reconcileAll(keys, (k) => reconcileResource(k, false)) };
     }

@@ -12,7 +12,12 @@ export type Hint =
       /** the object from a Resource-mode event (possibly stale); absent in Reference mode */
       object?: KubeObject;
     }
-  | { type: 'resync' };
+  | {
+      type: 'resync';
+      /** PingSource data may scope the tick: one namespace, and/or only some kinds (e.g. ["Component"]) */
+      namespace?: string;
+      kinds?: string[];
+    };
 
 export interface Logger {
   info(obj: Record<string, unknown>, msg?: string): void;

@@ -27,3 +27,10 @@ export function snapshotOwner(snap: KubeObject): { kind: string; name: string; u
   if (ref) return { kind: ref.kind, name: ref.name, uid: ref.uid };
   return ownerFromSnapshotName(snap.metadata.name);
 }
+
+/** The scope of a resync tick: which namespace (all when undefined) and whether a kind is included. */
+export function resyncScope(hint: Hint): { namespace?: string; wants(kind: string): boolean } {
+  if (hint.type !== 'resync') return { wants: () => false };
+  const kinds = hint.kinds && hint.kinds.length > 0 ? new Set(hint.kinds) : undefined;
+  return { ...(hint.namespace ? { namespace: hint.namespace } : {}), wants: (kind) => !kinds || kinds.has(kind) };
+}

@@ -50,4 +50,21 @@ describe('delivery semantics', () => {
     expect(b).toBe(a);
     expect(chaotic.bus.results.filter((r) => r.error)).toEqual([]);
   });
+
+  it('a resync tick scoped by namespace and kinds only touches what it names', async () => {
+    const h = await harness();
+    hs.push(h);
+    await scenario(h);
+    await h.addVersions([await componentVersion({ version: '1.2.0' })]);
+    const version = async () => ((await h.get('Component', 'podinfo'))!.status as { component?: { version?: string } }).component?.version;
+    h.bus.push({ type: 'resync', namespace: 'someone-else' });
+    await h.bus.drain();
+    expect(await version()).toBe('1.0.0');
+    h.bus.push({ type: 'resync', kinds: ['Resource', 'Publication'] });
+    await h.bus.drain();
+    expect(await version()).toBe('1.0.0');
+    h.bus.push({ type: 'resync', namespace: 'team-a', kinds: ['Component'] });
+    await h.bus.drain();
+    expect(await version()).toBe('1.2.0');
+  });
 });
