@@ -36,19 +36,26 @@ export class BadEventError extends Error {
   }
 }
 
-/** Best-effort classification of errors thrown by libraries: anything marked transient, or a network error. */
+/**
+ * Best-effort classification of errors thrown by libraries: anything marked transient (or named TransientError,
+ * as the OCI and OCM libraries do), network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
+ * the registry client wrap socket errors).
+ */
 export function isTransient(err: unknown): boolean {
-  if (err instanceof TransientError) return true;
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { transient?: unknown; retryable?: unknown; code?: unknown; statusCode?: unknown; status?: unknown };
-  if (e.transient === true || e.retryable === true) return true;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code)) {
-    return true;
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof TransientError) return true;
+    const r = e as { transient?: unknown; retryable?: unknown; code?: unknown; statusCode?: unknown; status?: unknown; name?: unknown };
+    if (r.transient === true || r.retryable === true || r.name === 'TransientError') return true;
+    if (r.name === 'AbortError' || r.name === 'TimeoutError') return true;
+    const code = typeof r.code === 'string' ? r.code : '';
+    if (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_')) return true;
+    const status = typeof r.statusCode === 'number' ? r.statusCode : typeof r.status === 'number' ? r.status : 0;
+    if (status === 408 || status === 409 || status === 429 || status >= 500) return true;
   }
-  const status = typeof e.statusCode === 'number' ? e.statusCode : typeof e.status === 'number' ? e.status : 0;
-  return status === 429 || status >= 500;
+  return false;
 }
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 /** Reasons we use (upstream names where they exist, ocm.md §1.10). */
 export const Reason = {

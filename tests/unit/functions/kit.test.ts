@@ -53,6 +53,11 @@ describe('error classification', () => {
     expect(classify(Object.assign(new Error('busy'), { status: 503 }), 'PushSnapshotFailed')).toBeInstanceOf(TransientError);
     expect(isTransient(Object.assign(new Error('conflict'), { transient: true }))).toBe(true);
     expect(isTransient(Object.assign(new Error('forbidden'), { statusCode: 403 }))).toBe(false);
+    // registry clients wrap socket errors: look through the cause chain
+    const wrapped = new Error('push failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    expect(isTransient(wrapped)).toBe(true);
+    expect(isTransient(Object.assign(new Error('registry gave up'), { name: 'TransientError' }))).toBe(true);
+    expect(isTransient(new Error('plain'))).toBe(false);
   });
 });
 
