@@ -148,7 +148,9 @@ class LayoutRepository {
       await pipeline(
         await source.open(),
         new VerifyingStream(desc.digest, desc.size, `blob ${this.repository}@${desc.digest}`),
-        createWriteStream(tmp),
+        // chunks that queue while a write is in flight leave as one writev (64 KiB socket reads would otherwise
+        // each cost a write call on the thread pool)
+        createWriteStream(tmp, { highWaterMark: IO_CHUNK_BYTES }),
       );
       await mkdir(dirname(path), { recursive: true });
       await rename(tmp, path);
