@@ -62,9 +62,9 @@ export class InProcessBus {
     this.publish(apiServerSourceEvent({ mode: 'Resource', op, object: object as unknown as Parameters<typeof apiServerSourceEvent>[0]['object'] }));
   }
 
-  /** A PingSource tick: every stage rechecks what it owns. */
-  publishResync(): void {
-    this.publish(pingSourceEvent({ namespace: 'ocm-knative-system', name: 'resync' }));
+  /** A PingSource tick: every stage rechecks what it owns in `namespace` (everything when undefined). */
+  publishResync(namespace?: string): void {
+    this.publish(pingSourceEvent({ namespace: 'ocm-knative-system', name: 'resync', ...(namespace ? { data: { namespace } } : {}) }));
   }
 
   /** Runs deliveries until nothing is queued. Resolves with the number of deliveries made. */

@@ -123,7 +123,8 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
     const namespaces = [...new Set(input.objects.map((o) => o.metadata.namespace))];
     const existing = await allOurObjects(kube, namespaces);
     for (const obj of existing) bus.publishChange('add', obj);
-    bus.publishResync();
+    // Scoped to the namespaces we were given: on a shared API server other namespaces are not ours to touch.
+    for (const ns of namespaces) bus.publishResync(ns);
     await bus.drain();
 
     return {
@@ -161,7 +162,7 @@ async function withRetry<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
 async function allOurObjects(kube: KubePort, namespaces: string[]): Promise<KubeObject[]> {
   const out: KubeObject[] = [];
   for (const kind of OUR_KINDS) {
-    for (const ns of namespaces) out.push(...(await kube.list(kind, ns)));
+    for (const ns of namespaces) out.push(...(await withRetry(() => kube.list(kind, ns))));
   }
   return out;
 }

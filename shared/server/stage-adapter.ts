@@ -12,7 +12,9 @@ import type { Outcome } from './outcome.js';
 import type { StageHandler } from './types.js';
 
 export function toStageHint(hint: KubeEventHint): Hint {
-  if (hint.type === 'resync') return { type: 'resync' };
+  if (hint.type === 'resync') {
+    return { type: 'resync', ...(hint.namespace ? { namespace: hint.namespace } : {}), ...(hint.kinds ? { kinds: hint.kinds } : {}) };
+  }
   return {
     type: 'object',
     action: hint.type,

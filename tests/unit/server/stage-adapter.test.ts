@@ -18,6 +18,12 @@ describe('stage adapter', () => {
       ref: { apiVersion: obj.apiVersion, kind: 'Component', namespace: 'n', name: 'c' },
     });
     expect(toStageHint(toHint(pingSourceEvent({ namespace: 'n', name: 'p' })))).toEqual({ type: 'resync' });
+    // a PingSource whose data scopes the tick keeps that scope all the way to the stage
+    expect(toStageHint(toHint(pingSourceEvent({ namespace: 'n', name: 'p', data: { namespace: 'team-a', kinds: ['Component'] } })))).toEqual({
+      type: 'resync',
+      namespace: 'team-a',
+      kinds: ['Component'],
+    });
   });
 
   it('folds per-object outcomes: failure wins, then work, else skipped', () => {
