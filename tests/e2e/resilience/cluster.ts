@@ -143,8 +143,12 @@ export function isReady(o: KubeObject | undefined): boolean {
 }
 
 /** The objects of the standard pipeline: one component, two resources, two configurations, two publications. */
-export async function createStandardPipeline(c: Cluster, sourceBaseUrl: string, version = '1.0.0'): Promise<void> {
-  await c.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: sourceBaseUrl } });
+export async function createStandardPipeline(c: Cluster, sourceBaseUrl: string, opts: { version?: string; secretName?: string } = {}): Promise<void> {
+  const version = opts.version ?? '1.0.0';
+  await c.create('OCMRepository', 'source', {
+    repositorySpec: { type: 'OCIRegistry', baseUrl: sourceBaseUrl },
+    ...(opts.secretName ? { secretRef: { name: opts.secretName } } : {}),
+  });
   await c.create('Component', 'app', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/podinfo', semver: `^${version}` });
   for (const name of ['chart', 'manifests']) {
     await c.create('Resource', name, { componentRef: { name: 'app' }, resource: { byReference: { resource: { name } } } });
