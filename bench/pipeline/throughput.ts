@@ -24,6 +24,7 @@ import type { KubeObject } from '../../shared/ports/index.js';
 import {
   GROUP,
   PLURALS,
+  REPO,
   TMP,
   VERSION,
   apiRequestCounts,
@@ -185,6 +186,33 @@ async function main(): Promise<void> {
     await p.stop();
     const resource = await getResource();
     const source = b.services.kube.server;
+
+    if (flag('keepalive')) {
+      // the fix for what the profile shows (a TLS handshake per API request): the same function from source, without and
+      // with keepalive-preload.ts, interleaved so machine noise hits both alike
+      const rowsKa: Array<LoadResult & { variant: string }> = [];
+      for (const c of CONCURRENCY) {
+        for (const variant of ['client-node as shipped', 'keep-alive agent (preload)']) {
+          const nodeArgs = variant.startsWith('keep') ? ['--import', 'tsx', '--import', join(REPO, 'bench', 'pipeline', 'keepalive-preload.ts')] : [];
+          const f = await spawnFunction('resource', b.services, { registryUrl: b.services.registry.fs.url, logLevel: LOG_LEVEL, source: true, nodeArgs });
+          const noopKa = eventMaker(resource, source);
+          await load(f.url, 4, 2, noopKa);
+          const r = await load(f.url, c, SECONDS, noopKa);
+          await f.stop();
+          rowsKa.push({ variant, ...r });
+          log(`${variant} c=${c}: ${r.perSecond}/s p50 ${r.p50Ms} ms ${JSON.stringify(r.statuses)}`);
+        }
+      }
+      result.keepalive = rowsKa;
+    }
+    if (flag('only-keepalive')) {
+      result.load = loadAvg.stop();
+      const out = table(['variant', 'concurrency', 'events/s', 'p50 ms', 'p99 ms', 'statuses'], (result.keepalive as Array<LoadResult & { variant: string }>).map((r) => [r.variant, r.concurrency, r.perSecond, r.p50Ms, r.p99Ms, JSON.stringify(r.statuses)]));
+      result.table = out;
+      const file = await writeResult('throughput-keepalive', result);
+      process.stdout.write(`${out}\n\nload ${JSON.stringify(result.load)}; results in ${file}\n`);
+      return;
+    }
 
     // 1. apiserver alone: GET of the Resource
     const agent = new Agent({ connect: { ca: readFileSync(b.services.kube.caFile, 'utf8') }, connections: 64 });

@@ -39,6 +39,8 @@ import {
 const COUNTS = arg('counts', '50,500').split(',').map(Number);
 const TIMEOUT_MS = Number(arg('timeout-min', '12')) * 60_000;
 const CREATE_CONCURRENCY = Number(arg('create-concurrency', '16'));
+/** PingSource stand-in: a resync tick after this many seconds without progress (0 = never, like no PingSource) */
+const RESYNC_STALL_S = Number(arg('resync-stall', '0'));
 
 function objectsFor(n: number, ctf: string): ManifestObject[] {
   const objs: ManifestObject[] = [
@@ -85,6 +87,9 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
   let readyMs = NaN;
   let progress = '';
   let pollErrors = 0;
+  let lastProgress = performance.now();
+  const resyncs: number[] = [];
+  let reasons: Record<string, number> = {};
   for (;;) {
     let comps: KubeObject[];
     let ress: KubeObject[];
@@ -99,9 +104,22 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
       await new Promise((r) => setTimeout(r, 2000));
       continue;
     }
+    reasons = {};
+    for (const o of [...comps, ...ress].filter((x) => !isReadyNow(x))) {
+      const c = o.status?.conditions?.find((x) => x.type === 'Ready');
+      const k = `${o.kind} ${c ? `${c.status} ${c.reason}` : 'no status'}`;
+      reasons[k] = (reasons[k] ?? 0) + 1;
+    }
     const rc = comps.filter(isReadyNow).length;
     const rr = ress.filter(isReadyNow).length;
     const line = `${rc}/${n} Components, ${rr}/${2 * n} Resources Ready`;
+    if (line !== progress) lastProgress = performance.now();
+    else if (RESYNC_STALL_S > 0 && performance.now() - lastProgress > RESYNC_STALL_S * 1000) {
+      resyncs.push(Number(((performance.now() - t0) / 1000).toFixed(1)));
+      log(`N=${n}: no progress for ${RESYNC_STALL_S} s at ${line}: resync tick`);
+      p.driver.ping();
+      lastProgress = performance.now();
+    }
     if (line !== progress) log(`N=${n} +${((performance.now() - t0) / 1000).toFixed(0)} s: ${line}, ${p.driver.deliveries.length} deliveries`);
     progress = line;
     if (rc === n && rr === 2 * n) {
@@ -126,6 +144,8 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
     complete: Number.isFinite(readyMs),
     progress,
     pollErrors,
+    resyncTicksAt: resyncs,
+    notReadyAtEnd: reasons,
     createSeconds: Number((createdMs / 1000).toFixed(1)),
     readySeconds: Number((readyMs / 1000).toFixed(1)),
     settledSeconds: Number((settledMs / 1000).toFixed(1)),
