@@ -6,6 +6,7 @@
  *   node ours.mjs push-file   <registryUrl> <file> <dstRepo> <tag>                      # like oras push <file>
  *   node ours.mjs pull        <registryUrl> <repo> <tag> <outRoot>                      # registry -> OCI layout
  *   node ours.mjs repush      <registryUrl> <layoutRoot> <layoutRepo> <tag> <dstRepo>   # existing content: HEADs only
+ *   node ours.mjs idle        <registryUrl>                                           # start-up only: the RSS/time floor
  */
 import { basename } from 'node:path';
 import { Annotation, digestFile, digestOf, fileSource, bufferSource, MediaType } from '../../shared/oci/index.js';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
       digest = (await copyArtifact(registry.repository(repo), tag, new LayoutStore(out).repository('pulled'), { tag })).digest;
       break;
     }
+    case 'idle':
+      break;
     default:
       throw new Error(`unknown command ${cmd}`);
   }

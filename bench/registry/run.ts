@@ -35,25 +35,27 @@ const SKOPEO = '/usr/bin/skopeo';
 interface Sample {
   seconds: number;
   rssMiB: number;
+  /** user + system CPU seconds of the process: unlike wall time, barely moved by other load on the machine */
+  cpuS: number;
   inProcessMs?: number;
   repushMs?: number;
 }
 
-/** Runs a command under /usr/bin/time; returns wall seconds and peak RSS. */
+/** Runs a command under /usr/bin/time; returns wall seconds, CPU seconds and peak RSS. */
 async function timed(cmd: string, args: string[], cwd?: string): Promise<Sample & { stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '@@TIME %e %M', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '@@TIME %e %M %U %S', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => {
-      const m = /@@TIME ([\d.]+) (\d+)/.exec(err);
+      const m = /@@TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(err);
       if (code !== 0 || !m) {
         reject(new Error(`${cmd} ${args.join(' ')} failed (${code}): ${err.slice(-2000)}`));
         return;
       }
-      resolve({ seconds: Number(m[1]), rssMiB: Number(m[2]) / 1024, stdout: out });
+      resolve({ seconds: Number(m[1]), rssMiB: Number(m[2]) / 1024, cpuS: Number(m[3]) + Number(m[4]), stdout: out });
     });
   });
 }
@@ -94,6 +96,14 @@ async function main(): Promise<void> {
       logLevel: 'warning',
       banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     });
+    // the floor every one of our processes pays before it sends a byte: Node start-up plus loading the bundle
+    const idleRuns: Sample[] = [];
+    for (let i = 0; i < 5; i++) idleRuns.push(await timed('node', [ours, 'idle', url]));
+    const idle: Sample = {
+      seconds: median(idleRuns.map((s) => s.seconds)),
+      cpuS: median(idleRuns.map((s) => s.cpuS)),
+      rssMiB: median(idleRuns.map((s) => s.rssMiB)),
+    };
     const results: Record<string, unknown> = { date: new Date().toISOString(), runs: RUNS, runsBig: RUNS_BIG, sizes: SIZES, node: process.version };
     const rows: string[] = [];
     for (const mib of SIZES) {
@@ -178,12 +188,22 @@ async function main(): Promise<void> {
         const r = await timed('node', [ours, 'repush', url, layoutRoot, 'src', 'v1', pullRepo]);
         repush.push((JSON.parse(r.stdout) as { repushMs: number }).repushMs);
       }
-      const summarise = (samples: Record<string, Sample[]>): Record<string, { medianS: number; mibPerS: number; peakRssMiB: number; medianInProcessS?: number }> =>
+      type Summary = { medianS: number; mibPerS: number; medianCpuS: number; peakRssMiB: number; medianInProcessS?: number };
+      const summarise = (samples: Record<string, Sample[]>): Record<string, Summary> =>
         Object.fromEntries(
           Object.entries(samples).map(([k, v]) => {
             const m = median(v.map((s) => s.seconds));
             const inProc = v.every((s) => s.inProcessMs !== undefined) ? median(v.map((s) => s.inProcessMs! / 1000)) : undefined;
-            return [k, { medianS: m, mibPerS: mib / m, peakRssMiB: Math.max(...v.map((s) => s.rssMiB)), ...(inProc ? { medianInProcessS: inProc } : {}) }];
+            return [
+              k,
+              {
+                medianS: m,
+                mibPerS: mib / m,
+                medianCpuS: median(v.map((s) => s.cpuS)),
+                peakRssMiB: Math.max(...v.map((s) => s.rssMiB)),
+                ...(inProc ? { medianInProcessS: inProc } : {}),
+              },
+            ];
           }),
         );
       const pushSum = summarise(push);
@@ -194,22 +214,28 @@ async function main(): Promise<void> {
       for (const [op, sum] of [['push', pushSum], ['pull', pullSum]] as const) {
         const best = bestPeer(sum);
         for (const [k, v] of Object.entries(sum)) {
+          const inProc = v.medianInProcessS === undefined ? '-' : v.medianInProcessS.toFixed(2);
+          const aboveIdle = k.startsWith('ours') ? ` (+${(v.peakRssMiB - idle.rssMiB).toFixed(0)})` : '';
+          // the Go peers start in about 10 ms, so their wall time is close to their transfer time
+          const vsInProc = v.medianInProcessS === undefined ? '' : ` (in-process ${(best / v.medianInProcessS).toFixed(2)}x)`;
           rows.push(
-            `| ${mib} MiB | ${op} | ${k} | ${v.medianS.toFixed(2)} | ${v.mibPerS.toFixed(0)} | ${(best / v.medianS).toFixed(2)}x | ${v.peakRssMiB.toFixed(0)} |`,
+            `| ${mib} MiB | ${op} | ${k} | ${v.medianS.toFixed(2)} | ${inProc} | ${v.mibPerS.toFixed(0)} | ${(best / v.medianS).toFixed(2)}x${vsInProc} | ${v.medianCpuS.toFixed(2)} | ${v.peakRssMiB.toFixed(0)}${aboveIdle} |`,
           );
         }
       }
-      rows.push(`| ${mib} MiB | repeat push (existing) | ours, in-process | ${(median(repush) / 1000).toFixed(3)} | - | - | - |`);
+      rows.push(`| ${mib} MiB | repeat push (existing) | ours | - | ${(median(repush) / 1000).toFixed(3)} | - | - | - | - |`);
       await rm(dir, { recursive: true, force: true });
     }
     const table = [
-      '| size | op | client | median s (wall) | MiB/s | vs best peer | peak RSS MiB |',
-      '|---|---|---|---|---|---|---|',
+      '| size | op | client | median s (wall) | in-process s | MiB/s (wall) | vs best peer (wall) | median CPU s | peak RSS MiB (ours: + above idle) |',
+      '|---|---|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n');
+    const floor = `Node start-up (bundle loaded, client created, nothing sent): median ${idle.seconds.toFixed(2)} s wall, ${idle.cpuS.toFixed(2)} s CPU, ${idle.rssMiB.toFixed(0)} MiB peak RSS.`;
+    results.idle = idle;
     results.table = table;
     await writeFile(OUT, `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`${table}\n`);
+    process.stdout.write(`${table}\n\n${floor}\n`);
   } finally {
     await reg.stop();
     await rm(work, { recursive: true, force: true });
