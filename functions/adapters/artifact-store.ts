@@ -31,7 +31,7 @@ import { spool } from './temp-file.js';
 export interface ArtifactStoreAdapterOptions {
   /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
   publicHost?: string;
-  /** registries reached over plain HTTP when copying in/out (host:port); loopback hosts are always plain HTTP */
+  /** registries reached over plain HTTP when copying in/out (host:port); everything else is HTTPS */
   insecureHosts?: string[];
   /** PEM CA for external registries */
   caFile?: string;
@@ -44,10 +44,6 @@ const KIND: Record<LayerKind, ArtifactKind> = {
   'helm-chart': 'helm',
   blob: 'archive',
 };
-
-function isLoopback(host: string): boolean {
-  return /^(localhost|127\.\d+\.\d+\.\d+|\[::1\])(:\d+)?$/.test(host);
-}
 
 /** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
 function mapError(err: unknown): unknown {
@@ -62,8 +58,8 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
   const insecure = new Set(opts.insecureHosts ?? []);
   const clients: RegistryClient[] = [];
 
-  function external(host: string, dockerConfig?: Buffer): RegistryClient {
-    const scheme = isLoopback(host) || insecure.has(host) ? 'http' : 'https';
+  function external(host: string, dockerConfig?: Buffer, plainHttp = false): RegistryClient {
+    const scheme = plainHttp || insecure.has(host) ? 'http' : 'https';
     const client = new RegistryClient({
       url: `${scheme}://${host}`,
       ...(dockerConfig ? { credentials: credentialsFromDockerConfig(dockerConfig) } : {}),
@@ -143,7 +139,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
 
     async copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }> {
       const ref = parseReference(req.target.includes('/') ? req.target : `${req.target}/`);
-      const client = external(ref.host, req.dockerConfig);
+      const client = external(ref.host, req.dockerConfig, req.insecure === true);
       try {
         const root = await copyArtifact(store.repository(req.repository), req.digest, client.repository(ref.repository), {
           tag: tagFor(req.tag),

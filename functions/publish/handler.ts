@@ -119,6 +119,7 @@ export function createPublishStage(deps: PublishDeps): Stage {
             target: target.url,
             tag: snap.tag,
             ...(dockerConfig ? { dockerConfig } : {}),
+            ...(target.insecure ? { insecure: true } : {}),
           }),
         );
         published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };

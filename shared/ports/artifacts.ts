@@ -67,6 +67,8 @@ export interface CopyOutRequest {
   target: string;
   tag: string;
   dockerConfig?: Buffer;
+  /** plain HTTP to the target (Publication.spec.target.insecure) */
+  insecure?: boolean;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { DigestMismatchError } from '../artifacts.js';
-import { ObjectFailure, TransientError, isTransient } from '../errors.js';
-import type { CommonStatus, KubeObject } from '../kinds.js';
+import { BadEventError, ObjectFailure, TransientError, isTransient } from '../errors.js';
+import { FLUX_SOURCE_API_VERSION, OUR_KINDS, isOurKind, type CommonStatus, type KubeObject } from '../kinds.js';
 import type { KubePort, ObjectKey, StatusPatch } from '../kube.js';
-import type { Logger, ObjectOutcome, Stage, StageResult } from '../stage.js';
+import type { Hint, Logger, ObjectOutcome, Stage, StageResult } from '../stage.js';
 import { canonicalJson } from './names.js';
 import { readyCondition } from './conditions.js';
 
@@ -221,12 +221,29 @@ export function replyFor(stage: string, apiVersion: string, results: ObjectResul
   };
 }
 
-/** Adds the reply event to every result of a stage. */
+/**
+ * An event about a kind that is not ours (another API group, or a kind our group does not have) is a problem of the
+ * event itself: no Trigger of ours sends it, and no retry would help (DESIGN §4: 422).
+ */
+export function foreignKindProblem(hint: Hint, apiVersion: string): string | undefined {
+  if (hint.type !== 'object') return undefined;
+  const { kind, apiVersion: av, namespace, name } = hint.ref;
+  const what = `event for ${av ?? '(no apiVersion)'} ${kind} ${namespace}/${name}`;
+  // the Flux OCIRepositories we create are known (skipped, not rejected): in-process buses see every change
+  if (kind === 'OCIRepository' && (av === undefined || av === FLUX_SOURCE_API_VERSION)) return undefined;
+  if (!isOurKind(kind)) return `${what}: kind ${kind} is not one of ours (${OUR_KINDS.join(', ')})`;
+  if (av !== undefined && av !== apiVersion) return `${what}: apiVersion ${av} is not ${apiVersion}`;
+  return undefined;
+}
+
+/** Adds the reply event to every result of a stage, and rejects events about kinds that are not ours. */
 export function withReplies(stage: Stage, apiVersion: string): Stage {
   return {
     name: stage.name,
-    routes: (hint) => stage.routes(hint),
+    routes: (hint) => foreignKindProblem(hint, apiVersion) !== undefined || stage.routes(hint),
     async handle(hint, ctx) {
+      const problem = foreignKindProblem(hint, apiVersion);
+      if (problem) throw new BadEventError(problem);
       const result = await stage.handle(hint, ctx);
       if (result.reply || hint.type === 'resync') return result;
       const reply = replyFor(stage.name, apiVersion, result.objects as ObjectResult[]);

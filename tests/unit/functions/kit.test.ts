@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { imageReferenceOf } from '../../../functions/configure/handler.js';
 import { parseRules } from '../../../functions/configure/rules.js';
 import { layerSelectorFor } from '../../../functions/publish/handler.js';
-import { ObjectFailure, TransientError, isTransient, type Hint } from '../../../shared/ports/index.js';
+import { BadEventError, ObjectFailure, TransientError, isTransient, type Hint } from '../../../shared/ports/index.js';
 import {
   canonicalJson,
   classify,
@@ -154,6 +154,17 @@ describe('routing', () => {
       expect(routed(snap('configuration-x', 'Configuration'))).toEqual(['configure', 'publish']);
       expect(routed(snap('unrelated'))).toEqual([]);
       expect(snapshotOwnerFromHint(snap('whatever', 'Resource'))).toMatchObject({ kind: 'Resource', name: 'x' });
+      // events about kinds that are not ours are a problem of the event (422), at every stage
+      const foreign: Hint = { type: 'object', action: 'add', ref: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'n', name: 'd' } };
+      for (const stage of h.stages) {
+        expect(stage.routes(foreign)).toBe(true);
+        await expect(stage.handle(foreign)).rejects.toThrow(/Deployment is not one of ours/);
+        await expect(stage.handle(foreign)).rejects.toBeInstanceOf(BadEventError);
+      }
+      const widget: Hint = { type: 'object', action: 'add', ref: { apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Widget', namespace: 'n', name: 'w' } };
+      await expect(h.stages[0]!.handle(widget)).rejects.toThrow(/Widget/);
+      const flux: Hint = { type: 'object', action: 'update', ref: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'OCIRepository', namespace: 'n', name: 'o' } };
+      expect(routed(flux)).toEqual([]);
     } finally {
       await h.close();
     }
