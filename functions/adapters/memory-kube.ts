@@ -7,7 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { EventType, Kind, KubeObject, KubePort, ObjectKey, StatusPatch } from '../../shared/ports/index.js';
+import { validateObject } from '../../shared/kube/index.js';
 import { applyStatusPatch } from './kube.js';
+
+/**
+ * What the API server would refuse for our kinds (the CRD schemas and CEL rules, strict about unknown fields),
+ * as a MemoryKube `validate` option. Flux's OCIRepository is not ours to check.
+ */
+export function crdValidation(obj: KubeObject): string[] {
+  if (obj.kind === 'OCIRepository') return [];
+  return validateObject(obj)
+    .filter((i) => i.severity === 'error')
+    .map((i) => `${i.path}: ${i.message}`);
+}
 
 export type WatchAction = 'add' | 'update' | 'delete';
 export type WatchListener = (action: WatchAction, obj: KubeObject) => void;
@@ -43,6 +55,12 @@ export class MemoryKube implements KubePort {
 
   private k(kind: string, ns: string, name: string): string {
     return `${kind}/${ns}/${name}`;
+  }
+
+  /** Puts back an object exactly as stored earlier (uid, generation, status kept), without a watch event. */
+  restore(obj: KubeObject): void {
+    this.objects.set(this.k(obj.kind, obj.metadata.namespace, obj.metadata.name), structuredClone(obj));
+    this.rv = Math.max(this.rv, Number(obj.metadata.resourceVersion ?? 0));
   }
 
   watch(listener: WatchListener): void {

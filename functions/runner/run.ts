@@ -15,10 +15,7 @@ import type { Stage, StageResult } from '../../shared/ports/stage.js';
 import { LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
 import { artifactStoreAdapter } from '../adapters/artifact-store.js';
 import { ocmSourceAdapter } from '../adapters/ocm-source.js';
-import { createConfigureStage } from '../configure/handler.js';
-import { createDescriptorStage } from '../descriptor/handler.js';
-import { createPublishStage } from '../publish/handler.js';
-import { createResourceStage } from '../resource/handler.js';
+import { createStages } from '../stages.js';
 import { InProcessBus, type Delivery } from './bus.js';
 import { FileKube } from './file-kube.js';
 import { notifyingKube } from './notifying-kube.js';
@@ -78,17 +75,12 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
     await fileKube.load();
     const fk = fileKube;
     kube = fk;
-    listen = (publish) => fk.onChange(publish);
-    for (const s of input.secrets) fk.putSecret(s.namespace, s.name, s.data);
-    for (const c of input.configMaps) fk.putConfigMap(c.namespace, c.name, c.data);
+    listen = (publish) => fk.watch(publish);
+    for (const s of input.secrets) fk.setSecret(s.namespace, s.name, s.data);
+    for (const c of input.configMaps) fk.setConfigMap(c.namespace, c.name, c.data);
   }
 
-  const stages: Stage[] = [
-    createDescriptorStage({ kube, store, ocm }),
-    createResourceStage({ kube, store, ocm }),
-    createConfigureStage({ kube, store, ocm, engine }),
-    createPublishStage({ kube, store }),
-  ];
+  const stages: Stage[] = createStages({ kube, store, ocm, engine });
   let changed = false;
   const bus = new InProcessBus(stages, {
     observer: {
@@ -126,6 +118,7 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
     // Scoped to the namespaces we were given: on a shared API server other namespaces are not ours to touch.
     for (const ns of namespaces) bus.publishResync(ns);
     await bus.drain();
+    await fileKube?.flush();
 
     return {
       objects: await allOurObjects(kube, namespaces),

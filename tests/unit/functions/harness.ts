@@ -3,17 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactStoreAdapter } from '../../../functions/adapters/artifact-store.js';
-import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
+import { MemoryKube, crdValidation } from '../../../functions/adapters/memory-kube.js';
 import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
-import { createConfigureStage } from '../../../functions/configure/handler.js';
-import { createDescriptorStage } from '../../../functions/descriptor/handler.js';
-import { createPublishStage } from '../../../functions/publish/handler.js';
-import { createResourceStage } from '../../../functions/resource/handler.js';
+import { createStages } from '../../../functions/stages.js';
 import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
-import { validateObject } from '../../../shared/kube/index.js';
 import { Bus, type BusOptions } from './bus.js';
 
 export const NS = 'team-a';
@@ -22,21 +18,11 @@ export async function harness(busOptions: BusOptions = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
   const ctf = join(dir, 'ctf');
   // the CRD schemas (strict: unknown fields are errors) stand in for the API server's validation
-  const kube = new MemoryKube({
-    validate: (obj) =>
-      obj.kind === 'OCIRepository'
-        ? []
-        : validateObject(obj).filter((i) => i.severity === 'error').map((i) => `${i.path}: ${i.message}`),
-  });
+  const kube = new MemoryKube({ validate: crdValidation });
   const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();
-  const stages = [
-    createDescriptorStage({ kube, store, ocm }),
-    createResourceStage({ kube, store, ocm }),
-    createConfigureStage({ kube, store, ocm, engine }),
-    createPublishStage({ kube, store }),
-  ];
+  const stages = createStages({ kube, store, ocm, engine });
   const bus = new Bus(kube, stages, busOptions);
   return {
     dir,
