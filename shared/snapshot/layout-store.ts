@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -27,6 +27,7 @@ import {
   type Target,
 } from '../oci/index.js';
 import { BaseArtifactStore } from './artifact-store.js';
+import { BlobFileWriter } from './blob-file-writer.js';
 
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 
@@ -148,9 +149,7 @@ class LayoutRepository {
       await pipeline(
         await source.open(),
         new VerifyingStream(desc.digest, desc.size, `blob ${this.repository}@${desc.digest}`),
-        // chunks that queue while a write is in flight leave as one writev (64 KiB socket reads would otherwise
-        // each cost a write call on the thread pool)
-        createWriteStream(tmp, { highWaterMark: IO_CHUNK_BYTES }),
+        new BlobFileWriter(tmp, IO_CHUNK_BYTES),
       );
       await mkdir(dirname(path), { recursive: true });
       await rename(tmp, path);
