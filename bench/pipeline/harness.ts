@@ -250,7 +250,8 @@ export async function startProcessPipeline(
   const driver = new EventingDriver(
     b.kc,
     stages.map((st) => ({ stage: st, url: functions[st]!.url, kinds: STAGE_KINDS[st]! })),
-    { source: b.services.kube.server },
+    // Knative's default Broker delivery (config/core/configmaps/default-broker.yaml): retry 10, exponential, PT0.2S
+    { source: b.services.kube.server, retries: 10, backoffMs: 200 },
   );
   await driver.watch(
     namespace,

@@ -154,6 +154,11 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
     deliveriesByStage: byStage,
     retriedDeliveries: p.driver.deliveries.filter((d) => d.attempts > 1).length,
     deadLetters: p.driver.deadLetters.length,
+    deadLettersByStatus: p.driver.deadLetters.reduce<Record<string, number>>((acc, d) => {
+      const k = `${d.stage} ${d.status} ${d.body.slice(0, 80)}`;
+      acc[k] = (acc[k] ?? 0) + 1;
+      return acc;
+    }, {}),
     apiRequests: { total: api.total, benchOwn: own, functionsAndDriver: api.total - own, byVerb: api.byVerb },
     peakRssMiB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, v ? Math.round(v.peakMiB) : null])),
     cpuSeconds: cpu,
