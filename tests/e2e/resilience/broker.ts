@@ -92,9 +92,20 @@ export class ChaosBroker extends EventingDriver {
     this.pump();
   }
 
-  /** A PingSource resync tick. */
+  /**
+   * A PingSource resync tick, scoped (PingSource data `{namespace}`) to the namespace this broker watches:
+   * namespaces of other tests may hold objects whose Snapshots live in another registry, and resyncing them
+   * through this test's functions would measure those, not this test.
+   */
   override ping(): void {
-    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync' }));
+    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync', ...(this.scope ? { data: { namespace: this.scope } } : {}) }));
+  }
+
+  private scope?: string;
+
+  override async watch(namespace: string, resources: Array<{ group: string; version: string; plural: string }>): Promise<void> {
+    this.scope = namespace;
+    await super.watch(namespace, resources);
   }
 
   private pump(): void {

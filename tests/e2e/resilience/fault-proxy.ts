@@ -214,6 +214,8 @@ export class FaultProxy {
           this.stats.truncated++;
           cutAfter = undefined;
           client.write(chunk.subarray(0, Math.max(0, room)), () => kill());
+          // a client that stopped reading must not keep the cut connection open
+          setTimeout(kill, 200).unref();
           return;
         }
         downSinceCut += chunk.length;
