@@ -9,10 +9,13 @@
  *   without any I/O, which is the HTTP + CloudEvents + logging floor of one instance;
  * - apiserver requests per no-op event (apiserver_request_total before/after);
  * - with --profile: a CPU profile of the function (TypeScript source through tsx, so frames keep their names),
- *   summarised by package/module.
+ *   summarised by package/module;
+ * - with --keepalive: the same function from source without and with keepalive-preload.ts (one keep-alive Agent
+ *   for client-node instead of a TLS handshake per API request), interleaved; --only-keepalive skips the rest.
  *
  *   npx tsx functions/build.ts --outdir bench/.tmp/dist
  *   npx tsx bench/pipeline/throughput.ts [--seconds 15] [--concurrency 1,16,64] [--log-level info] [--profile]
+ *   npx tsx bench/pipeline/throughput.ts --keepalive --only-keepalive --concurrency 1,16
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
