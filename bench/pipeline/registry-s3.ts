@@ -170,6 +170,9 @@ async function main(): Promise<void> {
           (push[name] ??= []).push(x);
           log(`S3 ${mib} MiB push ${name} run ${r + 1}: ${x.seconds.toFixed(2)} s, ${x.rssMiB.toFixed(0)} MiB RSS`);
         }
+        // the pushes above deleted and re-uploaded the (registry-global) layer; if one of them failed, the pull
+        // source would have lost it: put it back (a HEAD-only no-op when it is there)
+        await timed('node', [ours, 'push-layout', url, layoutRoot, 'src', 'v1', pullRepo]);
         const pnames = Object.keys(pullers);
         for (const name of [...pnames.slice(r % pnames.length), ...pnames.slice(0, r % pnames.length)]) {
           const out = join(dir, `pull-${name}-${r}`);
