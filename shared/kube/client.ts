@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { ConflictError, NotFoundError, toKubeError } from './errors.js';
+import { KeepAliveKubeConfig } from './keepalive.js';
 import { mergePatch } from './merge-patch.js';
 import { describe } from './names.js';
 import type { ApiKind, ApiObject, DockerAuth, EventInput, KubePort, ListOptions, SecretData, StatusMutation } from './port.js';
@@ -47,7 +48,7 @@ export interface LoadOptions {
 
 /** Kubeconfig file or in-cluster config, as kubectl would find it. */
 export function loadKubeConfig(opts: LoadOptions = {}): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new KeepAliveKubeConfig();
   if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
   else if (opts.inCluster !== undefined) {
     if (process.env['KUBERNETES_SERVICE_HOST'] === undefined) throw new Error('not running in a cluster: KUBERNETES_SERVICE_HOST is not set');

@@ -6,6 +6,9 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Annotation, digestFile, digestOf, InvalidArgumentError, MediaType, type Descriptor, type ImageManifest } from '../oci/index.js';
 import { gzipFile, readTarEntry, sniffFormat, wrapFileInTarGzip } from './deterministic-tar.js';
+// A static import on purpose: a lazy `await import('yaml')` here failed inside the esbuild bundle of the resource
+// function ("Bt is not a function" on every Helm chart); this module loads with the handler, not at start-up.
+import { parse as parseYaml } from 'yaml';
 
 /** Where an artifact's single blob comes from. A stream is spooled to a temporary file first (never held in memory). */
 export type ArtifactContent = { path: string } | { stream: Readable };
@@ -155,8 +158,6 @@ export async function buildArtifact(input: ArtifactInput, opts: { tmpDir?: strin
         const chart = await readTarEntry(layerPath, true, (n) => /^[^/]+\/Chart\.yaml$/.test(n), 1024 * 1024);
         if (!chart) throw new InvalidArgumentError(`artifact "${input.name}": Helm chart has no <chart>/Chart.yaml`);
         let meta: unknown;
-        // loaded on first use: only Helm charts need a YAML parser, and functions start cold
-        const { parse: parseYaml } = await import('yaml');
         try {
           meta = parseYaml(chart.bytes.toString('utf8'), { maxAliasCount: 100 });
         } catch (err) {
