@@ -28,12 +28,11 @@ import {
   readySnapshotOf,
   recordSnapshot,
   repositoryName,
-  resyncScope,
   snapshotKeyFor,
   snapshotOwner,
   snapshotOwnerFromHint,
   step,
-  sweepOrphans,
+  handleProducerHint,
   inputStillCurrent,
   isReadyCurrent,
   upToDateSnapshot,
@@ -230,25 +229,9 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
   }
 
   async function handle(hint: Hint): Promise<StageResult> {
-    if (hint.type === 'resync') {
-      const { namespace: ns, wants } = resyncScope(hint);
-      const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
-      for (const s of snaps) {
-        if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Configuration') await finalizeSnapshot(deps, s);
-      }
-      await sweepOrphans(deps, 'Configuration', ns);
-      const all = wants('Configuration') ? await kube.list<ConfigurationObject>('Configuration', ns) : [];
-      const keys = all.map((c) => ({ kind: 'Configuration' as const, namespace: c.metadata.namespace, name: c.metadata.name }));
-      return { objects: await reconcileAll(keys, (k) => reconcileConfiguration(k, false)) };
-    }
+    const own = await handleProducerHint(deps, 'Configuration', hint, reconcileConfiguration);
+    if (own || hint.type !== 'object') return own ?? { objects: [] };
     const key = hintKey(hint)!;
-    if (key.kind === 'Configuration') {
-      if (hint.action === 'delete') {
-        await sweepOrphans(deps, 'Configuration', key.namespace, { name: key.name });
-        return { objects: [{ ...key, outcome: 'deleted' }] };
-      }
-      return { objects: [await reconcileConfiguration(key, true)] };
-    }
     if (key.kind !== 'Snapshot') return { objects: [] };
     const snap = await kube.get<SnapshotObject>(key);
     const owner = (snap && snapshotOwner(snap)) ?? snapshotOwnerFromHint(hint);

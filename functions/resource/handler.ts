@@ -32,12 +32,11 @@ import {
   reconcileObject,
   recordSnapshot,
   repositoryName,
-  resyncScope,
   snapshotKeyFor,
   snapshotOwner,
   snapshotOwnerFromHint,
   step,
-  sweepOrphans,
+  handleProducerHint,
   snapshotRefOf,
   tagFor,
   withReplies,
@@ -209,25 +208,9 @@ export function createResourceStage(deps: ResourceDeps): Stage {
   }
 
   async function handle(hint: Hint): Promise<StageResult> {
-    if (hint.type === 'resync') {
-      const { namespace: ns, wants } = resyncScope(hint);
-      const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
-      for (const s of snaps) {
-        if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === 'Resource') await finalizeSnapshot(deps, s);
-      }
-      await sweepOrphans(deps, 'Resource', ns);
-      const all = wants('Resource') ? await kube.list<ResourceObject>('Resource', ns) : [];
-      const keys = all.map((r) => ({ kind: 'Resource' as const, namespace: r.metadata.namespace, name: r.metadata.name }));
-      return { objects: await reconcileAll(keys, (k) => reconcileResource(k, false)) };
-    }
+    const own = await handleProducerHint(deps, 'Resource', hint, reconcileResource);
+    if (own || hint.type !== 'object') return own ?? { objects: [] };
     const key = hintKey(hint)!;
-    if (key.kind === 'Resource') {
-      if (hint.action === 'delete') {
-        await sweepOrphans(deps, 'Resource', key.namespace, { name: key.name });
-        return { objects: [{ ...key, outcome: 'deleted' }] };
-      }
-      return { objects: [await reconcileResource(key, true)] };
-    }
     if (key.kind !== 'Snapshot') return { objects: [] };
     const snap = await kube.get<SnapshotObject>(key);
     const owner = (snap && snapshotOwner(snap)) ?? snapshotOwnerFromHint(hint);

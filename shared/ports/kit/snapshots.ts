@@ -10,11 +10,12 @@ import {
   type OwnerReference,
   type SnapshotObject,
 } from '../kinds.js';
-import { controllerOf, type KubePort } from '../kube.js';
-import type { Logger } from '../stage.js';
+import { controllerOf, type KubePort, type ObjectKey } from '../kube.js';
+import type { Hint, Logger, StageResult } from '../stage.js';
+import { hintKey, resyncScope, snapshotOwner } from './hints.js';
 import { isReadyCurrent } from './conditions.js';
 import { snapshotName } from './names.js';
-import { step, type SnapshotRef } from './reconcile.js';
+import { reconcileAll, step, type ObjectResult, type SnapshotRef } from './reconcile.js';
 
 export interface SnapshotDeps {
   kube: KubePort;
@@ -204,4 +205,35 @@ export async function inputStillCurrent(kube: KubePort, snap: SnapshotObject): P
   const at = ref.lastIndexOf('@');
   const input = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: snap.metadata.namespace, name: ref.slice(0, at) });
   return input?.spec?.digest === ref.slice(at + 1) && isReadyCurrent(input);
+}
+
+/**
+ * The part of `handle` every Snapshot-producing stage shares (resource, configure): a resync tick finishes deleting
+ * the kind's Snapshots, sweeps orphans and reconciles every object in scope; an event on the kind itself sweeps on
+ * delete and reconciles otherwise. Returns undefined for hints the stage must route itself (Snapshot events).
+ */
+export async function handleProducerHint(
+  deps: SnapshotDeps,
+  kind: 'Resource' | 'Configuration',
+  hint: Hint,
+  reconcile: (key: ObjectKey, self: boolean) => Promise<ObjectResult>,
+): Promise<StageResult | undefined> {
+  const { kube } = deps;
+  if (hint.type === 'resync') {
+    const { namespace: ns, wants } = resyncScope(hint);
+    for (const s of await kube.list<SnapshotObject>('Snapshot', ns)) {
+      if (s.metadata.deletionTimestamp && snapshotOwner(s)?.kind === kind) await finalizeSnapshot(deps, s);
+    }
+    await sweepOrphans(deps, kind, ns);
+    const all = wants(kind) ? await kube.list(kind, ns) : [];
+    const keys = all.map((o) => ({ kind, namespace: o.metadata.namespace, name: o.metadata.name }));
+    return { objects: await reconcileAll(keys, (k) => reconcile(k, false)) };
+  }
+  const key = hintKey(hint)!;
+  if (key.kind !== kind) return undefined;
+  if (hint.action === 'delete') {
+    await sweepOrphans(deps, kind, key.namespace, { name: key.name });
+    return { objects: [{ ...key, outcome: 'deleted' }] };
+  }
+  return { objects: [await reconcile(key, true)] };
 }
