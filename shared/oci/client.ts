@@ -502,19 +502,8 @@ export class RemoteBlobStore implements BlobStore {
     return verifier;
   }
 
-  async delete(digest: string): Promise<boolean> {
-    assertDigest(digest);
-    const res = await this.client.send({
-      method: 'DELETE',
-      url: `/v2/${this.repository}/blobs/${digest}`,
-      what: `DELETE blob ${this.repository}@${digest}`,
-      repository: this.repository,
-      actions: ['delete'],
-      expect: [200, 202, 404],
-      retry: true,
-    });
-    await drain(res);
-    return res.statusCode !== 404;
+  delete(digest: string): Promise<boolean> {
+    return deleteByDigest(this.client, this.repository, 'blobs', digest);
   }
 
   /**
@@ -853,19 +842,8 @@ export class RemoteManifestStore implements ManifestStore {
     return { mediaType, digest, size: bytes.length };
   }
 
-  async delete(digest: string): Promise<boolean> {
-    assertDigest(digest);
-    const res = await this.client.send({
-      method: 'DELETE',
-      url: `/v2/${this.repository}/manifests/${digest}`,
-      what: `DELETE manifest ${this.repository}@${digest}`,
-      repository: this.repository,
-      actions: ['delete'],
-      expect: [200, 202, 404],
-      retry: true,
-    });
-    await drain(res);
-    return res.statusCode !== 404;
+  delete(digest: string): Promise<boolean> {
+    return deleteByDigest(this.client, this.repository, 'manifests', digest);
   }
 
   async tags(): Promise<string[]> {
@@ -894,3 +872,18 @@ export class RemoteManifestStore implements ManifestStore {
   }
 }
 
+/** DELETE of a blob or manifest by digest; false when the registry did not have it. */
+async function deleteByDigest(client: RegistryClient, repository: string, kind: 'blobs' | 'manifests', digest: string): Promise<boolean> {
+  assertDigest(digest);
+  const res = await client.send({
+    method: 'DELETE',
+    url: `/v2/${repository}/${kind}/${digest}`,
+    what: `DELETE ${kind === 'blobs' ? 'blob' : 'manifest'} ${repository}@${digest}`,
+    repository,
+    actions: ['delete'],
+    expect: [200, 202, 404],
+    retry: true,
+  });
+  await drain(res);
+  return res.statusCode !== 404;
+}
