@@ -9,12 +9,22 @@
  *   node ours.mjs idle        <registryUrl>                                           # start-up only: the RSS/time floor
  */
 import { basename } from 'node:path';
-import { Annotation, digestFile, digestOf, fileSource, bufferSource, MediaType } from '../../shared/oci/index.js';
+import {
+  Annotation,
+  bufferSource,
+  digestFile,
+  digestOf,
+  fileSource,
+  keepWasmInBaselineTier,
+  MediaType,
+} from '../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
 
 async function main(): Promise<void> {
   const [cmd, url, ...args] = process.argv.slice(2);
   if (!cmd || !url) throw new Error('usage: ours <push-layout|push-file|pull|repush> <registryUrl> ...');
+  // what a function's entry point does too: no TurboFan spike for undici's wasm parser (see wasm-tiering.ts)
+  if (process.env.OCMK_WASM_TIER_UP !== '1') keepWasmInBaselineTier();
   const registry = new RegistryStore({ url });
   const t0 = performance.now();
   let digest = '';

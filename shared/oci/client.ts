@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { Transform, pipeline, type Readable } from 'node:stream';
+import { pipeline as pipelineP } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import {
@@ -10,7 +11,8 @@ import {
   type Credential,
   type CredentialProvider,
 } from './auth.js';
-import { assertDigest, DigestingStream, digestOf, isDigest, verifyBytes, VerifyingStream } from './digest.js';
+import { BlobFileWriter } from './blob-file-writer.js';
+import { algorithmOf, assertDigest, DigestingStream, digestOf, isDigest, verifyBytes, VerifyingStream } from './digest.js';
 import {
   AuthError,
   DigestMismatchError,
@@ -21,6 +23,8 @@ import {
   TransientError,
 } from './errors.js';
 import { nextLink } from './link-header.js';
+import { getToFile, putFromFile, type RawResponse, type SocketTransferOptions } from './socket-transfer.js';
+import { IO_CHUNK_BYTES } from './sources.js';
 import { isIndexMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
 import { assertReference, assertRepositoryName } from './reference.js';
 import {
@@ -61,8 +65,14 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Called before each retry, e.g. for logging. */
   onRetry?: (err: Error, attempt: number, delayMs: number) => void;
-  /** Use this dispatcher instead of creating one (tests). */
+  /** Use this dispatcher instead of creating one (tests). Turns off the raw-socket transfers, which could not use it. */
   dispatcher?: Dispatcher;
+  /**
+   * Blobs of at least this many bytes move on a raw socket with reused buffers (socket-transfer.ts) when the
+   * other end is a file: downloads into a file (`fetchToFile`, `source().writeTo`) and monolithic uploads from a
+   * `BlobSource` with `file`. Smaller blobs and streams use undici. Default 8 MiB; `Infinity` turns it off.
+   */
+  socketTransferMinBytes?: number;
 }
 
 type Action = 'pull' | 'push' | 'delete';
@@ -88,6 +98,10 @@ type Response = Dispatcher.ResponseData;
 
 const DEFAULT_MONOLITHIC_MAX = 4 * 1024 ** 3;
 const DEFAULT_CHUNK = 16 * 1024 ** 2;
+const DEFAULT_SOCKET_TRANSFER_MIN = 8 * 1024 ** 2;
+/** hops followed by a raw-socket download (2.8 on S3 redirects blob GETs to presigned storage URLs) */
+const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 function header(res: Response, name: string): string | undefined {
   const v = res.headers[name];
@@ -149,11 +163,14 @@ export class RegistryClient {
   readonly monolithicMaxBytes: number;
   readonly chunkBytes: number;
   readonly maxManifestBytes: number;
+  /** settings of the raw-socket transfers; undefined when they are off */
+  readonly socketTransfer: SocketTransferOptions | undefined;
+  readonly socketTransferMinBytes: number;
   private readonly dispatcher: Dispatcher;
   private readonly redirecting: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly credentials: CredentialProvider;
-  private readonly userAgent: string;
+  readonly userAgent: string;
   readonly onRetry: RegistryClientOptions['onRetry'];
   private readonly tokens = new TokenCache();
   /** learned from the first challenge */
@@ -179,16 +196,27 @@ export class RegistryClient {
     this.onRetry = opts.onRetry;
     const cred = opts.credentials;
     this.credentials = typeof cred === 'function' ? cred : () => cred;
+    this.socketTransferMinBytes = opts.socketTransferMinBytes ?? DEFAULT_SOCKET_TRANSFER_MIN;
     if (opts.dispatcher) {
       this.dispatcher = opts.dispatcher;
       this.ownsDispatcher = false;
+      this.socketTransfer = undefined;
     } else {
       const extraCa = opts.ca ?? (opts.caFile ? readFileSync(opts.caFile) : undefined);
+      // connect.ca replaces the default trust store, so keep the public roots alongside the custom CA
+      const ca = extraCa ? [...rootCertificates, extraCa.toString()] : undefined;
+      this.socketTransfer = Number.isFinite(this.socketTransferMinBytes)
+        ? {
+            ...(ca ? { ca } : {}),
+            connectTimeoutMs: opts.timeouts?.connectMs ?? 10_000,
+            idleTimeoutMs: opts.timeouts?.bodyMs ?? 120_000,
+            bufferBytes: IO_CHUNK_BYTES,
+          }
+        : undefined;
       this.dispatcher = new Agent({
         connect: {
           timeout: opts.timeouts?.connectMs ?? 10_000,
-          // connect.ca replaces the default trust store, so keep the public roots alongside the custom CA
-          ...(extraCa ? { ca: [...rootCertificates, extraCa.toString()] } : {}),
+          ...(ca ? { ca } : {}),
         },
         headersTimeout: opts.timeouts?.headersMs ?? 120_000,
         bodyTimeout: opts.timeouts?.bodyMs ?? 120_000,
@@ -233,6 +261,15 @@ export class RegistryClient {
   }
 
   // ---- auth ----
+
+  /**
+   * The Authorization value for a request on `repository` with `actions` (a token per scope, cached), or
+   * undefined while the registry has not challenged us yet. For the raw-socket transfers, which send their own
+   * requests; a 401 there is handed back to `send`, which learns the challenge or refreshes the token.
+   */
+  authorizationFor(repository: string, actions: Action[], what: string): Promise<string | undefined> {
+    return this.authorization({ method: 'GET', url: '', what, repository, actions, expect: [], retry: false }, false);
+  }
 
   private async authorization(req: SendRequest, forceRefresh: boolean): Promise<string | undefined> {
     const ch = this.challenge;
@@ -502,6 +539,71 @@ export class RemoteBlobStore implements BlobStore {
     return verifier;
   }
 
+  /**
+   * Writes the blob into `path` (created or truncated), digest and size verified; the file is complete and
+   * correct when this resolves. Blobs from `socketTransferMinBytes` up are read on a raw socket into one reused
+   * buffer (socket-transfer.ts), following redirects to storage (the registry's Authorization is not sent to
+   * another origin), and restarted from byte 0 by the retry policy on network errors and 429/5xx. A 401 or a
+   * response the raw path does not handle falls back to undici, as do small blobs.
+   */
+  async fetchToFile(desc: { digest: string; size: number }, path: string): Promise<void> {
+    assertDigest(desc.digest);
+    const what = `GET blob ${this.repository}@${desc.digest}`;
+    const raw = this.client.socketTransfer;
+    if (raw && desc.size >= this.client.socketTransferMinBytes) {
+      if (await this.retrying(what, () => this.socketGet(what, desc, path, raw))) return;
+    }
+    await pipelineP(await this.fetch(desc), new BlobFileWriter(path, IO_CHUNK_BYTES));
+  }
+
+  /**
+   * A source for copying the blob elsewhere: streams unverified (the destination verifies), and offers
+   * `writeTo`, so a layout destination downloads straight into its temp file.
+   */
+  source(desc: { digest: string; size: number }): BlobSource {
+    return {
+      open: () => this.fetch(desc, { verify: false }),
+      writeTo: (path) => this.fetchToFile(desc, path),
+    };
+  }
+
+  /** One raw-socket download attempt; false when the answer needs the undici path (401, unusual framing). */
+  private async socketGet(
+    what: string,
+    desc: { digest: string; size: number },
+    path: string,
+    opts: SocketTransferOptions,
+  ): Promise<boolean> {
+    const auth = await this.client.authorizationFor(this.repository, ['pull'], what);
+    // 'w' truncates: every attempt starts from byte 0
+    const fd = openSync(path, 'w');
+    try {
+      let url = this.client.url(`/v2/${this.repository}/blobs/${desc.digest}`);
+      for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+        const headers: Record<string, string> = { 'user-agent': this.client.userAgent };
+        // a presigned storage URL carries its own credentials; the registry's must not leak to it
+        if (auth && url.origin === this.client.baseUrl) headers.authorization = auth;
+        const result = await getToFile(url, headers, fd, algorithmOf(desc.digest), desc.size, what, opts);
+        if (result.kind === 'unsupported') return false;
+        if (result.kind === 'written') {
+          if (result.digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, result.digest);
+          return true;
+        }
+        const res = result.response;
+        const location = res.headers.location;
+        if (REDIRECT_STATUSES.has(res.status) && location) {
+          url = new URL(location, url);
+          continue;
+        }
+        if (res.status === 401) return false;
+        throw responseError(what, res);
+      }
+      throw new OciError(`${what}: more than ${MAX_REDIRECTS} redirects`);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   delete(digest: string): Promise<boolean> {
     return deleteByDigest(this.client, this.repository, 'blobs', digest);
   }
@@ -626,6 +728,10 @@ export class RemoteBlobStore implements BlobStore {
   ): Promise<void> {
     const u = new URL(location);
     u.searchParams.set('digest', desc.digest);
+    const raw = this.client.socketTransfer;
+    if (raw && source.file !== undefined && desc.size >= this.client.socketTransferMinBytes) {
+      if (await this.socketPut(what, u, desc, source.file, raw)) return;
+    }
     const res = await this.client.send({
       method: 'PUT',
       url: u,
@@ -639,6 +745,47 @@ export class RemoteBlobStore implements BlobStore {
     });
     await drain(res);
     checkDigestHeader(res, desc.digest, what);
+  }
+
+  /**
+   * The monolithic PUT with the body sent from `file` on a raw socket (socket-transfer.ts). True when the
+   * registry took the blob; false when undici should send this PUT instead (401: the auth layer refreshes; the
+   * file is gone: the stream source reports it). Other failures throw; 429/5xx and network errors as retryable,
+   * so `push` restarts with a fresh upload session.
+   */
+  private async socketPut(
+    what: string,
+    url: URL,
+    desc: { digest: string; size: number },
+    file: string,
+    opts: SocketTransferOptions,
+  ): Promise<boolean> {
+    const auth = await this.client.authorizationFor(this.repository, ['pull', 'push'], what);
+    const headers: Record<string, string> = { 'user-agent': this.client.userAgent, 'content-type': 'application/octet-stream' };
+    if (auth && url.origin === this.client.baseUrl) headers.authorization = auth;
+    let fd: number;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      return false;
+    }
+    let result;
+    try {
+      result = await putFromFile(url, headers, fd, desc.size, what, opts);
+    } finally {
+      closeSync(fd);
+    }
+    if (result.kind === 'unsupported') {
+      // the registry answered in a form we do not parse, after taking the body: ask it whether it has the blob
+      if (await this.exists(desc.digest)) return true;
+      throw new TransientError(`${what}: unreadable answer to the upload (${result.reason})`);
+    }
+    if (result.kind !== 'response') throw new OciError(`${what}: unexpected blob body in the answer to an upload`);
+    const res = result.response;
+    if (res.status === 401) return false;
+    if (res.status !== 201) throw responseError(what, res);
+    checkDigest(res.headers['docker-content-digest'], desc.digest, what);
+    return true;
   }
 
   /** PATCH chunks of at most max(chunkBytes, chunkMin) bytes, following the newest Location, then PUT ?digest=. */
@@ -702,10 +849,19 @@ export class RemoteBlobStore implements BlobStore {
 }
 
 function checkDigestHeader(res: Response, expected: string, what: string): void {
-  const got = header(res, 'docker-content-digest');
+  checkDigest(header(res, 'docker-content-digest'), expected, what);
+}
+
+function checkDigest(got: string | undefined, expected: string, what: string): void {
   if (got && isDigest(got) && got.split(':')[0] === expected.split(':')[0] && got !== expected) {
     throw new DigestMismatchError(`${what}: Docker-Content-Digest`, expected, got);
   }
+}
+
+/** The typed error for a raw-socket response; 429/5xx become retryable, honouring Retry-After. */
+function responseError(what: string, res: RawResponse): Error {
+  const err = errorForResponse(what, res.status, res.body);
+  return isRetryableStatus(res.status) ? new RetryableError(err, parseRetryAfter(res.headers['retry-after'])) : err;
 }
 
 /** Fails the stream when it does not carry exactly `size` bytes, so a short file never commits a wrong blob. */

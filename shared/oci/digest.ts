@@ -16,7 +16,7 @@ export function assertDigest(s: string, what = 'digest'): string {
   return s;
 }
 
-function algorithmOf(digest: string): 'sha256' | 'sha512' {
+export function algorithmOf(digest: string): 'sha256' | 'sha512' {
   return digest.startsWith('sha512:') ? 'sha512' : 'sha256';
 }
 

@@ -18,6 +18,7 @@ export {
 export type { RegistryClientOptions } from './client.js';
 export { RegistryClient, RemoteBlobStore, RemoteManifestStore, RemoteRepository } from './client.js';
 export {
+  algorithmOf,
   assertDigest,
   digestFile,
   DigestingStream,
@@ -52,6 +53,9 @@ export {
 export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
 export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
+export { BlobFileWriter } from './blob-file-writer.js';
+export { contentLength, parseResponseHead, ResponseHeadError, ResponseHeadReader, type ResponseHead } from './http-head.js';
+export { keepWasmInBaselineTier } from './wasm-tiering.js';
 export type {
   BlobSource,
   BlobStore,

@@ -9,9 +9,9 @@ import type { BlobSource } from './types.js';
  */
 export const IO_CHUNK_BYTES = Number(process.env.OCMK_IO_CHUNK_BYTES) || 1024 * 1024;
 
-/** A re-openable source reading a file. */
+/** A re-openable source reading a file; `file` lets a registry upload send it from the file directly. */
 export function fileSource(path: string): BlobSource {
-  return { open: () => createReadStream(path, { highWaterMark: IO_CHUNK_BYTES }) };
+  return { open: () => createReadStream(path, { highWaterMark: IO_CHUNK_BYTES }), file: path };
 }
 
 /** A source over bytes already in memory (small blobs such as configs). */

@@ -37,6 +37,17 @@ export interface ImageIndex {
  */
 export interface BlobSource {
   open(): Readable | Promise<Readable>;
+  /**
+   * A local file holding exactly the blob's bytes, when there is one. A registry upload then sends the body from
+   * the file on a raw socket with reused buffers (socket-transfer.ts) instead of through a stream.
+   */
+  readonly file?: string;
+  /**
+   * Writes the blob's bytes into `path` (created or truncated), verified against its digest and size; rejects
+   * otherwise. Offered by sources that can download straight into a file (a registry's raw-socket GET); a
+   * layout destination then skips its own stream and hashing.
+   */
+  writeTo?(path: string): Promise<void>;
 }
 
 /** A fetched manifest: its exact bytes (digest-verified) and its descriptor. */
@@ -56,6 +67,12 @@ export interface BlobStore {
   fetch(desc: { digest: string; size?: number }, opts?: { verify?: boolean }): Promise<Readable>;
   /** Pushes a blob of known digest and size. Skips the upload when it is already present (HEAD first). */
   push(desc: Pick<Descriptor, 'digest' | 'size'>, source: BlobSource): Promise<void>;
+  /**
+   * Optional: a source for copying the blob into another store, read unverified (the destination verifies) and
+   * carrying this store's shortcut (`file` for a layout, `writeTo` for a registry). copyArtifact uses it when
+   * present; a plain `{ open: () => fetch(desc, { verify: false }) }` otherwise.
+   */
+  source?(desc: Pick<Descriptor, 'digest' | 'size'>): BlobSource;
 }
 
 /** Manifest operations of one repository. `reference` is a tag or a digest. */

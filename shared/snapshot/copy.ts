@@ -40,8 +40,10 @@ export async function copyArtifact(src: Target, reference: string, dst: Target, 
     seen.add(desc.digest);
     // foreign layers (urls set) may be non-distributable and absent from the source
     if (desc.urls?.length && !(await src.blobs.exists(desc.digest))) return;
-    // the destination verifies digest and size (a registry on PUT, a layout before rename), so hash only once
-    await dst.blobs.push({ digest: desc.digest, size: desc.size }, { open: () => src.blobs.fetch(desc, { verify: false }) });
+    // the destination verifies digest and size (a registry on PUT, a layout before rename), so hash only once;
+    // the source store's own BlobSource may offer a file or a download-to-file, which skips the streams
+    const blob = { digest: desc.digest, size: desc.size };
+    await dst.blobs.push(blob, src.blobs.source?.(blob) ?? { open: () => src.blobs.fetch(desc, { verify: false }) });
   };
 
   const copyManifest = async (ref: string, tag: string | undefined): Promise<Descriptor> => {

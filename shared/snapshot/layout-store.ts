@@ -139,6 +139,11 @@ class LayoutRepository {
     return src.pipe(verifier);
   }
 
+  /** The blob as a copy source: its file, so a registry upload can send it without a stream. */
+  blobSource(desc: { digest: string; size: number }): BlobSource {
+    return { open: () => this.fetchBlob(desc, { verify: false }), file: this.blobPath(desc.digest) };
+  }
+
   /** Streams into .uploads/, verifies digest and size, then renames into blobs/ (atomic; concurrent pushes are fine). */
   async pushBlob(desc: { digest: string; size: number }, source: BlobSource): Promise<void> {
     const path = this.blobPath(desc.digest);
@@ -146,11 +151,16 @@ class LayoutRepository {
     await this.ensureLayout();
     const tmp = tmpName(join(this.dir, '.uploads'), 'blob');
     try {
-      await pipeline(
-        await source.open(),
-        new VerifyingStream(desc.digest, desc.size, `blob ${this.repository}@${desc.digest}`),
-        new BlobFileWriter(tmp, IO_CHUNK_BYTES),
-      );
+      if (source.writeTo) {
+        // the source verifies digest and size itself (BlobSource.writeTo's contract) before it resolves
+        await source.writeTo(tmp);
+      } else {
+        await pipeline(
+          await source.open(),
+          new VerifyingStream(desc.digest, desc.size, `blob ${this.repository}@${desc.digest}`),
+          new BlobFileWriter(tmp, IO_CHUNK_BYTES),
+        );
+      }
       await mkdir(dirname(path), { recursive: true });
       await rename(tmp, path);
     } catch (err) {
@@ -280,6 +290,7 @@ class LayoutTarget implements Target {
       exists: (d) => repo.blobExists(d),
       fetch: (d, o) => repo.fetchBlob(d, o),
       push: (d, s) => repo.pushBlob(d, s),
+      source: (d) => repo.blobSource(d),
     };
     this.manifests = {
       resolve: (r) => repo.resolve(r),
