@@ -3,7 +3,7 @@
  * Imported lazily by each main's loadHandler, so start-up stays at reading config.
  */
 import { env, type ConfigOf } from '../../shared/config/index.js';
-import type { ArtifactStore, KubePort, OcmSource } from '../../shared/ports/index.js';
+import type { ArtifactStore, KubeObject, KubePort, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
 
 export const stageConfigSchema = {
   KUBECONFIG: env.string({ description: 'kubeconfig file; unset = in-cluster service account', optional: true }),
@@ -23,6 +23,10 @@ export const stageConfigSchema = {
   FLUX_SECRET: env.string({ description: 'dockerconfigjson Secret name put as secretRef on OCIRepositories', optional: true }),
   INSECURE_REGISTRIES: env.string({ description: 'comma-separated host:port of source/target registries reached over plain HTTP', optional: true }),
   SOURCE_CA_FILE: env.string({ description: 'PEM CA bundle for source and target registries', optional: true }),
+  KUBE_CACHE: env.bool({
+    description: 'answer reads from a list+watch cache of our kinds (needs list and watch on them); false = every read is an API request',
+    optional: true,
+  }),
 } as const;
 
 export type StageConfig = ConfigOf<typeof stageConfigSchema>;
@@ -31,6 +35,10 @@ export interface StageDeps {
   kube: KubePort;
   store: ArtifactStore & { close(): Promise<void> };
   ocm: OcmSource;
+  /** Wraps the stage built on these deps so each event tells the read cache what it has seen (identity without one). */
+  prepare(stage: Stage): Stage;
+  /** Stops the watches and closes the registry client. */
+  close(): Promise<void>;
 }
 
 function list(v: string | undefined): string[] {
@@ -40,17 +48,35 @@ function list(v: string | undefined): string[] {
     .filter(Boolean);
 }
 
-export async function realDeps(config: StageConfig, stage: string): Promise<StageDeps> {
-  const [{ KubeClient, loadKubeConfig }, { RegistryStore }, { artifactStoreAdapter }, { kubePortAdapter }, { ocmSourceAdapter }] =
-    await Promise.all([
-      import('../../shared/kube/index.js'),
-      import('../../shared/snapshot/index.js'),
-      import('./artifact-store.js'),
-      import('./kube.js'),
-      import('./ocm-source.js'),
-    ]);
+export async function realDeps(config: StageConfig, stage: string, log?: Logger): Promise<StageDeps> {
+  const [
+    { KubeClient, WatchCache, loadKubeConfig },
+    { RegistryStore },
+    { artifactStoreAdapter },
+    { kubePortAdapter },
+    { ocmSourceAdapter },
+    { cachedKubePort, withFreshReads },
+  ] = await Promise.all([
+    import('../../shared/kube/index.js'),
+    import('../../shared/snapshot/index.js'),
+    import('./artifact-store.js'),
+    import('./kube.js'),
+    import('./ocm-source.js'),
+    import('./cached-kube.js'),
+  ]);
   const kc = loadKubeConfig(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {});
-  const kube = kubePortAdapter(new KubeClient(kc, { fieldManager: `ocm-knative-${stage}` }), stage);
+  const client = new KubeClient(kc, { fieldManager: `ocm-knative-${stage}` });
+  const direct = kubePortAdapter(client, stage);
+  const kube =
+    config.KUBE_CACHE === false
+      ? undefined
+      : cachedKubePort(
+          direct,
+          new WatchCache<KubeObject>(kc, client, {
+            // reads go to the API meanwhile, so this is worth a warning, not a failure
+            onError: (kind, err) => log?.warn({ kind, err: err.message }, 'watch cache unavailable; reading from the API'),
+          }),
+        );
   const registryUrl = config.REGISTRY_URL.replace(/\/+$/, '');
   const insecureHosts = list(config.INSECURE_REGISTRIES);
   const store = artifactStoreAdapter(
@@ -73,5 +99,14 @@ export async function realDeps(config: StageConfig, stage: string): Promise<Stag
     },
   );
   const ocm = ocmSourceAdapter({ insecureHosts, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
-  return { kube, store, ocm };
+  return {
+    kube: kube ?? direct,
+    store,
+    ocm,
+    prepare: (s) => (kube ? withFreshReads(s, kube) : s),
+    close: async () => {
+      await kube?.close();
+      await store.close();
+    },
+  };
 }

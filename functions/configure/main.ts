@@ -12,7 +12,7 @@ await runFunction({
       import('../../shared/configure/index.js'),
       import('../../shared/server/stage-adapter.js'),
     ]);
-    const deps = await realDeps(config, 'configure');
-    return handlerFromStage(createConfigureStage({ ...deps, engine: createConfigureEngine(), log }));
+    const deps = await realDeps(config, 'configure', log);
+    return handlerFromStage(deps.prepare(createConfigureStage({ ...deps, engine: createConfigureEngine(), log })));
   },
 });

@@ -11,7 +11,7 @@ await runFunction({
       import('./handler.js'),
       import('../../shared/server/stage-adapter.js'),
     ]);
-    const deps = await realDeps(config, 'descriptor');
-    return handlerFromStage(createDescriptorStage({ ...deps, log }));
+    const deps = await realDeps(config, 'descriptor', log);
+    return handlerFromStage(deps.prepare(createDescriptorStage({ ...deps, log })));
   },
 });

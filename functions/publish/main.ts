@@ -11,7 +11,7 @@ await runFunction({
       import('./handler.js'),
       import('../../shared/server/stage-adapter.js'),
     ]);
-    const deps = await realDeps(config, 'publish');
-    return handlerFromStage(createPublishStage({ ...deps, log }));
+    const deps = await realDeps(config, 'publish', log);
+    return handlerFromStage(deps.prepare(createPublishStage({ ...deps, log })));
   },
 });

@@ -11,7 +11,7 @@ await runFunction({
       import('./handler.js'),
       import('../../shared/server/stage-adapter.js'),
     ]);
-    const deps = await realDeps(config, 'resource');
-    return handlerFromStage(createResourceStage({ ...deps, log }));
+    const deps = await realDeps(config, 'resource', log);
+    return handlerFromStage(deps.prepare(createResourceStage({ ...deps, log })));
   },
 });

@@ -12,3 +12,4 @@ export * from './names.js';
 export * from './port.js';
 export { KubeClient, loadKubeConfig, parseDockerConfig, gvrOf, FLUX_SOURCE_GROUP, type KubeClientOptions, type LoadOptions } from './client.js';
 export { mergePatch } from './merge-patch.js';
+export { WatchCache, revision, type CacheState, type WatchCacheOptions } from './watch-cache.js';

@@ -115,6 +115,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const api = kc.makeApiClient(CustomObjectsApi);
   const config: StageConfig = {
     KUBECONFIG: s.kube.kubeconfig,
+    KUBE_CACHE: undefined,
     REGISTRY_URL: s.registry.s3.url,
     REGISTRY_CA_FILE: undefined,
     REGISTRY_USERNAME: undefined,
@@ -131,13 +132,13 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const stages: Record<string, { stage: Stage; deps: StageDeps; kinds: string[] }> = {};
   const depsOf = async (name: string) => realDeps(config, name);
   const d1 = await depsOf('descriptor');
-  stages.descriptor = { stage: createDescriptorStage({ ...d1 }), deps: d1, kinds: ['OCMRepository', 'Component', 'Snapshot'] };
+  stages.descriptor = { stage: d1.prepare(createDescriptorStage({ ...d1 })), deps: d1, kinds: ['OCMRepository', 'Component', 'Snapshot'] };
   const d2 = await depsOf('resource');
-  stages.resource = { stage: createResourceStage({ ...d2 }), deps: d2, kinds: ['Resource', 'Snapshot'] };
+  stages.resource = { stage: d2.prepare(createResourceStage({ ...d2 })), deps: d2, kinds: ['Resource', 'Snapshot'] };
   const d3 = await depsOf('configure');
-  stages.configure = { stage: createConfigureStage({ ...d3, engine: createConfigureEngine() }), deps: d3, kinds: ['Configuration', 'Snapshot'] };
+  stages.configure = { stage: d3.prepare(createConfigureStage({ ...d3, engine: createConfigureEngine() })), deps: d3, kinds: ['Configuration', 'Snapshot'] };
   const d4 = await depsOf('publish');
-  stages.publish = { stage: createPublishStage({ ...d4 }), deps: d4, kinds: ['Publication', 'Snapshot'] };
+  stages.publish = { stage: d4.prepare(createPublishStage({ ...d4 })), deps: d4, kinds: ['Publication', 'Snapshot'] };
 
   const servers: Pipeline['servers'] = {};
   if (opts.processes) {
@@ -242,7 +243,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         await server?.close();
         await stop?.();
       }
-      for (const st of Object.values(stages)) await st.deps.store.close();
+      for (const st of Object.values(stages)) await st.deps.close();
       await connector.close();
     },
   };

@@ -208,27 +208,31 @@ function watch(plural: string): Op {
 }
 
 
+/** list + watch of every kind a function reads: its read cache (functions/adapters/cached-kube.ts). */
+const cacheOf = (...plurals: string[]): Op[] => plurals.flatMap((p) => [listAll(p), watch(p)]);
+
 const MATRIX: Record<Identity, { allowed: Op[]; denied: Op[] }> = {
   descriptor: {
     allowed: [
-      get('components', C), listAll('components'), statusPatch('Component', C),
-      get('ocmrepositories', REPO), listAll('ocmrepositories'), statusPatch('OCMRepository', REPO),
+      get('components', C), statusPatch('Component', C),
+      get('ocmrepositories', REPO), statusPatch('OCMRepository', REPO),
+      ...cacheOf('components', 'ocmrepositories', 'snapshots'),
       snapshotLifecycle('descriptor'), recordEvent, dockerConfig,
     ],
-    denied: [deleteComponent, patchSpec('components', C), secretList, secret(OTHER_NS), configMap(NS), ociRepoCreate, get('resources', R), coreEvent],
+    denied: [deleteComponent, patchSpec('components', C), secretList, secret(OTHER_NS), configMap(NS), ociRepoCreate, get('resources', R), watch('resources'), coreEvent],
   },
   resource: {
-    allowed: [get('resources', R), listAll('resources'), statusPatch('Resource', R), get('components', C), get('ocmrepositories', REPO), snapshotLifecycle('resource'), recordEvent, dockerConfig],
-    denied: [listAll('components'), statusPatch('Component', C), patchSpec('resources', R), secret(OTHER_NS), configMap(NS), deleteComponent],
+    allowed: [get('resources', R), statusPatch('Resource', R), get('components', C), get('ocmrepositories', REPO), ...cacheOf('resources', 'components', 'ocmrepositories', 'snapshots'), snapshotLifecycle('resource'), recordEvent, dockerConfig],
+    denied: [listAll('configurations'), watch('publications'), statusPatch('Component', C), patchSpec('resources', R), secret(OTHER_NS), configMap(NS), deleteComponent],
   },
   configure: {
-    allowed: [get('configurations', CFG), listAll('configurations'), statusPatch('Configuration', CFG), get('resources', R), get('components', C), snapshotLifecycle('configure'), recordEvent, configMapViaClient],
-    denied: [secret(NS), configMap(OTHER_NS), statusPatch('Resource', R), ociRepoCreate, deleteComponent],
+    allowed: [get('configurations', CFG), statusPatch('Configuration', CFG), get('resources', R), get('components', C), ...cacheOf('configurations', 'resources', 'components', 'snapshots'), snapshotLifecycle('configure'), recordEvent, configMapViaClient],
+    denied: [secret(NS), configMap(OTHER_NS), statusPatch('Resource', R), ociRepoCreate, deleteComponent, watch('publications'), listAll('ocmrepositories')],
   },
   publish: {
-    allowed: [get('publications', PUB), listAll('publications'), statusPatch('Publication', PUB), get('resources', R), get('configurations', CFG), get('snapshots', SNAP), ociRepoLifecycle, ociRepoList, recordEvent, dockerConfig],
+    allowed: [get('publications', PUB), statusPatch('Publication', PUB), get('resources', R), get('configurations', CFG), get('snapshots', SNAP), ...cacheOf('publications', 'resources', 'configurations', 'snapshots'), ociRepoLifecycle, ociRepoList, recordEvent, dockerConfig],
     // The example: publish cannot delete Components.
-    denied: [deleteComponent, createSnapshot, listAll('snapshots'), patchSpec('publications', PUB), secret(OTHER_NS), configMap(NS)],
+    denied: [deleteComponent, createSnapshot, listAll('components'), watch('ocmrepositories'), patchSpec('publications', PUB), secret(OTHER_NS), configMap(NS)],
   },
   webhook: {
     allowed: [get('ocmrepositories', REPO), get('components', C), get('resources', R), get('configurations', CFG), configMap(NS)],
