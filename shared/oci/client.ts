@@ -73,6 +73,19 @@ export interface RegistryClientOptions {
    * `BlobSource` with `file`. Smaller blobs and streams use undici. Default 8 MiB; `Infinity` turns it off.
    */
   socketTransferMinBytes?: number;
+  /**
+   * Called after each blob moved on a raw socket (metrics, logs, tests). `host` is the server that sent or took
+   * the bytes: a storage host when the registry redirected the download.
+   */
+  onSocketTransfer?: (event: SocketTransferEvent) => void;
+}
+
+export interface SocketTransferEvent {
+  op: 'GET' | 'PUT';
+  repository: string;
+  digest: string;
+  bytes: number;
+  host: string;
 }
 
 type Action = 'pull' | 'push' | 'delete';
@@ -172,6 +185,7 @@ export class RegistryClient {
   private readonly credentials: CredentialProvider;
   readonly userAgent: string;
   readonly onRetry: RegistryClientOptions['onRetry'];
+  readonly onSocketTransfer: RegistryClientOptions['onSocketTransfer'];
   private readonly tokens = new TokenCache();
   /** learned from the first challenge */
   private challenge: Challenge | undefined;
@@ -194,6 +208,7 @@ export class RegistryClient {
     this.maxManifestBytes = opts.maxManifestBytes ?? 4 * 1024 * 1024;
     this.userAgent = opts.userAgent ?? 'ocm-knative';
     this.onRetry = opts.onRetry;
+    this.onSocketTransfer = opts.onSocketTransfer;
     const cred = opts.credentials;
     this.credentials = typeof cred === 'function' ? cred : () => cred;
     this.socketTransferMinBytes = opts.socketTransferMinBytes ?? DEFAULT_SOCKET_TRANSFER_MIN;
@@ -587,6 +602,7 @@ export class RemoteBlobStore implements BlobStore {
         if (result.kind === 'unsupported') return false;
         if (result.kind === 'written') {
           if (result.digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, result.digest);
+          this.client.onSocketTransfer?.({ op: 'GET', repository: this.repository, digest: desc.digest, bytes: result.size, host: url.host });
           return true;
         }
         const res = result.response;
@@ -785,6 +801,7 @@ export class RemoteBlobStore implements BlobStore {
     if (res.status === 401) return false;
     if (res.status !== 201) throw responseError(what, res);
     checkDigest(res.headers['docker-content-digest'], desc.digest, what);
+    this.client.onSocketTransfer?.({ op: 'PUT', repository: this.repository, digest: desc.digest, bytes: desc.size, host: url.host });
     return true;
   }
 

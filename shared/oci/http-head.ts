@@ -28,7 +28,8 @@ export function parseResponseHead(head: string): ResponseHead {
   const statusLine = lines[0] ?? '';
   const m = STATUS_LINE.exec(statusLine);
   if (!m) throw new ResponseHeadError(`malformed HTTP status line "${statusLine.slice(0, 80)}"`);
-  const headers: Record<string, string> = {};
+  // no prototype: a header named "constructor" or "__proto__" must be an ordinary field
+  const headers = Object.create(null) as Record<string, string>;
   for (const line of lines.slice(1)) {
     if (line === '') continue;
     if (line.startsWith(' ') || line.startsWith('\t')) throw new ResponseHeadError('obsolete line folding in the response head');
@@ -38,7 +39,7 @@ export function parseResponseHead(head: string): ResponseHead {
     const value = line.slice(colon + 1).trim();
     if (!FIELD_VALUE.test(value)) throw new ResponseHeadError(`header ${name} holds control characters`);
     const key = name.toLowerCase();
-    headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+    headers[key] = Object.hasOwn(headers, key) ? `${headers[key]}, ${value}` : value;
   }
   return { status: Number(m[1]), headers };
 }

@@ -15,7 +15,7 @@ export {
   repositoryScope,
   TokenCache,
 } from './auth.js';
-export type { RegistryClientOptions } from './client.js';
+export type { RegistryClientOptions, SocketTransferEvent } from './client.js';
 export { RegistryClient, RemoteBlobStore, RemoteManifestStore, RemoteRepository } from './client.js';
 export {
   algorithmOf,

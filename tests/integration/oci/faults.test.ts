@@ -14,55 +14,10 @@ import {
   RegistryClient,
   TransientError,
 } from '../../../shared/oci/index.js';
-import { freePort, startProcess, waitReady, type RunningProcess } from '../../infra/process.js';
+import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
-
-/** A docker-registry of our own (fs storage) that the test may kill and restart by PID. */
-class OwnRegistry {
-  proc: RunningProcess | undefined;
-  constructor(
-    readonly dir: string,
-    readonly port: number,
-  ) {}
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-  async start(): Promise<void> {
-    const cfg = join(this.dir, 'registry.yml');
-    await writeFile(
-      cfg,
-      [
-        'version: 0.1',
-        'log: {level: warn}',
-        'storage:',
-        `  filesystem: {rootdirectory: ${join(this.dir, 'data')}}`,
-        '  delete: {enabled: true}',
-        '  maintenance: {uploadpurging: {enabled: false}}',
-        'http:',
-        `  addr: 127.0.0.1:${this.port}`,
-        '  secret: test-only-secret',
-        '',
-      ].join('\n'),
-    );
-    this.proc = startProcess({ name: `own-registry-${this.port}`, command: 'docker-registry', args: ['serve', cfg], logFile: join(this.dir, 'registry.log') });
-    await waitReady(
-      this.proc,
-      async () => {
-        const res = await fetch(`${this.url}/v2/`);
-        return res.status === 200;
-      },
-      20_000,
-    );
-  }
-  /** SIGKILL: a crash, not a graceful stop */
-  async kill(): Promise<void> {
-    if (!this.proc) return;
-    process.kill(this.proc.pid, 'SIGKILL');
-    await this.proc.exited;
-    this.proc = undefined;
-  }
-}
+import { OwnRegistry } from './own-registry.js';
 
 describe('faults', () => {
   let dir: string;
@@ -73,7 +28,7 @@ describe('faults', () => {
     await own.start();
   });
   afterAll(async () => {
-    await own.proc?.stop();
+    await own.stop();
   });
 
   it('registry killed mid-upload and restarted: the upload restarts from byte 0 and succeeds', { timeout: 120_000 }, async () => {
