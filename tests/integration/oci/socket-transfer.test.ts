@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +83,43 @@ function whenPast(size: () => Promise<number>, bytes: number, then: () => Promis
   return { done, stop: () => void (stopped = true) };
 }
 
+interface RecordingProxy {
+  url: string;
+  requests: Array<{ method: string; url: string; authorization: string | undefined; status: number }>;
+  close(): Promise<void>;
+}
+
+/** A plain HTTP forwarder in front of `target` that records each request's method, URL and Authorization. */
+async function recordingProxy(target: URL): Promise<RecordingProxy> {
+  const requests: RecordingProxy['requests'] = [];
+  const server = createServer((req, res) => {
+    const entry = { method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, status: 0 };
+    requests.push(entry);
+    // the Host header is forwarded unchanged: the registry signed its S3 requests (and presigned URLs) for it
+    const upstream = httpRequest(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        entry.status = up.statusCode ?? 0;
+        res.writeHead(entry.status, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
 describe('large blobs on raw sockets (socket-transfer.ts) against docker-registry 2.8', () => {
   let dir: string;
   let big: string;
@@ -137,10 +176,13 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
 
   describe('S3-backed registry that redirects blob GETs to presigned SeaweedFS URLs, behind htpasswd', () => {
     let own: OwnRegistry;
+    let storage: RecordingProxy;
     const user = 'redirect-user';
     const password = 'redirect-password';
     beforeAll(async () => {
       const s3 = services().s3;
+      // the registry reaches SeaweedFS (and signs the presigned URLs it hands out) through a recording proxy
+      storage = await recordingProxy(new URL(s3.endpoint));
       const htpasswd = join(dir, 'htpasswd');
       const { stdout } = await promisify(execFile)('htpasswd', ['-Bbn', user, password]);
       await writeFile(htpasswd, stdout);
@@ -152,7 +194,7 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
             accesskey: s3.accessKeyId,
             secretkey: s3.secretAccessKey,
             region: s3.region,
-            regionendpoint: s3.endpoint,
+            regionendpoint: storage.url,
             bucket: s3.bucket,
             secure: false,
             v4auth: true,
@@ -165,6 +207,7 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
     }, 60_000);
     afterAll(async () => {
       await own?.stop();
+      await storage?.close();
     });
 
     it('the download follows the 307 to storage (without the registry credentials) and verifies the bytes', { timeout: 90_000 }, async () => {
@@ -177,13 +220,16 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
         const out = join(dir, 'redirected.bin');
         await repo.blobs.fetchToFile(layer, out);
         expect(await sha256File(out)).toBe(layer.digest);
-        const storageHost = new URL(services().s3.endpoint).host;
-        // bytes came from SeaweedFS, not the registry: the registry answered 307 with a presigned URL, and
-        // SeaweedFS would have refused a request carrying our Basic credentials next to the signature
+        // the bytes came from storage, not the registry: it answered 307 with a presigned URL
         expect(events.map((e) => [e.op, e.host])).toEqual([
           ['PUT', new URL(own.url).host],
-          ['GET', storageHost],
+          ['GET', new URL(storage.url).host],
         ]);
+        const presigned = storage.requests.filter((r) => r.url.includes('X-Amz-Signature=') && r.method === 'GET');
+        expect(presigned).toHaveLength(1);
+        // our registry credentials stayed with the registry
+        expect(presigned[0]?.authorization).toBeUndefined();
+        expect(presigned[0]?.status).toBe(200);
       } finally {
         await client.close();
       }
