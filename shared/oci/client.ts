@@ -396,6 +396,10 @@ export class RegistryClient {
           headers,
           body: req.body ? await req.body() : null,
           dispatcher: req.followRedirects ? this.redirecting : this.dispatcher,
+          // undici closes the connection after every HEAD unless told otherwise (it guards against servers that
+          // send a body anyway; registries do not): without this each HEAD paid a new TCP (or TLS) connection,
+          // 2.6 ms instead of 1.1 ms against docker-registry here, and the no-op check of every event does one
+          ...(req.method === 'HEAD' ? { reset: false } : {}),
         });
         if (res.statusCode === 401) {
           const text = await readText(res);
