@@ -2,7 +2,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import { Transform, pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineP } from 'node:stream/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, interceptors, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import {
   parseWwwAuthenticate,
   repositoryScope,
@@ -23,6 +23,7 @@ import {
   TransientError,
 } from './errors.js';
 import { nextLink } from './link-header.js';
+import { Agent, redirectInterceptor, request } from './undici-core.js';
 import { getToFile, putFromFile, type RawResponse, type SocketTransferOptions } from './socket-transfer.js';
 import { IO_CHUNK_BYTES } from './sources.js';
 import { isIndexMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
@@ -239,7 +240,7 @@ export class RegistryClient {
       });
       this.ownsDispatcher = true;
     }
-    this.redirecting = this.dispatcher.compose(interceptors.redirect({ maxRedirections: 3 }));
+    this.redirecting = this.dispatcher.compose(redirectInterceptor({ maxRedirections: 3 }));
   }
 
   /** A handle on one repository: blobs + manifests (a `Target`). */
