@@ -14,7 +14,10 @@
  *   for client-node instead of a TLS handshake per API request), interleaved; --only-keepalive skips the rest.
  *
  *   npx tsx functions/build.ts --outdir bench/.tmp/dist
- *   npx tsx bench/pipeline/throughput.ts [--seconds 15] [--concurrency 1,16,64] [--log-level info] [--profile]
+ * - the same events rotating over --objects distinct Ready Resources (no two in flight for one object, so no
+ *   coalescing), and that again with the read cache off (KUBE_CACHE=false: every read an API request).
+ *
+ *   npx tsx bench/pipeline/throughput.ts [--seconds 15] [--concurrency 1,16,64] [--objects 50] [--log-level info] [--profile]
  *   npx tsx bench/pipeline/throughput.ts --keepalive --only-keepalive --concurrency 1,16
  */
 import { readFileSync, readdirSync } from 'node:fs';
@@ -58,6 +61,8 @@ import {
 const SECONDS = Number(arg('seconds', '15'));
 const CONCURRENCY = arg('concurrency', '1,16,64').split(',').map(Number);
 const LOG_LEVEL = arg('log-level', 'info');
+/** distinct Ready Resources the events rotate over (1 = the example's chart only, where a burst coalesces) */
+const OBJECTS = Number(arg('objects', '50'));
 
 interface LoadResult {
   concurrency: number;
@@ -118,6 +123,13 @@ function eventMaker(obj: KubeObject, source: string): () => { method: 'POST'; pa
   const body = typeof msg.body === 'string' ? msg.body : Buffer.from(msg.body as Uint8Array).toString('utf8');
   // every delivery is a distinct event (as from the adapter): a fresh id each time
   return () => ({ method: 'POST', path: '/', headers: { ...headers, 'ce-id': randomUUID() }, body });
+}
+
+/** Events rotating over several objects, one maker per object. */
+function rotating(objs: KubeObject[], source: string): () => { method: 'POST'; path: string; headers: Record<string, string>; body: string } {
+  const makers = objs.map((o) => eventMaker(o, source));
+  let i = 0;
+  return () => makers[i++ % makers.length]!();
 }
 
 async function outcomes(fn: FunctionProcess): Promise<Record<string, number>> {
@@ -185,9 +197,21 @@ async function main(): Promise<void> {
       if (Date.now() > deadline) throw new Error('example Resource not Ready');
       await new Promise((r) => setTimeout(r, 200));
     }
+    const chart = objs.find((o) => o.kind === 'Resource' && o.metadata.name === name)!;
+    const extra = Array.from({ length: Math.max(0, OBJECTS - 1) }, (_, i) => ({ ...structuredClone(chart), metadata: { name: `${name}-${i}` } }));
+    for (const o of extra) await createObject(b.api, ns, o);
+    const getNamed = async (n: string): Promise<KubeObject> =>
+      (await b.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURALS.Resource!, name: n })) as KubeObject;
+    for (const o of extra) {
+      for (const deadline = Date.now() + 300_000; !isReadyNow(await getNamed(o.metadata.name)); ) {
+        if (Date.now() > deadline) throw new Error(`Resource ${o.metadata.name} not Ready`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     await p.driver.settle(500, 60_000);
     await p.stop();
     const resource = await getResource();
+    const many = [resource, ...(await Promise.all(extra.map((o) => getNamed(o.metadata.name))))];
     const source = b.services.kube.server;
 
     if (flag('keepalive')) {
@@ -241,32 +265,43 @@ async function main(): Promise<void> {
     // warm-up: lazy handler import, connections
     await load(fn.url, 4, 2, noop);
     const fnRows: Array<LoadResult & { kind: string; apiRequestsPerEvent?: number; outcomes?: Record<string, number>; cpuSeconds?: number }> = [];
-    for (const c of CONCURRENCY) {
-      const before = await apiRequestCounts(b.services);
-      const o0 = await outcomes(fn);
-      const cpu0 = cpuSecondsOf(fn.pid);
-      const r = await load(fn.url, c, SECONDS, noop);
-      const cpu1 = cpuSecondsOf(fn.pid);
-      const o1 = await outcomes(fn);
-      const api = diffCounts(before, await apiRequestCounts(b.services));
-      const oc = Object.fromEntries(Object.entries(o1).map(([k, v]) => [k, v - (o0[k] ?? 0)]).filter(([, v]) => v !== 0));
-      fnRows.push({
-        kind: 'no-op update (Resource)',
-        ...r,
-        apiRequestsPerEvent: Number(((api.total - 2) / r.requests).toFixed(2)),
-        outcomes: oc,
-        ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: Number((cpu1 - cpu0).toFixed(1)) } : {}),
-      });
-      log(`function no-op c=${c}: ${r.perSecond}/s p50 ${r.p50Ms} ms, API requests/event ${((api.total - 2) / r.requests).toFixed(2)} ${JSON.stringify(api.byVerb)} outcomes ${JSON.stringify(oc)}`);
-    }
+    const measure = async (f: FunctionProcess, kind: string, make: ReturnType<typeof rotating>): Promise<void> => {
+      for (const c of CONCURRENCY) {
+        const before = await apiRequestCounts(b.services);
+        const o0 = await outcomes(f);
+        const cpu0 = cpuSecondsOf(f.pid);
+        const r = await load(f.url, c, SECONDS, make);
+        const cpu1 = cpuSecondsOf(f.pid);
+        const o1 = await outcomes(f);
+        const api = diffCounts(before, await apiRequestCounts(b.services));
+        const oc = Object.fromEntries(Object.entries(o1).map(([k, v]) => [k, v - (o0[k] ?? 0)]).filter(([, v]) => v !== 0));
+        fnRows.push({
+          kind,
+          ...r,
+          apiRequestsPerEvent: Number(((api.total - 2) / r.requests).toFixed(2)),
+          outcomes: oc,
+          ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuSeconds: Number((cpu1 - cpu0).toFixed(1)) } : {}),
+        });
+        log(`function ${kind} c=${c}: ${r.perSecond}/s p50 ${r.p50Ms} ms, API requests/event ${((api.total - 2) / r.requests).toFixed(2)} ${JSON.stringify(api.byVerb)} outcomes ${JSON.stringify(oc)}`);
+      }
+    };
+    await measure(fn, 'no-op update, one Resource', noop);
+    const spread = rotating(many, source);
+    await load(fn.url, 4, 2, spread);
+    await measure(fn, `no-op update, ${many.length} Resources in turn`, spread);
     for (const c of CONCURRENCY) {
       const r = await load(fn.url, c, Math.min(SECONDS, 10), unrouted);
       fnRows.push({ kind: 'unrouted kind (no I/O)', ...r });
       log(`function unrouted c=${c}: ${r.perSecond}/s p50 ${r.p50Ms} ms`);
     }
-    result.function = fnRows;
     result.functionRss = rssOf(fn.pid);
     await fn.stop();
+    // the same, every read an API request (as before the cache)
+    const uncached = await spawnFunction('resource', b.services, { registryUrl: b.services.registry.fs.url, logLevel: LOG_LEVEL, env: { KUBE_CACHE: 'false' } });
+    await load(uncached.url, 4, 2, spread);
+    await measure(uncached, `no-op update, ${many.length} Resources in turn, KUBE_CACHE=false`, spread);
+    await uncached.stop();
+    result.function = fnRows;
 
     // 3. CPU profile of the function under no-op load
     if (flag('profile')) {

@@ -37,6 +37,12 @@ export interface ArtifactStoreAdapterOptions {
   caFile?: string;
   /** settings put on every Flux OCIRepository */
   flux?: ArtifactStore['flux'];
+  /**
+   * How long a manifest seen in the registry counts as present without asking again (default 10 s; 0 = always ask).
+   * The no-op check of every event asks; a manifest is only removed by our own deleteManifest (which forgets it
+   * here) or by the registry's retention, whose loss is then noticed this much later.
+   */
+  presentTtlMs?: number;
 }
 
 const KIND: Record<LayerKind, ArtifactKind> = {
@@ -57,6 +63,9 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
   const publicHost = opts.publicHost ?? (store.url.startsWith('file:') ? 'localhost' : new URL(store.url).host);
   const insecure = new Set(opts.insecureHosts ?? []);
   const clients: RegistryClient[] = [];
+  const presentTtl = opts.presentTtlMs ?? 10_000;
+  const seen = new Map<string, number>();
+  const seenKey = (repository: string, digest: string): string => `${repository}@${digest}`;
 
   function external(host: string, dockerConfig?: Buffer, plainHttp = false): RegistryClient {
     const scheme = plainHttp || insecure.has(host) ? 'http' : 'https';
@@ -153,9 +162,17 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
     },
 
     async hasManifest(repository: string, digest: string): Promise<boolean> {
+      const k = seenKey(repository, digest);
+      if ((seen.get(k) ?? 0) > Date.now()) return true;
       try {
         const d = await store.resolve(repository, digest);
-        return d?.digest === digest;
+        const present = d?.digest === digest;
+        if (present && presentTtl > 0) {
+          // bounded: forget everything rather than grow without limit
+          if (seen.size >= 10_000) seen.clear();
+          seen.set(k, Date.now() + presentTtl);
+        } else seen.delete(k);
+        return present;
       } catch (err) {
         if (err instanceof NotFoundError) return false;
         throw err;
@@ -178,6 +195,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
     },
 
     async deleteManifest(repository: string, digest: string): Promise<boolean> {
+      seen.delete(seenKey(repository, digest));
       try {
         return await store.deleteManifest(repository, digest);
       } catch (err) {

@@ -105,21 +105,39 @@ export async function reconcileObject<T extends KubeObject>(
 }
 
 /** per stage instance (its deps object): another instance is another process as far as ordering goes */
-const lanes = new WeakMap<ReconcileDeps, Map<string, Promise<unknown>>>();
+const lanes = new WeakMap<ReconcileDeps, Map<string, Lane>>();
+
+/** The last reconcile scheduled for an object, and whether it has started reading yet. */
+interface Lane {
+  run: Promise<unknown>;
+  started: boolean;
+}
 
 /**
  * One reconcile per object at a time within a process: events for the same object arrive together (an add and the
  * status update of what it depends on), and running them one after the other makes the second one a cheap no-op
  * instead of a duplicate push. Across processes the input checks keep results correct.
+ *
+ * Requests that arrive while one is already waiting join it, as in a controller's work queue: the waiting reconcile
+ * has not read anything yet, so it sees everything the joiners' events announced (a burst of N events for one
+ * object costs at most two reconciles, not N; the runs take no arguments but the key, so joining loses nothing).
  */
-async function serialized<R>(inflight: Map<string, Promise<unknown>>, key: string, fn: () => Promise<R>): Promise<R> {
-  const previous = inflight.get(key) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(fn);
-  inflight.set(key, run);
+async function serialized<R>(lanes: Map<string, Lane>, key: string, fn: () => Promise<R>): Promise<R> {
+  const tail = lanes.get(key);
+  if (tail && !tail.started) return tail.run as Promise<R>;
+  const lane: Lane = { run: Promise.resolve(), started: false };
+  const run = (tail?.run ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => {
+      lane.started = true;
+      return fn();
+    });
+  lane.run = run;
+  lanes.set(key, lane);
   try {
     return await run;
   } finally {
-    if (inflight.get(key) === run) inflight.delete(key);
+    if (lanes.get(key) === lane) lanes.delete(key);
   }
 }
 
