@@ -1,11 +1,20 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError, credentialsFromDockerConfig, digestOf, fileSource, OciError, RegistryClient } from '../../../shared/oci/index.js';
+import {
+  AuthError,
+  credentialsFromDockerConfig,
+  digestFile,
+  digestOf,
+  fileSource,
+  OciError,
+  RegistryClient,
+  type SocketTransferEvent,
+} from '../../../shared/oci/index.js';
 import { RegistryStore } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
 import { BearerProxy } from './bearer-proxy.js';
-import { drainCount, repoName, scratchDir } from './helpers.js';
+import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 
 describe('bearer token flow and retries via a test-local token server + reverse proxy in front of docker-registry', () => {
   let proxy: BearerProxy;
@@ -49,6 +58,33 @@ describe('bearer token flow and retries via a test-local token server + reverse 
     const before = proxy.tokenRequests.length;
     expect((await store.resolve(repo, 'v1'))?.digest).toBe(pushed.manifest.digest);
     expect(proxy.tokenRequests.length).toBe(before + 1);
+  });
+
+  it('large blobs on the raw-socket path carry the Bearer token of their scope; a revoked token falls back, refreshes, and the next transfer is on the socket again', async () => {
+    const events: SocketTransferEvent[] = [];
+    const client = new RegistryClient({ url: proxy.url, credentials: { username: 'robot', password: 'robot-pw' }, onSocketTransfer: (e) => events.push(e) });
+    clients.push(client);
+    const repo = client.repository(repoName('bearer-socket'));
+    const file = await randomFile(join(dir, 'big.bin'), 12 * 1024 * 1024 + 3);
+    const desc = await digestFile(file);
+    await repo.blobs.push(desc, fileSource(file));
+    expect(events.map((e) => e.op)).toEqual(['PUT']);
+    const puts = proxy.requests.filter((r) => r.method === 'PUT' && r.path.includes('/blobs/uploads/'));
+    expect(puts.at(-1)?.bearer).toBe(true);
+
+    proxy.revokeAll();
+    const tokensBefore = proxy.tokenRequests.length;
+    const out = join(dir, 'big-out.bin');
+    await repo.blobs.fetchToFile(desc, out);
+    // the socket GET met a 401, so undici fetched it, refreshing the pull token on the way
+    expect(events.map((e) => e.op)).toEqual(['PUT']);
+    expect(proxy.tokenRequests.length).toBe(tokensBefore + 1);
+    expect((await digestFile(out)).digest).toBe(desc.digest);
+
+    await repo.blobs.fetchToFile(desc, out);
+    expect(events.map((e) => e.op)).toEqual(['PUT', 'GET']);
+    expect(proxy.tokenRequests.length).toBe(tokensBefore + 1);
+    expect((await digestFile(out)).digest).toBe(desc.digest);
   });
 
   it('wrong credentials at the token server => AuthError naming the token server, without the password', async () => {
