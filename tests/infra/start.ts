@@ -145,7 +145,10 @@ async function startS3(r: Runner): Promise<Services['s3']> {
       '-master.volumeSizeLimitMB=256',
       `-volume.port=${volume}`,
       `-volume.port.grpc=${volumeGrpc}`,
-      '-volume.max=50',
+      // 0 = as many 256 MiB volumes as the disk has room for: the S3-backed registry writes each blob twice (upload,
+      // then the copy to its final path) and deleted objects are reclaimed only by a later vacuum, so a fixed 50 ran
+      // out after four 1 GiB pushes in the registry benchmark (HTTP 500 on every upload after that)
+      '-volume.max=0',
       '-filer',
       `-filer.port=${filer}`,
       `-filer.port.grpc=${filerGrpc}`,
