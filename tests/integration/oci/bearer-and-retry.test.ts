@@ -60,7 +60,7 @@ describe('bearer token flow and retries via a test-local token server + reverse 
     expect(proxy.tokenRequests.length).toBe(before + 1);
   });
 
-  it('large blobs on the raw-socket path carry the Bearer token of their scope; a revoked token falls back, refreshes, and the next transfer is on the socket again', async () => {
+  it('large blobs on the raw-socket path carry the Bearer token of their scope; a revoked token falls back, refreshes, and the next transfer is on the socket again; 503 + Retry-After retried, 400 never', async () => {
     const events: SocketTransferEvent[] = [];
     const client = new RegistryClient({ url: proxy.url, credentials: { username: 'robot', password: 'robot-pw' }, onSocketTransfer: (e) => events.push(e) });
     clients.push(client);
@@ -85,6 +85,18 @@ describe('bearer token flow and retries via a test-local token server + reverse 
     expect(events.map((e) => e.op)).toEqual(['PUT', 'GET']);
     expect(proxy.tokenRequests.length).toBe(tokensBefore + 1);
     expect((await digestFile(out)).digest).toBe(desc.digest);
+
+    // retry policy on the socket path: a 503 with Retry-After is retried after the delay, a 400 never
+    proxy.faults.push({ status: 503, retryAfter: '1', method: 'GET' });
+    const t0 = Date.now();
+    await repo.blobs.fetchToFile(desc, out);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(events.map((e) => e.op)).toEqual(['PUT', 'GET', 'GET']);
+    proxy.faults.push({ status: 400, method: 'GET' });
+    const n = proxy.requests.length;
+    const err = await repo.blobs.fetchToFile(desc, out).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 400 });
+    expect(proxy.requests.length - n).toBe(1);
   });
 
   it('wrong credentials at the token server => AuthError naming the token server, without the password', async () => {

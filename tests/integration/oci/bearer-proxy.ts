@@ -69,11 +69,14 @@ export class BearerProxy {
     if (fault && (!fault.method || fault.method === req.method)) {
       this.faults.shift();
       req.resume();
+      const body = JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }] });
+      // framed by Content-Length, as docker-registry frames its error bodies (writeHead alone would make it chunked)
       res.writeHead(fault.status, {
         'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
         ...(fault.retryAfter ? { 'retry-after': fault.retryAfter } : {}),
       });
-      res.end(JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: 'injected' }] }));
+      res.end(body);
       return;
     }
     const m = /^\/v2\/(.+)\/(blobs|manifests|tags|referrers)\//.exec(u.pathname);
@@ -90,11 +93,13 @@ export class BearerProxy {
     if (!ok) {
       req.resume();
       const scope = m ? `repository:${m[1]}:${action === 'pull' ? 'pull' : 'pull,push'}` : '';
+      const body = JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] });
       res.writeHead(401, {
         'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
         'www-authenticate': `Bearer realm="${this.url}/token",service="test-registry"${scope ? `,scope="${scope}"` : ''}`,
       });
-      res.end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
+      res.end(body);
       return;
     }
     if (req.method === 'PATCH') this.patchSizes.push(Number(req.headers['content-length'] ?? -1));
