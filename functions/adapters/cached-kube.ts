@@ -90,6 +90,9 @@ export function cachedKubePort(inner: KubePort, cache: ObjectCacheView): CachedK
     required.set(id, known + 1);
   }
 
+  /** A write whose result we do not get back as an object: whatever it did, what we had is now older. */
+  const invalidating = <R>(key: ObjectKey, write: () => Promise<R>): Promise<R> => write().finally(() => invalidate(key));
+
   const port: CachedKube = {
     reads,
 
@@ -140,13 +143,7 @@ export function cachedKubePort(inner: KubePort, cache: ObjectCacheView): CachedK
       return out;
     },
 
-    async patchStatus(key: ObjectKey, patch: StatusPatch): Promise<boolean> {
-      try {
-        return await inner.patchStatus(key, patch);
-      } finally {
-        invalidate(key);
-      }
-    },
+    patchStatus: (key: ObjectKey, patch: StatusPatch) => invalidating(key, () => inner.patchStatus(key, patch)),
 
     async upsert<T extends KubeObject>(obj: T): Promise<T> {
       const stored = await inner.upsert(obj);
@@ -154,21 +151,8 @@ export function cachedKubePort(inner: KubePort, cache: ObjectCacheView): CachedK
       return stored;
     },
 
-    async removeFinalizer(key: ObjectKey, finalizer: string): Promise<boolean> {
-      try {
-        return await inner.removeFinalizer(key, finalizer);
-      } finally {
-        invalidate(key);
-      }
-    },
-
-    async delete(key: ObjectKey): Promise<boolean> {
-      try {
-        return await inner.delete(key);
-      } finally {
-        invalidate(key);
-      }
-    },
+    removeFinalizer: (key: ObjectKey, finalizer: string) => invalidating(key, () => inner.removeFinalizer(key, finalizer)),
+    delete: (key: ObjectKey) => invalidating(key, () => inner.delete(key)),
 
     getSecret: (namespace, name) => inner.getSecret(namespace, name),
     getConfigMap: (namespace, name) => inner.getConfigMap(namespace, name),
