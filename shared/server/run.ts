@@ -3,6 +3,7 @@
  * (express, CloudEvents SDK, pino, prom-client, then the handler via `loadHandler`) loads after listen().
  */
 import { ConfigError, loadConfig, type ConfigOf, type ConfigSchema } from '../config/index.js';
+import { keepWasmInBaselineTier } from '../oci/wasm-tiering.js';
 import type { Logger } from '../log/index.js';
 import type { StageMetrics } from '../metrics/index.js';
 import { serverConfigSchema, type ServerConfig } from './config.js';
@@ -28,6 +29,8 @@ export async function runFunction<S extends ConfigSchema = Record<never, never>>
   options: RunFunctionOptions<S>,
 ): Promise<FunctionServer | undefined> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
+  // this is every function's process entry: the one place for a process-wide V8 flag (see wasm-tiering.ts)
+  keepWasmInBaselineTier();
   let config: ServerConfig & ConfigOf<S>;
   try {
     config = loadConfig({ ...serverConfigSchema, ...options.configSchema }, options.env ?? process.env) as ServerConfig & ConfigOf<S>;
