@@ -24,7 +24,7 @@ export const stageConfigSchema = {
   INSECURE_REGISTRIES: env.string({ description: 'comma-separated host:port of source/target registries reached over plain HTTP', optional: true }),
   SOURCE_CA_FILE: env.string({ description: 'PEM CA bundle for source and target registries', optional: true }),
   KUBE_CACHE: env.bool({
-    description: 'answer reads from a list+watch cache of our kinds (needs list and watch on them); false = every read is an API request',
+    description: 'answer reads from a list+watch cache of our kinds (needs list and watch on them; default true); false = every read is an API request',
     optional: true,
   }),
 } as const;
