@@ -153,6 +153,14 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
     deliveries: p.driver.deliveries.length,
     deliveriesByStage: byStage,
     retriedDeliveries: p.driver.deliveries.filter((d) => d.attempts > 1).length,
+    // why the first attempt of a retried delivery failed, by stage and cause (messages cut to their first words)
+    retriedBecause: p.driver.deliveries
+      .filter((d) => d.firstFailure !== undefined)
+      .reduce<Record<string, number>>((acc, d) => {
+        const k = `${d.stage}: ${d.firstFailure!.slice(0, 60)}`;
+        acc[k] = (acc[k] ?? 0) + 1;
+        return acc;
+      }, {}),
     deadLetters: p.driver.deadLetters.length,
     deadLettersByStatus: p.driver.deadLetters.reduce<Record<string, number>>((acc, d) => {
       const k = `${d.stage} ${d.status} ${d.body.slice(0, 80)}`;

@@ -32,6 +32,8 @@ export interface DeliveryRecord {
   status: number;
   attempts: number;
   ms: number;
+  /** why the first attempt failed, when there was more than one ("HTTP 503" or the transport error) */
+  firstFailure?: string;
 }
 
 const RETRIED = (status: number) => status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
@@ -145,6 +147,7 @@ export class EventingDriver {
     const t0 = Date.now();
     let status = 0;
     let body = '';
+    let firstFailure: string | undefined;
     for (let attempt = 0; attempt <= retries; attempt++) {
       if (attempt > 0) await new Promise((r) => setTimeout(r, backoff * 2 ** (attempt - 1)));
       if (this.stopped) return;
@@ -159,7 +162,7 @@ export class EventingDriver {
         status = res.statusCode;
         body = await res.body.text();
         if (!RETRIED(status)) {
-          this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: attempt + 1, ms: Date.now() - t0 });
+          this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: attempt + 1, ms: Date.now() - t0, ...(firstFailure ? { firstFailure } : {}) });
           if (status >= 200 && status < 300 && res.headers['ce-type']) {
             // a reply: back into the broker, through every Trigger again
             const reply = parseHttpEvent(res.headers as Record<string, string>, body);
@@ -168,11 +171,14 @@ export class EventingDriver {
           }
           return;
         }
-      } catch {
+        firstFailure ??= `HTTP ${status}: ${body.slice(0, 120)}`;
+      } catch (err) {
         status = 0;
+        const e = err as { code?: string; message?: string };
+        firstFailure ??= `${e.code ?? 'error'}: ${e.message ?? String(err)}`;
       }
     }
-    this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: retries + 1, ms: Date.now() - t0 });
+    this.deliveries.push({ stage: sub.stage, type: event.type, subject: event.subject, status, attempts: retries + 1, ms: Date.now() - t0, ...(firstFailure ? { firstFailure } : {}) });
     this.deadLetters.push({ stage: sub.stage, event, status, body });
   }
 
