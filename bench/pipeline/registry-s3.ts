@@ -20,8 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCipheriv, createHash } from 'node:crypto';
 import { build } from 'esbuild';
-import { Annotation, bufferSource, digestOf, fileSource, digestFile, MediaType } from '../../shared/oci/index.js';
-import { LayoutStore } from '../../shared/snapshot/index.js';
+import { LayoutStore, pushFileArtifact } from '../../shared/snapshot/index.js';
 import { startServices } from '../../tests/infra/start.js';
 import { REPO, TMP, arg, loadSampler, log, machine, percentile, table, writeResult } from './harness.js';
 
@@ -103,25 +102,9 @@ async function main(): Promise<void> {
       const file = join(dir, 'big.bin');
       log(`creating ${mib} MiB`);
       await randomFile(file, mib);
-      const layer = await digestFile(file);
       const layoutRoot = join(dir, 'layouts');
       const layout = new LayoutStore(layoutRoot).repository('src');
-      await layout.blobs.push(layer, fileSource(file));
-      const empty = Buffer.from('{}');
-      await layout.blobs.push({ digest: digestOf(empty), size: 2 }, bufferSource(empty));
-      await layout.manifests.push(
-        Buffer.from(
-          JSON.stringify({
-            schemaVersion: 2,
-            mediaType: MediaType.ImageManifest,
-            artifactType: 'application/vnd.example.bench',
-            config: { mediaType: MediaType.Empty, digest: digestOf(empty), size: 2 },
-            layers: [{ mediaType: 'application/octet-stream', ...layer, annotations: { [Annotation.Title]: 'big.bin' } }],
-          }),
-        ),
-        MediaType.ImageManifest,
-        'v1',
-      );
+      const { layer } = await pushFileArtifact(layout, file, { artifactType: 'application/vnd.example.bench', tag: 'v1' });
       const layoutDir = join(layoutRoot, 'src');
       const hex = layer.digest.slice('sha256:'.length);
       const dropLayer = async (): Promise<void> => {

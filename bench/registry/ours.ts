@@ -8,17 +8,8 @@
  *   node ours.mjs repush      <registryUrl> <layoutRoot> <layoutRepo> <tag> <dstRepo>   # existing content: HEADs only
  *   node ours.mjs idle        <registryUrl>                                           # start-up only: the RSS/time floor
  */
-import { basename } from 'node:path';
-import {
-  Annotation,
-  bufferSource,
-  digestFile,
-  digestOf,
-  fileSource,
-  keepWasmInBaselineTier,
-  MediaType,
-} from '../../shared/oci/index.js';
-import { copyArtifact, LayoutStore, RegistryStore } from '../../shared/snapshot/index.js';
+import { keepWasmInBaselineTier } from '../../shared/oci/index.js';
+import { copyArtifact, LayoutStore, pushFileArtifact, RegistryStore } from '../../shared/snapshot/index.js';
 
 async function main(): Promise<void> {
   const [cmd, url, ...args] = process.argv.slice(2);
@@ -45,20 +36,7 @@ async function main(): Promise<void> {
     case 'push-file': {
       const [file, dst, tag] = args as [string, string, string];
       const target = registry.repository(dst);
-      const layer = await digestFile(file);
-      await target.blobs.push(layer, fileSource(file));
-      const empty = Buffer.from('{}');
-      await target.blobs.push({ digest: digestOf(empty), size: 2 }, bufferSource(empty));
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageManifest,
-          artifactType: 'application/vnd.example.bench',
-          config: { mediaType: MediaType.Empty, digest: digestOf(empty), size: 2 },
-          layers: [{ mediaType: 'application/octet-stream', ...layer, annotations: { [Annotation.Title]: basename(file) } }],
-        }),
-      );
-      digest = (await target.manifests.push(manifest, MediaType.ImageManifest, tag)).digest;
+      digest = (await pushFileArtifact(target, file, { artifactType: 'application/vnd.example.bench', tag })).manifest.digest;
       break;
     }
     case 'pull': {

@@ -14,8 +14,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { Annotation, bufferSource, digestFile, digestOf, fileSource, MediaType } from '../../shared/oci/index.js';
-import { LayoutStore } from '../../shared/snapshot/index.js';
+import { LayoutStore, pushFileArtifact } from '../../shared/snapshot/index.js';
 import { freePort, startProcess, waitReady } from '../../tests/infra/process.js';
 
 const execFileP = promisify(execFile);
@@ -113,23 +112,10 @@ async function main(): Promise<void> {
       const file = join(dir, 'big.bin');
       log(`creating ${mib} MiB`);
       await randomFile(file, mib);
-      const layer = await digestFile(file);
       // an OCI layout holding the same single-layer artifact, for skopeo/crane/ours to push from
       const layoutRoot = join(dir, 'layouts');
       const layout = new LayoutStore(layoutRoot).repository('src');
-      await layout.blobs.push(layer, fileSource(file));
-      const empty = Buffer.from('{}');
-      await layout.blobs.push({ digest: digestOf(empty), size: 2 }, bufferSource(empty));
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageManifest,
-          artifactType: 'application/vnd.example.bench',
-          config: { mediaType: MediaType.Empty, digest: digestOf(empty), size: 2 },
-          layers: [{ mediaType: 'application/octet-stream', ...layer, annotations: { [Annotation.Title]: 'big.bin' } }],
-        }),
-      );
-      await layout.manifests.push(manifest, MediaType.ImageManifest, 'v1');
+      const { layer } = await pushFileArtifact(layout, file, { artifactType: 'application/vnd.example.bench', tag: 'v1' });
       const layoutDir = join(layoutRoot, 'src');
       const hex = layer.digest.slice('sha256:'.length);
       const dropLayer = async (): Promise<void> => {

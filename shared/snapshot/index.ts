@@ -20,3 +20,4 @@ export type { BlobFormat, WrittenFile } from './deterministic-tar.js';
 export { deterministicGzip, FIXED_ENTRY, gzipFile, sniffFormat, wrapFileInTarGzip } from './deterministic-tar.js';
 export { LayoutStore } from './layout-store.js';
 export { RegistryStore } from './registry-store.js';
+export { pushFileArtifact, type FileArtifactOptions } from './file-artifact.js';

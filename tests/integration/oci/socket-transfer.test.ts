@@ -8,20 +8,16 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Annotation,
   AuthError,
-  bufferSource,
   digestFile,
-  digestOf,
   DigestMismatchError,
   fileSource,
-  MediaType,
   RegistryClient,
   SizeMismatchError,
   type RegistryClientOptions,
   type SocketTransferEvent,
 } from '../../../shared/oci/index.js';
-import { copyArtifact, LayoutStore } from '../../../shared/snapshot/index.js';
+import { copyArtifact, LayoutStore, pushFileArtifact } from '../../../shared/snapshot/index.js';
 import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { randomFile, repoName, scratchDir, tool } from './helpers.js';
@@ -40,20 +36,8 @@ async function sha256File(path: string): Promise<string> {
 /** A single-layer artifact (the file as its layer) in a new OCI layout, tagged v1. */
 async function layoutWith(root: string, file: string, title: string): Promise<{ layer: { digest: string; size: number }; manifest: string }> {
   const repo = new LayoutStore(root).repository('src');
-  const layer = await digestFile(file);
-  await repo.blobs.push(layer, fileSource(file));
-  const empty = Buffer.from('{}');
-  await repo.blobs.push({ digest: digestOf(empty), size: 2 }, bufferSource(empty));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.ImageManifest,
-      artifactType: 'application/vnd.example.big',
-      config: { mediaType: MediaType.Empty, digest: digestOf(empty), size: 2 },
-      layers: [{ mediaType: 'application/octet-stream', ...layer, annotations: { [Annotation.Title]: title } }],
-    }),
-  );
-  return { layer, manifest: (await repo.manifests.push(manifest, MediaType.ImageManifest, 'v1')).digest };
+  const { layer, manifest } = await pushFileArtifact(repo, file, { artifactType: 'application/vnd.example.big', title, tag: 'v1' });
+  return { layer, manifest: manifest.digest };
 }
 
 function blobFile(layoutRepoDir: string, digest: string): string {
