@@ -16,7 +16,14 @@ async function main(): Promise<void> {
   if (!cmd || !url) throw new Error('usage: ours <push-layout|push-file|pull|repush> <registryUrl> ...');
   // what a function's entry point does too: no TurboFan spike for undici's wasm parser (see wasm-tiering.ts)
   if (process.env.OCMK_WASM_TIER_UP !== '1') keepWasmInBaselineTier();
-  const registry = new RegistryStore({ url });
+  // retries and raw-socket transfers are reported with the timing: a slow run should say why
+  const retries: string[] = [];
+  let socketTransfers = 0;
+  const registry = new RegistryStore({
+    url,
+    onRetry: (err, attempt, delayMs) => retries.push(`${attempt}: ${err.message.slice(0, 160)} (after ${Math.round(delayMs)} ms)`),
+    onSocketTransfer: () => socketTransfers++,
+  });
   const t0 = performance.now();
   let digest = '';
   let repushMs: number | undefined;
@@ -52,7 +59,7 @@ async function main(): Promise<void> {
   const ms = performance.now() - t0;
   await registry.close();
   const rssMiB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ ms, rssMiB, digest, ...(repushMs === undefined ? {} : { repushMs }) })}\n`);
+  process.stdout.write(`${JSON.stringify({ ms, rssMiB, digest, socketTransfers, retries, ...(repushMs === undefined ? {} : { repushMs }) })}\n`);
 }
 
 main().catch((err: unknown) => {
