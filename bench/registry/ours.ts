@@ -18,11 +18,12 @@ async function main(): Promise<void> {
   if (process.env.OCMK_WASM_TIER_UP !== '1') keepWasmInBaselineTier();
   // retries and raw-socket transfers are reported with the timing: a slow run should say why
   const retries: string[] = [];
-  let socketTransfers = 0;
+  const socketTransfers: Array<{ op: string; mib: number; ms: number; endAtMs: number }> = [];
   const registry = new RegistryStore({
     url,
     onRetry: (err, attempt, delayMs) => retries.push(`${attempt}: ${err.message.slice(0, 160)} (after ${Math.round(delayMs)} ms)`),
-    onSocketTransfer: () => socketTransfers++,
+    onSocketTransfer: (e) =>
+      socketTransfers.push({ op: e.op, mib: Math.round(e.bytes / 2 ** 20), ms: Math.round(e.ms), endAtMs: Math.round(performance.now() - t0) }),
   });
   const t0 = performance.now();
   let digest = '';

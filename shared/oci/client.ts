@@ -87,6 +87,8 @@ export interface SocketTransferEvent {
   digest: string;
   bytes: number;
   host: string;
+  /** from opening the connection to the last byte (this hop only) */
+  ms: number;
 }
 
 type Action = 'pull' | 'push' | 'delete';
@@ -603,11 +605,13 @@ export class RemoteBlobStore implements BlobStore {
         const headers: Record<string, string> = { 'user-agent': this.client.userAgent };
         // a presigned storage URL carries its own credentials; the registry's must not leak to it
         if (auth && url.origin === this.client.baseUrl) headers.authorization = auth;
+        const started = performance.now();
         const result = await getToFile(url, headers, fd, algorithmOf(desc.digest), desc.size, what, opts);
         if (result.kind === 'unsupported') return false;
         if (result.kind === 'written') {
           if (result.digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, result.digest);
-          this.client.onSocketTransfer?.({ op: 'GET', repository: this.repository, digest: desc.digest, bytes: result.size, host: url.host });
+          const ms = performance.now() - started;
+          this.client.onSocketTransfer?.({ op: 'GET', repository: this.repository, digest: desc.digest, bytes: result.size, host: url.host, ms });
           return true;
         }
         const res = result.response;
@@ -791,6 +795,7 @@ export class RemoteBlobStore implements BlobStore {
       return false;
     }
     let result;
+    const started = performance.now();
     try {
       result = await putFromFile(url, headers, fd, desc.size, what, opts);
     } finally {
@@ -806,7 +811,7 @@ export class RemoteBlobStore implements BlobStore {
     if (res.status === 401) return false;
     if (res.status !== 201) throw responseError(what, res);
     checkDigest(res.headers['docker-content-digest'], desc.digest, what);
-    this.client.onSocketTransfer?.({ op: 'PUT', repository: this.repository, digest: desc.digest, bytes: desc.size, host: url.host });
+    this.client.onSocketTransfer?.({ op: 'PUT', repository: this.repository, digest: desc.digest, bytes: desc.size, host: url.host, ms: performance.now() - started });
     return true;
   }
 
