@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   const socketTransfers: Array<{ op: string; mib: number; ms: number; endAtMs: number }> = [];
   const registry = new RegistryStore({
     url,
+    // OCMK_SOCKET_TRANSFER=0: large blobs through undici as well, for comparison
+    ...(process.env.OCMK_SOCKET_TRANSFER === '0' ? { socketTransferMinBytes: Infinity } : {}),
     onRetry: (err, attempt, delayMs) => retries.push(`${attempt}: ${err.message.slice(0, 160)} (after ${Math.round(delayMs)} ms)`),
     onSocketTransfer: (e) =>
       socketTransfers.push({ op: e.op, mib: Math.round(e.bytes / 2 ** 20), ms: Math.round(e.ms), endAtMs: Math.round(performance.now() - t0) }),
