@@ -20,20 +20,14 @@ import { createNamespace, installCrds, kubeConfig, ourCrdsDir, upstreamCrdsDir }
 import { freePort } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
+import { PLURALS } from '../../shared/kube/index.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TMP = join(REPO, 'bench', '.tmp');
 export const DIST = join(TMP, 'dist');
 export const GROUP = 'serverless.ocm.software';
 export const VERSION = 'v1alpha1';
-export const PLURALS: Record<string, string> = {
-  OCMRepository: 'ocmrepositories',
-  Component: 'components',
-  Resource: 'resources',
-  Configuration: 'configurations',
-  Publication: 'publications',
-  Snapshot: 'snapshots',
-};
+export { PLURALS };
 /** Trigger filters per stage, as in knative/ and tests/e2e/stages/env.ts. */
 export const STAGE_KINDS: Record<string, string[]> = {
   descriptor: ['OCMRepository', 'Component', 'Snapshot'],

@@ -1,6 +1,6 @@
 /** shared/kube: our kinds (schemas, types, CRDs), their validation, and the Kubernetes port + adapter. */
 export * from './types.js';
-export { KINDS, OUR_KINDS, isOurKind, type OurKind } from './schema/kinds/index.js';
+export { KINDS, OUR_KINDS, PLURALS, isOurKind, type OurKind } from './schema/kinds/index.js';
 export { GROUP, VERSION } from './schema/common.js';
 export { crdFor } from './schema/crd.js';
 export { admitObject, validateObject, type Admission, type ValidateOptions } from './validate/index.js';

@@ -12,15 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { retry429 } from '../stages/driver.js';
 import { GROUP, VERSION, readyOf } from '../stages/env.js';
+import { PLURALS } from '../../../shared/kube/index.js';
 
-export const PLURALS: Record<string, string> = {
-  OCMRepository: 'ocmrepositories',
-  Component: 'components',
-  Resource: 'resources',
-  Configuration: 'configurations',
-  Publication: 'publications',
-  Snapshot: 'snapshots',
-};
 export const KINDS = Object.keys(PLURALS);
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 let crdsInstalled: Promise<unknown> | undefined;

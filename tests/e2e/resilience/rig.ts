@@ -11,7 +11,8 @@ import { services } from '../../infra/services.js';
 import { componentVersion } from '../../unit/functions/fixtures.js';
 import { GROUP, VERSION } from '../stages/env.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
-import { PLURALS, type Cluster } from './cluster.js';
+import { PLURALS } from '../../../shared/kube/index.js';
+import type { Cluster } from './cluster.js';
 import { STAGE_KINDS, type FunctionProcess, type LogLine } from './functions.js';
 
 export async function logDir(name: string): Promise<string> {

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { services } from '../../infra/services.js';
 import { SYSTEM_NAMESPACE } from './rbac-fixture.js';
+import { PLURALS } from '../../../shared/kube/index.js';
 
 export interface ReceivedEvent {
   type: string;
@@ -26,8 +27,6 @@ export interface RunningAdapter {
   log(): Promise<string>;
   stop(): Promise<void>;
 }
-
-const PLURALS = ['ocmrepositories', 'components', 'resources', 'configurations', 'publications', 'snapshots'];
 
 export async function startAdapterAs(bin: string, kubeconfig: string, namespaces: string[]): Promise<RunningAdapter> {
   const events: ReceivedEvent[] = [];
@@ -49,7 +48,7 @@ export async function startAdapterAs(bin: string, kubeconfig: string, namespaces
   const config = {
     namespaces,
     allNamespaces: false,
-    resources: PLURALS.map((plural) => ({ gvr: { Group: 'serverless.ocm.software', Version: 'v1alpha1', Resource: plural } })),
+    resources: Object.values(PLURALS).map((plural) => ({ gvr: { Group: 'serverless.ocm.software', Version: 'v1alpha1', Resource: plural } })),
     mode: 'Resource',
   };
   const child: ChildProcess = spawn(bin, ['--disable-ha'], {

@@ -18,6 +18,9 @@ export const KINDS = {
 export type OurKind = keyof typeof KINDS;
 export const OUR_KINDS = Object.keys(KINDS) as OurKind[];
 
+/** The API plural of each kind (as in the CRDs: URL paths, watches, RBAC rules), e.g. PLURALS.Resource = 'resources'. */
+export const PLURALS: Readonly<Record<string, string>> = Object.fromEntries(OUR_KINDS.map((k) => [k, KINDS[k].plural]));
+
 export function isOurKind(kind: unknown): kind is OurKind {
   return typeof kind === 'string' && Object.hasOwn(KINDS, kind);
 }
