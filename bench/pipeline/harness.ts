@@ -20,14 +20,13 @@ import { createNamespace, installCrds, kubeConfig, ourCrdsDir, upstreamCrdsDir }
 import { freePort } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
-import { PLURALS } from '../../shared/kube/index.js';
+import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
+
+export { GROUP, PLURALS, VERSION };
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TMP = join(REPO, 'bench', '.tmp');
 export const DIST = join(TMP, 'dist');
-export const GROUP = 'serverless.ocm.software';
-export const VERSION = 'v1alpha1';
-export { PLURALS };
 /** Trigger filters per stage, as in knative/ and tests/e2e/stages/env.ts. */
 export const STAGE_KINDS: Record<string, string[]> = {
   descriptor: ['OCMRepository', 'Component', 'Snapshot'],

@@ -23,12 +23,12 @@ import { createFunctionServer, handlerFromStage, stageErrorClassifier, type Func
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { EventingDriver, retry429 } from './driver.js';
-import { PLURALS } from '../../../shared/kube/index.js';
+import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
+
+export { GROUP, VERSION };
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const GROUP = 'serverless.ocm.software';
 export const OUR_PLURALS = Object.values(PLURALS);
-export const VERSION = 'v1alpha1';
 
 let crdsInstalled: Promise<unknown> | undefined;
 

@@ -25,10 +25,8 @@ import { services } from '../../infra/services.js';
 import { componentVersion } from '../../unit/functions/fixtures.js';
 import { startAdapterAs } from './receive-adapter-rbac.js';
 import { functionKubeconfigFile, functionKubeConfig, installTenant } from './rbac-fixture.js';
-import { PLURALS } from '../../../shared/kube/index.js';
+import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 
-const GROUP = 'serverless.ocm.software';
-const VERSION = 'v1alpha1';
 
 function ready(obj: KubeObject | undefined): boolean {
   const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');

@@ -31,9 +31,8 @@ import {
   validSnapshot,
 } from '../../unit/kube/corpus.js';
 import { functionKubeConfig, installShippedRbac, TENANT_NAMESPACE, type Identity } from './rbac-fixture.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 
-const GROUP = 'serverless.ocm.software';
-const VERSION = 'v1alpha1';
 const NS = TENANT_NAMESPACE;
 /** A namespace that did not opt in: no tenant RoleBindings there. */
 const OTHER_NS = 'ocm-rbac-other';
