@@ -17,7 +17,7 @@ import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../shared/ports/index.js';
 import { EventingDriver, retry429 } from '../../tests/e2e/stages/driver.js';
 import { createNamespace, installCrds, kubeConfig, ourCrdsDir, upstreamCrdsDir } from '../../tests/infra/kube.js';
-import { freePort } from '../../tests/infra/process.js';
+import { freePort, stopChild } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
 import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
@@ -214,11 +214,7 @@ export async function spawnFunction(
     pid: child.pid!,
     child,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await stopChild(child, 15_000);
       out.end();
     },
   };

@@ -121,6 +121,19 @@ export function startProcess(opts: StartProcessOptions): RunningProcess {
   };
 }
 
+/**
+ * Stops a child the way Kubernetes stops a pod: SIGTERM, then SIGKILL if it is still running after `graceMs`.
+ * Resolves once it has exited.
+ */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
 const spawnErrors = new Map<string, string>();
 const exitCodes = new Map<string, string>();
 

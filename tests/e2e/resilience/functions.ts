@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { freePort } from '../../infra/process.js';
+import { freePort, stopChild } from '../../infra/process.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -140,14 +140,7 @@ export class FunctionProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.running) {
-      const child = this.child!;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    if (this.running) await stopChild(this.child!);
     this.logFile?.end();
   }
 

@@ -24,6 +24,7 @@ import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
+import { stopChild } from '../../infra/process.js';
 
 export { GROUP, VERSION };
 
@@ -89,11 +90,7 @@ async function spawnMain(stage: string, env: Record<string, string>, logDir: str
   return {
     url,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await stopChild(child);
       log.end();
     },
   };

@@ -8,6 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { services } from '../../infra/services.js';
 import { GROUP, OUR_PLURALS, VERSION } from './env.js';
+import { stopChild } from '../../infra/process.js';
 
 export interface ReceiveAdapter {
   process: ChildProcess;
@@ -47,12 +48,7 @@ export function startReceiveAdapter(bin: string, namespace: string, sink: string
     process: child,
     logFile,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stopChild(child, 3000);
       log.end();
     },
   };

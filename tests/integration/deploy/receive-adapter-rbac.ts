@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { services } from '../../infra/services.js';
 import { SYSTEM_NAMESPACE } from './rbac-fixture.js';
 import { PLURALS } from '../../../shared/kube/index.js';
+import { stopChild } from '../../infra/process.js';
 
 export interface ReceivedEvent {
   type: string;
@@ -73,12 +74,7 @@ export async function startAdapterAs(bin: string, kubeconfig: string, namespaces
     events,
     log: () => readFile(logFile, 'utf8'),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      await stopChild(child, 3000);
       out.end();
       await new Promise((r) => sink.close(r));
     },
