@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { services } from '../../infra/services.js';
-import { GROUP, OUR_PLURALS, VERSION } from './env.js';
+import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
 
 export interface ReceiveAdapter {
@@ -16,23 +16,34 @@ export interface ReceiveAdapter {
   stop(): Promise<void>;
 }
 
-export function startReceiveAdapter(bin: string, namespace: string, sink: string): ReceiveAdapter {
+export interface ReceiveAdapterOptions {
+  /** the namespaces it watches (default: the source's own) */
+  namespaces?: string[];
+  /** whose credentials it uses (default: the test API server's admin kubeconfig) */
+  kubeconfig?: string;
+  /** the ApiServerSource's name (default ocm-knative-events) */
+  name?: string;
+}
+
+/** `namespace` is where the ApiServerSource lives; it watches `opts.namespaces`, or that namespace. */
+export function startReceiveAdapter(bin: string, namespace: string, sink: string, opts: ReceiveAdapterOptions = {}): ReceiveAdapter {
   const s = services();
+  const name = opts.name ?? 'ocm-knative-events';
   const config = {
-    namespaces: [namespace],
+    namespaces: opts.namespaces ?? [namespace],
     allNamespaces: false,
-    resources: OUR_PLURALS.map((plural) => ({ gvr: { Group: GROUP, Version: VERSION, Resource: plural } })),
+    resources: Object.values(PLURALS).map((plural) => ({ gvr: { Group: GROUP, Version: VERSION, Resource: plural } })),
     mode: 'Resource',
   };
-  const logFile = join(s.workDir, `receive-adapter-${namespace}.log`);
+  const logFile = join(s.workDir, `receive-adapter-${name}-${namespace}-${Date.now().toString(36)}.log`);
   const log = createWriteStream(logFile);
   const child = spawn(bin, ['--disable-ha'], {
     env: {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
-      KUBECONFIG: s.kube.kubeconfig,
+      KUBECONFIG: opts.kubeconfig ?? s.kube.kubeconfig,
       K_SINK: sink,
       K_SOURCE_CONFIG: JSON.stringify(config),
-      NAME: 'ocm-knative-events',
+      NAME: name,
       NAMESPACE: namespace,
       SYSTEM_NAMESPACE: 'knative-eventing',
       K_LOGGING_CONFIG: '{}',
