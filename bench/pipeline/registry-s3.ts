@@ -36,6 +36,8 @@ interface Sample {
   seconds: number;
   rssMiB: number;
   inProcessMs?: number;
+  /** a pull whose file writes went down to 64 KiB because the page cache was slow */
+  smallWrites?: boolean;
 }
 
 function timed(cmd: string, args: string[], cwd?: string): Promise<Sample & { stdout: string }> {
@@ -117,7 +119,8 @@ async function main(): Promise<void> {
       const fresh = (tool: string): string => `bench/${tool}/s${mib}-${n++}`;
       const inProc = async (p: Promise<Sample & { stdout: string }>): Promise<Sample> => {
         const r = await p;
-        return { ...r, inProcessMs: (JSON.parse(r.stdout) as { ms: number }).ms };
+        const out = JSON.parse(r.stdout) as { ms: number; socketTransfers?: Array<{ smallWrites?: boolean }> };
+        return { ...r, inProcessMs: out.ms, ...(out.socketTransfers?.some((t) => t.smallWrites) ? { smallWrites: true } : {}) };
       };
       const pushers: Record<string, () => Promise<Sample>> = {
         'ours (layout)': () => inProc(timed('node', [ours, 'push-layout', url, layoutRoot, 'src', 'v1', fresh('ours')])),
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
           }
           await rm(out, { recursive: true, force: true });
           (pull[name] ??= []).push(x);
-          log(`S3 ${mib} MiB pull ${name} run ${r + 1}: ${x.seconds.toFixed(2)} s, ${x.rssMiB.toFixed(0)} MiB RSS`);
+          log(`S3 ${mib} MiB pull ${name} run ${r + 1}: ${x.seconds.toFixed(2)} s, ${x.rssMiB.toFixed(0)} MiB RSS${x.smallWrites ? ', 64 KiB writes' : ''}`);
         }
         const rp = await timed('node', [ours, 'repush', url, layoutRoot, 'src', 'v1', pullRepo]).catch(() => undefined);
         if (rp) repush.push((JSON.parse(rp.stdout) as { repushMs: number }).repushMs);

@@ -18,14 +18,21 @@ async function main(): Promise<void> {
   if (process.env.OCMK_WASM_TIER_UP !== '1') keepWasmInBaselineTier();
   // retries and raw-socket transfers are reported with the timing: a slow run should say why
   const retries: string[] = [];
-  const socketTransfers: Array<{ op: string; mib: number; ms: number; endAtMs: number }> = [];
+  const socketTransfers: Array<{ op: string; mib: number; ms: number; endAtMs: number; smallWrites?: boolean }> = [];
   const registry = new RegistryStore({
     url,
     // OCMK_SOCKET_TRANSFER=0: large blobs through undici as well, for comparison
     ...(process.env.OCMK_SOCKET_TRANSFER === '0' ? { socketTransferMinBytes: Infinity } : {}),
     onRetry: (err, attempt, delayMs) => retries.push(`${attempt}: ${err.message.slice(0, 160)} (after ${Math.round(delayMs)} ms)`),
     onSocketTransfer: (e) =>
-      socketTransfers.push({ op: e.op, mib: Math.round(e.bytes / 2 ** 20), ms: Math.round(e.ms), endAtMs: Math.round(performance.now() - t0) }),
+      socketTransfers.push({
+        op: e.op,
+        mib: Math.round(e.bytes / 2 ** 20),
+        ms: Math.round(e.ms),
+        endAtMs: Math.round(performance.now() - t0),
+        // the download's file writes went down to 64 KiB (shared/oci/page-cache-writer.ts)
+        ...(e.smallWrites ? { smallWrites: true } : {}),
+      }),
   });
   const t0 = performance.now();
   let digest = '';

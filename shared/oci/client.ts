@@ -89,6 +89,8 @@ export interface SocketTransferEvent {
   host: string;
   /** from opening the connection to the last byte (this hop only) */
   ms: number;
+  /** a download whose file writes went down to 64 KiB because the page cache was slow (page-cache-writer.ts) */
+  smallWrites?: boolean;
 }
 
 type Action = 'pull' | 'push' | 'delete';
@@ -611,7 +613,15 @@ export class RemoteBlobStore implements BlobStore {
         if (result.kind === 'written') {
           if (result.digest !== desc.digest) throw new DigestMismatchError(what, desc.digest, result.digest);
           const ms = performance.now() - started;
-          this.client.onSocketTransfer?.({ op: 'GET', repository: this.repository, digest: desc.digest, bytes: result.size, host: url.host, ms });
+          this.client.onSocketTransfer?.({
+            op: 'GET',
+            repository: this.repository,
+            digest: desc.digest,
+            bytes: result.size,
+            host: url.host,
+            ms,
+            smallWrites: result.smallWrites,
+          });
           return true;
         }
         const res = result.response;

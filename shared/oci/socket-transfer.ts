@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { fstatSync, readSync, writeSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidArgumentError, SizeMismatchError } from './errors.js';
 import { contentLength, ResponseHeadReader, type ResponseHead } from './http-head.js';
+import { PageCacheWriter } from './page-cache-writer.js';
 
 /**
  * Large-blob transfers on a raw socket with reused buffers: one HTTP/1.1 request per connection, no per-chunk
@@ -14,7 +15,7 @@ import { contentLength, ResponseHeadReader, type ResponseHead } from './http-hea
  * That slack, not the data in flight, set our peak RSS at 126-144 MiB for a 1 GiB transfer, and the per-chunk
  * stream hops and undici's wasm parser cost CPU on pulls (bench/README.md, "Registry traffic"). Here a download
  * reads into one preallocated buffer (the socket `onread` option, also honoured by tls.connect), hashes it and
- * writes it synchronously to the file before the next read; an upload reads the file into a few rotating buffers
+ * writes it synchronously to the file before the next read (page-cache-writer.ts picks the write size); an upload reads the file into a few rotating buffers
  * and reuses each once the socket has taken it.
  *
  * Only the simple case is handled: a response framed by Content-Length. Anything else (chunked, 1xx, a malformed
@@ -41,7 +42,7 @@ export interface RawResponse {
 }
 
 export type TransferResult =
-  | { kind: 'written'; size: number; digest: string }
+  | { kind: 'written'; size: number; digest: string; smallWrites: boolean }
   | { kind: 'response'; response: RawResponse }
   | { kind: 'unsupported'; reason: string };
 
@@ -83,15 +84,6 @@ function openSocket(url: URL, opts: SocketTransferOptions, readBuffer: Buffer, o
   if (!isIP(host)) tlsOpts.servername = host;
   if (opts.ca) tlsOpts.ca = opts.ca;
   return tlsConnect(tlsOpts);
-}
-
-/** Writes all of `chunk` at the file's current position (a short write continues with the remainder). */
-function writeAll(fd: number, chunk: Buffer): void {
-  for (let off = 0; off < chunk.length; ) {
-    const n = writeSync(fd, chunk, off, chunk.length - off);
-    if (n <= 0) throw new Error('the file system accepted no bytes');
-    off += n;
-  }
 }
 
 /**
@@ -214,6 +206,7 @@ export function getToFile(
   opts: SocketTransferOptions,
 ): Promise<TransferResult> {
   const hash = createHash(algorithm);
+  const file = new PageCacheWriter(fd);
   let size = 0;
   return exchange(url, requestHead('GET', url, headers), opts, opts.bufferBytes, {
     blobSink: (head, length) => {
@@ -221,11 +214,11 @@ export function getToFile(
       if (length !== expectedSize) throw new SizeMismatchError(`${what}: Content-Length`, expectedSize, length);
       return (chunk) => {
         hash.update(chunk);
-        writeAll(fd, chunk);
+        file.write(chunk);
         size += chunk.length;
       };
     },
-    blobDone: () => ({ kind: 'written', size, digest: `${algorithm}:${hash.digest('hex')}` }),
+    blobDone: () => ({ kind: 'written', size, digest: `${algorithm}:${hash.digest('hex')}`, smallWrites: file.small }),
   });
 }
 
