@@ -14,13 +14,15 @@ export interface StagePorts {
   ocm: OcmSource;
   engine: ConfigureEngine;
   log?: Logger;
+  /** milliseconds since the epoch (tests pass their own clock to let an interval pass) */
+  now?: () => number;
 }
 
 export function createStages(ports: StagePorts): Stage[] {
-  const { kube, store, ocm, engine, log } = ports;
+  const { kube, store, ocm, engine, log, now } = ports;
   const withLog = log ? { log } : {};
   return [
-    createDescriptorStage({ kube, store, ocm, ...withLog }),
+    createDescriptorStage({ kube, store, ocm, ...withLog, ...(now ? { now } : {}) }),
     createResourceStage({ kube, store, ocm, ...withLog }),
     createConfigureStage({ kube, store, ocm, engine, ...withLog }),
     createPublishStage({ kube, store, ...withLog }),

@@ -51,6 +51,8 @@ export interface DescriptorDeps {
   store: ArtifactStore;
   ocm: OcmSource;
   log?: Logger;
+  /** milliseconds since the epoch (tests pass their own to let an interval pass) */
+  now?: () => number;
 }
 
 const DESCRIPTORS_MEDIA_TYPE = 'application/vnd.ocm.software.component-descriptors.v1+yaml';
@@ -60,12 +62,26 @@ const DESCRIPTORS_MEDIA_TYPE = 'application/vnd.ocm.software.component-descripto
  * - self: an event on the Component itself; skip when its status already describes this generation (our own
  *   status patches come back as update events);
  * - dependency: something it depends on changed; skip only when it is Ready for this generation;
- * - full: resync tick or lost output; always resolve the version again (new versions appear this way).
+ * - tick: a resync tick; skip when it is Ready for this generation and spec.interval has not passed since the
+ *   repository was last asked for versions (status.lastCheckedAt); otherwise resolve the version again, which is
+ *   how new versions appear;
+ * - full: lost output, or a new reconcile.fluxcd.io/requestedAt annotation; always resolve the version again.
+ * Skipping always confirms that the Component's Snapshot is there and current, so lost output is never skipped.
  */
-type Mode = 'self' | 'dependency' | 'full';
+type Mode = 'self' | 'dependency' | 'tick' | 'full';
+
+/** What `flux reconcile` sets on Flux objects; a value not yet in status.lastHandledReconcileAt forces a check. */
+const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+/**
+ * PingSource ticks are not exactly `schedule` apart; without slack a Component checked right before a tick would
+ * wait for the tick after next.
+ */
+const TICK_SLACK_MS = 30_000;
 
 export function createDescriptorStage(deps: DescriptorDeps): Stage {
   const { kube, store, ocm } = deps;
+  const now = deps.now ?? Date.now;
 
   async function access(repo: OCMRepositoryObject): Promise<RepositoryAccess> {
     const spec = parseRepositorySpec(repo);
@@ -113,11 +129,16 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
   async function reconcileComponent(key: ObjectKey, mode: Mode): Promise<ObjectResult> {
     return reconcileObject<ComponentObject>(deps, key, async (obj): Promise<Applied> => {
       const input = parseComponent(obj);
+      const requested = obj.metadata.annotations?.[REQUESTED_AT];
+      const effective: Mode = requested !== undefined && requested !== obj.status?.lastHandledReconcileAt ? 'full' : mode;
       const current = { component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
+      const lastChecked = Date.parse(obj.status?.lastCheckedAt ?? '');
       const skippable =
-        mode === 'self'
+        effective === 'self'
           ? obj.status?.observedGeneration === obj.metadata.generation && obj.status?.conditions?.some((c) => c.type === 'Ready')
-          : mode === 'dependency' && isReadyCurrent(obj);
+          : effective === 'dependency'
+            ? isReadyCurrent(obj)
+            : effective === 'tick' && isReadyCurrent(obj) && now() - lastChecked < input.intervalMs - TICK_SLACK_MS;
       if (skippable) {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready?.status === 'True') {
@@ -141,6 +162,10 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} is not ready${why ? `: ${why}` : ''}`);
       }
       const repoAccess = await access(repo);
+      const checked = {
+        lastCheckedAt: new Date(now()).toISOString(),
+        ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}),
+      };
       const version = await step(Reason.CheckVersionFailed, () =>
         ocm.resolveVersion({
           repo: repoAccess,
@@ -167,6 +192,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
           fields: {
             component: { ...(obj.status?.component ?? {}), name: input.component, version, repositorySpec: repoAccess.spec },
             snapshotRef: { name: snapName },
+            ...checked,
           },
         };
       }
@@ -207,6 +233,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
             repositorySpec: repoAccess.spec,
           },
           snapshotRef: { name: snapName },
+          ...checked,
         },
       };
     });
@@ -236,7 +263,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
     }
     await sweepOrphans(deps, 'Component', ns);
     if (scope.wants('Component')) {
-      results.push(...(await reconcileAll(await componentsOf(ns), (k) => reconcileComponent(k, 'full'))));
+      results.push(...(await reconcileAll(await componentsOf(ns), (k) => reconcileComponent(k, 'tick'))));
     }
     return results;
   }

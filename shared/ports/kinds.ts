@@ -105,6 +105,10 @@ export interface ComponentSpec {
 export interface ComponentStatus extends CommonStatus {
   component?: { name: string; version: string; digest?: string; repositorySpec?: RepositorySpec };
   snapshotRef?: LocalObjectReference;
+  /** RFC 3339: when the repository was last asked for versions */
+  lastCheckedAt?: string;
+  /** the reconcile.fluxcd.io/requestedAt value last acted on */
+  lastHandledReconcileAt?: string;
 }
 
 export type Identity = Record<string, string>;

@@ -24,6 +24,8 @@ function normalise(objects: KubeObject[], namespace: string): unknown[] {
         KubeObject['metadata'];
       const status = structuredClone(o.status ?? {}) as Record<string, unknown> & { conditions?: Array<Record<string, unknown>> };
       for (const c of status.conditions ?? []) delete c['lastTransitionTime'];
+      // a clock reading (when the Component's repository was last asked for versions), present in both
+      if (typeof status.lastCheckedAt === 'string') status.lastCheckedAt = '<time>';
       // the publish stage's input digest hashes the artifact URL, which names the namespace: blank it there only
       // (the OCIRepository's spec, compared below, carries the URL and the pinned digest in the clear)
       if (o.kind === 'OCIRepository' && meta.annotations?.[INPUT_DIGEST]) meta.annotations = { ...meta.annotations, [INPUT_DIGEST]: '<hash over namespace>' };

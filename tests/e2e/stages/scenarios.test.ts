@@ -63,7 +63,8 @@ describe('e2e scenarios 2-7', () => {
     image = await pushImageIndex(`images-${p.namespace}/app`, '1.0.0');
     await p.pushSource(await componentVersion({ version: '1.0.0', image: { reference: image.reference, digest: image.digest } }));
     await p.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: p.sourceBaseUrl } });
-    await p.create('Component', 'app', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0' });
+    // interval 30s: every resync tick is due (scenario 5 ticks a few seconds after the first check)
+    await p.create('Component', 'app', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0', interval: '30s' });
     await p.waitFor('Component app', async () => isReadyNow(await p.get('Component', 'app')));
   });
   afterAll(async () => p?.stop());

@@ -48,6 +48,7 @@ describe('concurrent reconciles', () => {
     const work = slow.handle({ type: 'object', action: 'update', ref: { kind: 'Resource', namespace: NS, name: 'manifests' } });
     await inside;
     await h.addVersions([await componentVersion({ version: '1.1.0' })]);
+    h.intervalPassed();
     h.bus.resync();
     await h.bus.drain();
     const fresh = (await h.get<SnapshotObject>('Snapshot', 'resource-manifests'))!;

@@ -56,6 +56,7 @@ describe('delivery semantics', () => {
     hs.push(h);
     await scenario(h);
     await h.addVersions([await componentVersion({ version: '1.2.0' })]);
+    h.intervalPassed();
     const version = async () => ((await h.get('Component', 'podinfo'))!.status as { component?: { version?: string } }).component?.version;
     h.bus.push({ type: 'resync', namespace: 'someone-else' });
     await h.bus.drain();

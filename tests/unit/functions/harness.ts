@@ -22,7 +22,10 @@ export async function harness(busOptions: BusOptions = {}) {
   const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();
-  const stages = createStages({ kube, store, ocm, engine });
+  // the stages' clock: tests move it on to let a Component's spec.interval pass before a resync tick
+  let nowMs = Date.now();
+  const clock = { now: () => nowMs, advance: (ms: number) => void (nowMs += ms) };
+  const stages = createStages({ kube, store, ocm, engine, now: clock.now });
   const bus = new Bus(kube, stages, busOptions);
   return {
     dir,
@@ -31,6 +34,11 @@ export async function harness(busOptions: BusOptions = {}) {
     store,
     bus,
     stages,
+    clock,
+    /** lets the default spec.interval (10m) pass, so the next resync tick asks the repository for versions */
+    intervalPassed() {
+      clock.advance(10 * 60_000);
+    },
     async addVersions(cvs: ComponentVersionInput[]) {
       await writeCtfDirectory(ctf, cvs);
     },

@@ -102,6 +102,17 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     const old = (await h.get<OCIRepositoryObject>('OCIRepository', 'chart'))!.spec!.ref.digest;
     const oldResSnap = (await h.get<SnapshotObject>('Snapshot', 'resource-chart'))!;
     await h.addVersions([await componentVersion({ version: '1.1.0', image: { reference: 'ghcr.io/stefanprodan/podinfo:6.2.0' } })]);
+    // spec.interval (default 10m) has not passed since the first check: a tick leaves the Component alone
+    h.bus.resync();
+    await h.bus.drain();
+    const unchecked = await h.get('Component', 'podinfo');
+    expect((unchecked!.status as { component?: { version?: string } }).component?.version).toBe('1.0.0');
+    h.clock.advance(9 * 60_000);
+    h.bus.resync();
+    await h.bus.drain();
+    expect(((await h.get('Component', 'podinfo'))!.status as { component?: { version?: string } }).component?.version).toBe('1.0.0');
+    // 10 minutes after the check (less the tick slack of 30 s) the next tick asks the repository again
+    h.clock.advance(60_000);
     h.bus.resync();
     await h.bus.drain();
     const comp = await h.get('Component', 'podinfo');

@@ -55,6 +55,14 @@ export const componentStatus = obj({
   observedGeneration,
   component: componentInfo,
   snapshotRef: localRef('the Snapshot holding the component descriptors (root and references)'),
+  lastCheckedAt: str({
+    format: 'date-time',
+    description: 'when the repository was last asked for versions; resync ticks skip the Component until spec.interval has passed',
+  }),
+  lastHandledReconcileAt: str({
+    description: 'the reconcile.fluxcd.io/requestedAt annotation value last acted on (a new value forces a version check)',
+    maxLength: 256,
+  }),
 });
 
 export const ComponentKind = defineKind({
