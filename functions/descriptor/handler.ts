@@ -20,6 +20,10 @@ import {
 import {
   WaitingFor,
   blobFromBytes,
+  checkNotDue,
+  checkedFields,
+  intervalOf,
+  newReconcileRequest,
   dockerConfigFrom,
   finalizeSnapshot,
   hintKey,
@@ -63,21 +67,12 @@ const DESCRIPTORS_MEDIA_TYPE = 'application/vnd.ocm.software.component-descripto
  *   status patches come back as update events);
  * - dependency: something it depends on changed; skip only when it is Ready for this generation;
  * - tick: a resync tick; skip when it is Ready for this generation and spec.interval has not passed since the
- *   repository was last asked for versions (status.lastCheckedAt); otherwise resolve the version again, which is
- *   how new versions appear;
+ *   repository was last asked for versions (status.lastCheckedAt, shared/ports/kit/interval.ts); otherwise resolve
+ *   the version again, which is how new versions appear;
  * - full: lost output, or a new reconcile.fluxcd.io/requestedAt annotation; always resolve the version again.
  * Skipping always confirms that the Component's Snapshot is there and current, so lost output is never skipped.
  */
 type Mode = 'self' | 'dependency' | 'tick' | 'full';
-
-/** What `flux reconcile` sets on Flux objects; a value not yet in status.lastHandledReconcileAt forces a check. */
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
-
-/**
- * PingSource ticks are not exactly `schedule` apart; without slack a Component checked right before a tick would
- * wait for the tick after next.
- */
-const TICK_SLACK_MS = 30_000;
 
 export function createDescriptorStage(deps: DescriptorDeps): Stage {
   const { kube, store, ocm } = deps;
@@ -117,28 +112,37 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
     return keys;
   }
 
-  async function reconcileRepository(key: ObjectKey): Promise<ObjectResult> {
+  /**
+   * Checks that the repository is reachable. `event`: an event on the repository, skipped when its status already
+   * describes this generation as Ready (our own status patches, lastCheckedAt included, come back as update events);
+   * `tick`: a resync tick, which leaves a Ready repository alone until its spec.interval has passed.
+   */
+  async function reconcileRepository(key: ObjectKey, mode: 'event' | 'tick'): Promise<ObjectResult> {
     return reconcileObject<OCMRepositoryObject>(deps, key, async (repo) => {
       const spec = parseRepositorySpec(repo);
+      const message = `repository ${repositoryUrl(spec)} is reachable`;
+      const skip =
+        mode === 'tick'
+          ? checkNotDue(repo, intervalOf(repo), now())
+          : isReadyCurrent(repo) && repo.status?.lastCheckedAt !== undefined && newReconcileRequest(repo) === undefined;
+      if (skip) return { outcome: 'unchanged', message, fields: {} };
       const dockerConfig = await dockerConfigFrom(kube, repo, repo.spec?.secretRef?.name, 'spec.secretRef');
       await step(Reason.RepositorySpecInvalid, () => ocm.checkRepository({ spec, ...(dockerConfig ? { dockerConfig } : {}) }));
-      return { outcome: 'unchanged', message: `repository ${repositoryUrl(spec)} is reachable`, fields: {} };
+      return { outcome: 'unchanged', message, fields: { ...checkedFields(repo, now()) } };
     });
   }
 
   async function reconcileComponent(key: ObjectKey, mode: Mode): Promise<ObjectResult> {
     return reconcileObject<ComponentObject>(deps, key, async (obj): Promise<Applied> => {
       const input = parseComponent(obj);
-      const requested = obj.metadata.annotations?.[REQUESTED_AT];
-      const effective: Mode = requested !== undefined && requested !== obj.status?.lastHandledReconcileAt ? 'full' : mode;
+      const effective: Mode = newReconcileRequest(obj) !== undefined ? 'full' : mode;
       const current = { component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
-      const lastChecked = Date.parse(obj.status?.lastCheckedAt ?? '');
       const skippable =
         effective === 'self'
           ? obj.status?.observedGeneration === obj.metadata.generation && obj.status?.conditions?.some((c) => c.type === 'Ready')
           : effective === 'dependency'
             ? isReadyCurrent(obj)
-            : effective === 'tick' && isReadyCurrent(obj) && now() - lastChecked < input.intervalMs - TICK_SLACK_MS;
+            : effective === 'tick' && checkNotDue(obj, input.intervalMs, now());
       if (skippable) {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready?.status === 'True') {
@@ -162,10 +166,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} is not ready${why ? `: ${why}` : ''}`);
       }
       const repoAccess = await access(repo);
-      const checked = {
-        lastCheckedAt: new Date(now()).toISOString(),
-        ...(requested !== undefined ? { lastHandledReconcileAt: requested } : {}),
-      };
+      const checked = checkedFields(obj, now());
       const version = await step(Reason.CheckVersionFailed, () =>
         ocm.resolveVersion({
           repo: repoAccess,
@@ -254,7 +255,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
     results.push(
       ...(await reconcileAll(
         repos.map((r) => ({ kind: 'OCMRepository' as const, namespace: r.metadata.namespace, name: r.metadata.name })),
-        reconcileRepository,
+        (k) => reconcileRepository(k, 'tick'),
       )),
     );
     const snaps = await kube.list<SnapshotObject>('Snapshot', ns);
@@ -274,7 +275,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
     const key = hintKey(hint)!;
     switch (key.kind) {
       case 'OCMRepository': {
-        const repoResult = await reconcileRepository(key);
+        const repoResult = await reconcileRepository(key, 'event');
         const dependents = await reconcileAll(await componentsOf(key.namespace, key.name), (k) =>
           reconcileComponent(k, 'dependency'),
         );

@@ -1,6 +1,6 @@
 import type { ComponentObject, VerifySpec } from '../../shared/ports/index.js';
 import { ObjectFailure, Reason } from '../../shared/ports/index.js';
-import { parseDuration } from '../../shared/ports/kit/index.js';
+import { intervalOf } from '../../shared/ports/kit/index.js';
 
 export interface ComponentInput {
   repositoryName: string;
@@ -13,8 +13,6 @@ export interface ComponentInput {
   intervalMs: number;
 }
 
-/** the CRD's default for spec.interval (objects written before the default existed have none) */
-const DEFAULT_INTERVAL_MS = 10 * 60_000;
 
 function invalid(obj: { kind: string; metadata: { name: string } }, field: string, problem: string): ObjectFailure {
   return new ObjectFailure(Reason.SpecInvalid, `${obj.kind} ${obj.metadata.name}: spec.${field} ${problem}`);
@@ -44,10 +42,8 @@ export function parseComponent(obj: ComponentObject): ComponentInput {
     if (!nonEmpty(v.signature)) throw invalid(obj, `verify[${i}].signature`, 'is required');
     if (!v.secretRef?.name && !nonEmpty(v.value)) throw invalid(obj, `verify[${i}]`, 'needs secretRef or value');
   });
-  const intervalMs = s.interval === undefined ? DEFAULT_INTERVAL_MS : parseDuration(s.interval);
-  if (intervalMs === undefined) throw invalid(obj, 'interval', `"${s.interval}" is not a duration such as 10m or 1h30m`);
   return {
-    intervalMs,
+    intervalMs: intervalOf(obj),
     repositoryName: s.repositoryRef!.name,
     component: s.component!,
     semver: s.semver!,

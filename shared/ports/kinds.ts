@@ -102,13 +102,21 @@ export interface ComponentSpec {
   suspend?: boolean;
 }
 
-export interface ComponentStatus extends CommonStatus {
-  component?: { name: string; version: string; digest?: string; repositorySpec?: RepositorySpec };
-  snapshotRef?: LocalObjectReference;
-  /** RFC 3339: when the repository was last asked for versions */
+/** Status of kinds with a spec.interval (shared/ports/kit/interval.ts). */
+export interface CheckedStatus extends CommonStatus {
+  /** RFC 3339: when the repository was last checked (asked for versions, for a Component) */
   lastCheckedAt?: string;
   /** the reconcile.fluxcd.io/requestedAt value last acted on */
   lastHandledReconcileAt?: string;
+}
+
+export interface OCMRepositoryStatus extends CheckedStatus {
+  repositorySpec?: RepositorySpec;
+}
+
+export interface ComponentStatus extends CheckedStatus {
+  component?: { name: string; version: string; digest?: string; repositorySpec?: RepositorySpec };
+  snapshotRef?: LocalObjectReference;
 }
 
 export type Identity = Record<string, string>;
@@ -181,7 +189,7 @@ export interface SnapshotStatus extends CommonStatus {
   digest?: string;
 }
 
-export type OCMRepositoryObject = KubeObject<OCMRepositorySpec>;
+export type OCMRepositoryObject = KubeObject<OCMRepositorySpec, OCMRepositoryStatus>;
 export type ComponentObject = KubeObject<ComponentSpec, ComponentStatus>;
 export type ResourceObject = KubeObject<ResourceSpec, ResourceStatus>;
 export type ConfigurationObject = KubeObject<ConfigurationSpec, ConfigurationStatus>;

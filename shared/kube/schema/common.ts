@@ -27,6 +27,18 @@ export const interval = (what: string) =>
     default: DEFAULT_INTERVAL,
   });
 
+/** Status fields of kinds with a spec.interval (shared/ports/kit/interval.ts). */
+export const checkedStatus = (what: string) => ({
+  lastCheckedAt: str({
+    format: 'date-time',
+    description: `when ${what}; resync ticks skip the object until spec.interval has passed`,
+  }),
+  lastHandledReconcileAt: str({
+    description: 'the reconcile.fluxcd.io/requestedAt annotation value last acted on (a new value forces a check)',
+    maxLength: 256,
+  }),
+});
+
 /** OCM identity: a map of identity attributes (name, version, extra identity). */
 export const identity = (description: string, rules: ValidationRule[] = []) =>
   mapOf(str({ minLength: 1, maxLength: 1024 }), { description, minProperties: 1, maxProperties: 32, rules });

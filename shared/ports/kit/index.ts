@@ -7,4 +7,4 @@ export * from './temp.js';
 export * from './credentials.js';
 export * from './dependencies.js';
 export * from './repository.js';
-export * from './duration.js';
+export * from './interval.js';

@@ -22,9 +22,14 @@ export async function harness(busOptions: BusOptions = {}) {
   const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();
-  // the stages' clock: tests move it on to let a Component's spec.interval pass before a resync tick
+  // the stages' clock: tests move it on to let a Component's spec.interval pass before a resync tick, or let it move
+  // on every reading (`step`), as a real one does, to show that status written from it settles
   let nowMs = Date.now();
-  const clock = { now: () => nowMs, advance: (ms: number) => void (nowMs += ms) };
+  const clock = {
+    step: 0,
+    now: (): number => (nowMs += clock.step),
+    advance: (ms: number) => void (nowMs += ms),
+  };
   const stages = createStages({ kube, store, ocm, engine, now: clock.now });
   const bus = new Bus(kube, stages, busOptions);
   return {

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseComponent } from '../../../functions/descriptor/spec.js';
-import { API_VERSION, type ComponentObject } from '../../../shared/ports/index.js';
+import { API_VERSION, type ComponentObject, type OCMRepositoryObject } from '../../../shared/ports/index.js';
 import { parseDuration } from '../../../shared/ports/kit/index.js';
 import { componentVersion } from './fixtures.js';
 import { NS, harness, ready } from './harness.js';
@@ -57,6 +57,23 @@ describe('Component spec.interval on resync ticks', () => {
     await h.bus.drain();
     expect(await version()).toBe('1.1.0');
     expect(Date.parse((await component()).status?.lastCheckedAt ?? '')).toBe(h.clock.now());
+  });
+
+  it('with a clock that moves on every reading, the status it writes settles (no event loop through lastCheckedAt)', async () => {
+    h.clock.step = 1000;
+    await h.apply('Component', 'podinfo', { repositoryRef: { name: 'repo' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0' });
+    // the bus throws when it has not settled after this many deliveries
+    await h.bus.drain(200);
+    const repo = await h.get<OCMRepositoryObject>('OCMRepository', 'repo');
+    expect(ready(repo)).toMatchObject({ status: 'True' });
+    expect(repo!.status?.lastCheckedAt).toEqual(expect.any(String));
+    expect(ready(await component())).toMatchObject({ status: 'True' });
+    const checked = (await component()).status?.lastCheckedAt;
+    // a tick within the interval writes nothing, so it makes no events either
+    h.bus.resync();
+    await h.bus.drain(200);
+    expect((await component()).status?.lastCheckedAt).toBe(checked);
+    expect((await h.get<OCMRepositoryObject>('OCMRepository', 'repo'))!.status?.lastCheckedAt).toBe(repo!.status?.lastCheckedAt);
   });
 
   it('reconcile.fluxcd.io/requestedAt asks now, once per new value', async () => {

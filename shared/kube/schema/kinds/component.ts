@@ -1,5 +1,5 @@
 import { anyObject, arr, bool, enumOf, obj, str } from '../builder.js';
-import { conditions, interval, localRef, observedGeneration } from '../common.js';
+import { checkedStatus, conditions, interval, localRef, observedGeneration } from '../common.js';
 import { defineKind } from '../kind.js';
 
 /** OCM component name (from the OCM descriptor schema): DNS-prefixed path. */
@@ -55,14 +55,7 @@ export const componentStatus = obj({
   observedGeneration,
   component: componentInfo,
   snapshotRef: localRef('the Snapshot holding the component descriptors (root and references)'),
-  lastCheckedAt: str({
-    format: 'date-time',
-    description: 'when the repository was last asked for versions; resync ticks skip the Component until spec.interval has passed',
-  }),
-  lastHandledReconcileAt: str({
-    description: 'the reconcile.fluxcd.io/requestedAt annotation value last acted on (a new value forces a version check)',
-    maxLength: 256,
-  }),
+  ...checkedStatus('the repository was last asked for versions'),
 });
 
 export const ComponentKind = defineKind({

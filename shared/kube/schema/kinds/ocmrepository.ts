@@ -1,5 +1,5 @@
 import { anyObject, bool, enumOf, int, obj, openObj, str, type Infer } from '../builder.js';
-import { conditions, interval, localRef, observedGeneration } from '../common.js';
+import { checkedStatus, conditions, interval, localRef, observedGeneration } from '../common.js';
 import { defineKind } from '../kind.js';
 
 export const OCI_REGISTRY_TYPES = ['OCIRegistry', 'OCIRegistry/v1'] as const;
@@ -63,6 +63,7 @@ export const ocmRepositoryStatus = obj({
   observedGeneration,
   /** the spec in effect (defaults applied), for consumers that only read status */
   repositorySpec: anyObject({ description: 'the repository spec in effect' }),
+  ...checkedStatus('the repository was last checked'),
 });
 
 export const OCMRepositoryKind = defineKind({
