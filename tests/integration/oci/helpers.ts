@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -50,4 +51,50 @@ let counter = 0;
 /** A repository name unique to this run. */
 export function repoName(prefix: string): string {
   return `it/${prefix}/${process.pid}-${Date.now().toString(36)}-${counter++}`;
+}
+
+export interface ThrottlingRelay {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP relay in front of `target` that passes responses (server to client) at about `bytesPerSecond` and requests
+ * unthrottled; when either side closes, so does the other. A test that must act in the middle of a transfer (kill
+ * the registry after 40 MiB) uses it so the transfer cannot finish first on a fast, idle machine.
+ */
+export async function throttlingRelay(target: URL, bytesPerSecond: number): Promise<ThrottlingRelay> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    const end = (): void => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    client.pipe(upstream);
+    const started = Date.now();
+    let sent = 0;
+    upstream.on('data', (chunk: Buffer) => {
+      client.write(chunk);
+      sent += chunk.length;
+      // ahead of the allowed rate: stop reading until the clock catches up
+      const aheadMs = (sent / bytesPerSecond) * 1000 - (Date.now() - started);
+      if (aheadMs > 1) {
+        upstream.pause();
+        setTimeout(() => upstream.resume(), aheadMs);
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
 }

@@ -20,7 +20,7 @@ import {
 import { copyArtifact, LayoutStore, pushFileArtifact } from '../../../shared/snapshot/index.js';
 import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
-import { randomFile, repoName, scratchDir, tool } from './helpers.js';
+import { randomFile, repoName, scratchDir, throttlingRelay, tool } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';
 
 const MiB = 1024 * 1024;
@@ -295,11 +295,24 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
         const afterPush = retries.length;
         expect(afterPush).toBeGreaterThan(0);
 
-        // download: kill once 40 MiB are in our file
+        // download: kill once 40 MiB are in our file. Through a relay passing 100 MiB/s, so the 200 MiB cannot
+        // arrive before the kill does (at full speed it took 0.2 s, and on a busy machine the poll can lag that much)
+        const relay = await throttlingRelay(new URL(own.url), 100 * MiB);
+        const slowClient = new RegistryClient({
+          url: relay.url,
+          retry: { maxAttempts: 10, baseDelayMs: 300, maxDelayMs: 2000 },
+          onRetry: (e, n) => retries.push(`${n}: ${e.message}`),
+          onSocketTransfer: (e) => events.push(e),
+        });
         const out = join(dir, 'crash-out.bin');
         const downKill = whenPast(() => stat(out).then((s) => s.size, () => 0), 40 * MiB, crash);
-        await repo.blobs.fetchToFile(desc, out);
-        downKill.stop();
+        try {
+          await slowClient.repository(repo.repository).blobs.fetchToFile(desc, out);
+        } finally {
+          downKill.stop();
+          await slowClient.close();
+          await relay.close();
+        }
         expect(await downKill.done).toBe(true);
         expect(retries.length).toBeGreaterThan(afterPush);
         expect(await sha256File(out)).toBe(desc.digest);
