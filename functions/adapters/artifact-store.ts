@@ -16,7 +16,7 @@ import {
 } from '../../shared/snapshot/index.js';
 import {
   DigestMismatchError,
-  TransientError,
+  SnapshotContentMissingError,
   type ArtifactStore,
   type CopyInRequest,
   type CopyOutRequest,
@@ -188,7 +188,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
         const mapped = mapError(err);
         if (mapped instanceof NotFoundError) {
           // A Snapshot said it was there: the registry lost it or it is being replaced; try again later.
-          throw new TransientError(`${repository}@${digest}: ${mapped.message}`, { cause: mapped });
+          throw new SnapshotContentMissingError(`${repository}@${digest}: ${mapped.message}`, { cause: mapped });
         }
         throw mapped;
       }

@@ -25,6 +25,7 @@ import {
   inputDigest,
   reconcileAll,
   reconcileObject,
+  fetchInputLayer,
   readySnapshotOf,
   recordSnapshot,
   repositoryName,
@@ -92,7 +93,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
 
   /** The text of a config Resource: its layer is a tar+gzip holding one file (DESIGN §6 wraps non-archives). */
   async function readSingleFile(snapshot: SnapshotObject): Promise<string> {
-    const blob = await store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest);
+    const blob = await fetchInputLayer(kube, store, snapshot, Reason.ConfigFetchFailed);
     try {
       return await extractSingleTextFile(blob.path);
     } finally {
@@ -130,7 +131,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
     }
     const componentName = await componentOf(obj, target);
     const { snapshot } = await readySnapshotOf(kube, 'Component', obj.metadata.namespace, componentName);
-    const blob = await step(Reason.GetComponentDescriptorsFailed, () => store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest));
+    const blob = await step(Reason.GetComponentDescriptorsFailed, () => fetchInputLayer(kube, store, snapshot, Reason.ComponentIsNotReady));
     let setYaml: string;
     try {
       setYaml = await readFile(blob.path, 'utf8');
@@ -180,7 +181,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
         return { outcome: 'unchanged', message, fields: { snapshotRef: { name: existing.metadata.name }, digest: existing.spec!.digest } };
       }
       const helm = targetSnap.spec!.blob.mediaType === HELM_CHART_LAYER;
-      const input = await step(Reason.TargetFetchFailed, () => store.fetchLayer(targetSnap.spec!.repository, targetSnap.spec!.digest));
+      const input = await step(Reason.TargetFetchFailed, () => fetchInputLayer(kube, store, targetSnap, Reason.TargetIsNotReady));
       try {
         const output = await step(Reason.ConfigurationFailed, () => engine.apply(input, subs, { helm }));
         try {

@@ -36,6 +36,7 @@ import {
   snapshotOwner,
   snapshotOwnerFromHint,
   step,
+  fetchInputLayer,
   handleProducerHint,
   snapshotRefOf,
   tagFor,
@@ -54,10 +55,8 @@ export interface ResourceDeps {
 }
 
 /** The YAML `{components: [...]}` layer of a descriptor Snapshot. */
-export async function readComponentSet(store: ArtifactStore, snapshot: SnapshotObject): Promise<string> {
-  const blob = await step(Reason.GetComponentDescriptorsFailed, () =>
-    store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest),
-  );
+export async function readComponentSet(kube: KubePort, store: ArtifactStore, snapshot: SnapshotObject): Promise<string> {
+  const blob = await step(Reason.GetComponentDescriptorsFailed, () => fetchInputLayer(kube, store, snapshot, Reason.ComponentIsNotReady));
   try {
     return await readFile(blob.path, 'utf8');
   } finally {
@@ -169,7 +168,7 @@ export function createResourceStage(deps: ResourceDeps): Stage {
       if (existing && obj.status?.resource) {
         return { outcome: 'unchanged', message: messageFor(obj.status.resource), fields: current };
       }
-      const setYaml = await readComponentSet(store, compSnap);
+      const setYaml = await readComponentSet(kube, store, compSnap);
       const resolved = await step(Reason.ResolveResourceFailed, () =>
         ocm.resolveResource({ setYaml, identity: input.identity, referencePath: input.referencePath }),
       );

@@ -6,11 +6,20 @@
  * - BadEventError: the event itself cannot be understood. Hosts answer 400/422 (not retried).
  */
 export class TransientError extends Error {
-  override readonly name = 'TransientError';
+  override readonly name: string = 'TransientError';
   readonly transient = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }
+}
+
+/**
+ * A Snapshot's manifest is not in the registry: the Snapshot is being replaced (its producer deletes the old
+ * manifest right after recording the new one) or the registry lost it. Retryable; a consumer first checks whether
+ * the Snapshot moved on (shared/ports/kit/dependencies.ts, `fetchInputLayer`).
+ */
+export class SnapshotContentMissingError extends TransientError {
+  override readonly name = 'SnapshotContentMissingError';
 }
 
 export class ObjectFailure extends Error {

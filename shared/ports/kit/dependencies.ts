@@ -1,4 +1,5 @@
-import { Reason, TransientError } from '../errors.js';
+import type { ArtifactStore, LocalBlob } from '../artifacts.js';
+import { Reason, SnapshotContentMissingError, TransientError } from '../errors.js';
 import type { KubeObject, SnapshotObject } from '../kinds.js';
 import { controllerOf, type KubePort } from '../kube.js';
 import { readyCondition, isReadyCurrent } from './conditions.js';
@@ -33,6 +34,24 @@ export async function readySnapshotOf<T extends KubeObject>(
     throw new InProgress(reason, `Snapshot ${snapName} is being updated`);
   }
   return { owner, snapshot };
+}
+
+/**
+ * The layer of an input Snapshot. When its manifest is gone and the Snapshot has meanwhile moved to another digest
+ * (or is being deleted), the input is mid-update: InProgress, whose new Snapshot's event brings us back, instead
+ * of a retryable error that would fail a whole resync tick.
+ */
+export async function fetchInputLayer(kube: KubePort, store: ArtifactStore, snapshot: SnapshotObject, reason: string): Promise<LocalBlob> {
+  try {
+    return await store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest);
+  } catch (err) {
+    if (!(err instanceof SnapshotContentMissingError)) throw err;
+    const now = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: snapshot.metadata.namespace, name: snapshot.metadata.name });
+    if (!now || now.metadata.deletionTimestamp || now.spec?.digest !== snapshot.spec?.digest) {
+      throw new InProgress(reason, `Snapshot ${snapshot.metadata.name} moved on while it was being read`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**

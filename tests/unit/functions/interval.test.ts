@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseComponent } from '../../../functions/descriptor/spec.js';
-import { API_VERSION, type ComponentObject, type OCMRepositoryObject } from '../../../shared/ports/index.js';
+import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../shared/ports/index.js';
 import { parseDuration } from '../../../shared/ports/kit/index.js';
 import { componentVersion } from './fixtures.js';
 import { NS, harness, ready } from './harness.js';
@@ -74,6 +74,20 @@ describe('Component spec.interval on resync ticks', () => {
     await h.bus.drain(200);
     expect((await component()).status?.lastCheckedAt).toBe(checked);
     expect((await h.get<OCMRepositoryObject>('OCMRepository', 'repo'))!.status?.lastCheckedAt).toBe(repo!.status?.lastCheckedAt);
+  });
+
+  it('a tick within the interval still restores a Snapshot manifest the registry lost', async () => {
+    await h.apply('Component', 'podinfo', { repositoryRef: { name: 'repo' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0' });
+    await h.bus.drain();
+    const snap = (await h.get<SnapshotObject>('Snapshot', 'component-podinfo'))!;
+    expect(await h.store.deleteManifest(snap.spec!.repository, snap.spec!.digest)).toBe(true);
+    expect(await h.store.hasManifest(snap.spec!.repository, snap.spec!.digest)).toBe(false);
+    h.clock.advance(MIN);
+    h.bus.resync();
+    await h.bus.drain();
+    const now = (await h.get<SnapshotObject>('Snapshot', 'component-podinfo'))!;
+    expect(await h.store.hasManifest(now.spec!.repository, now.spec!.digest)).toBe(true);
+    expect(ready(await component())).toMatchObject({ status: 'True' });
   });
 
   it('reconcile.fluxcd.io/requestedAt asks now, once per new value', async () => {
