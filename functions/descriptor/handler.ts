@@ -147,10 +147,11 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
         if (ready?.status === 'True') {
           const snap = await kube.get<SnapshotObject>(snapshotKeyFor(obj));
+          const usable = snap !== undefined && !snap.metadata.deletionTimestamp && isReadyCurrent(snap);
           // a tick also confirms the manifest itself (lost output is what ticks recover; a HEAD, remembered 10 s)
-          const present = async (s: SnapshotObject): Promise<boolean> =>
-            effective !== 'tick' || (await step(Reason.PushSnapshotFailed, () => store.hasManifest(s.spec!.repository, s.spec!.digest)));
-          if (snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap) && (await present(snap))) {
+          const there =
+            usable && (effective !== 'tick' || (await step(Reason.PushSnapshotFailed, () => store.hasManifest(snap.spec!.repository, snap.spec!.digest))));
+          if (there) {
             return { outcome: 'unchanged', message: ready.message, fields: current };
           }
         } else if (ready) {

@@ -13,7 +13,6 @@ export interface ComponentInput {
   intervalMs: number;
 }
 
-
 function invalid(obj: { kind: string; metadata: { name: string } }, field: string, problem: string): ObjectFailure {
   return new ObjectFailure(Reason.SpecInvalid, `${obj.kind} ${obj.metadata.name}: spec.${field} ${problem}`);
 }

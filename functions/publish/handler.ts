@@ -35,6 +35,7 @@ import {
   withReplies,
   type Applied,
   type ObjectResult,
+  DEFAULT_INTERVAL,
 } from '../../shared/ports/kit/index.js';
 
 export interface PublishDeps {
@@ -50,7 +51,6 @@ const MANIFEST_TYPES = new Set([
   'application/vnd.docker.distribution.manifest.v2+json',
   'application/vnd.docker.distribution.manifest.list.v2+json',
 ]);
-const DEFAULT_INTERVAL = '10m';
 
 /** Flux layerSelector for a Snapshot: Helm charts are copied as .tgz (HelmRelease chartRef), archives extracted. */
 export function layerSelectorFor(

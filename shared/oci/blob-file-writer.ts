@@ -14,7 +14,6 @@ import { PageCacheWriter } from './page-cache-writer.js';
  * through socket-transfer.ts, which writes straight from one reused socket buffer.
  */
 export class BlobFileWriter extends Writable {
-  private fd: number | undefined;
   private file: PageCacheWriter | undefined;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -29,7 +28,6 @@ export class BlobFileWriter extends Writable {
   override _construct(cb: (err?: Error | null) => void): void {
     open(this.path, 'w', (err, fd) => {
       if (err) return cb(err);
-      this.fd = fd;
       this.file = new PageCacheWriter(fd);
       cb();
     });
@@ -69,8 +67,7 @@ export class BlobFileWriter extends Writable {
   }
 
   private closeFd(cb: (err?: Error | null) => void): void {
-    const fd = this.fd;
-    this.fd = undefined;
+    const fd = this.file?.fd;
     this.file = undefined;
     if (fd === undefined) {
       cb();

@@ -18,32 +18,31 @@ import { writeSync, writevSync } from 'node:fs';
  * median, because one write is slow whenever the thread is descheduled).
  */
 
-export const LARGE_WRITE_BYTES = 1024 * 1024;
 export const SMALL_WRITE_BYTES = 64 * 1024;
 const SLOW_MS_PER_MIB = 0.5;
 const SLOW_WINDOW_BYTES = 8 * 1024 * 1024;
 
 export class PageCacheWriter {
-  private piece = LARGE_WRITE_BYTES;
+  private slow = false;
   private windowBytes = 0;
   /** ms per MiB of each write in the window */
   private rates: number[] = [];
 
   /** `now` is a millisecond clock (tests pass their own to play a slow page cache) */
   constructor(
-    private readonly fd: number,
+    readonly fd: number,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** true once writes went down to SMALL_WRITE_BYTES */
+  /** true once writes went down to SMALL_WRITE_BYTES (for the rest of the file) */
   get small(): boolean {
-    return this.piece === SMALL_WRITE_BYTES;
+    return this.slow;
   }
 
   /** Writes all of `chunks`, in order, at the file's current position. */
   write(chunks: Buffer | Buffer[]): void {
     const list = Array.isArray(chunks) ? chunks : [chunks];
-    if (this.small) {
+    if (this.slow) {
       for (const chunk of list) {
         for (let off = 0; off < chunk.length; off += SMALL_WRITE_BYTES) writeAll(this.fd, [chunk.subarray(off, off + SMALL_WRITE_BYTES)]);
       }
@@ -56,7 +55,7 @@ export class PageCacheWriter {
     this.windowBytes += bytes;
     if (this.windowBytes < SLOW_WINDOW_BYTES) return;
     const sorted = this.rates.sort((a, b) => a - b);
-    if ((sorted[Math.floor(sorted.length / 2)] ?? 0) > SLOW_MS_PER_MIB) this.piece = SMALL_WRITE_BYTES;
+    this.slow = (sorted[Math.floor(sorted.length / 2)] ?? 0) > SLOW_MS_PER_MIB;
     this.windowBytes = 0;
     this.rates = [];
   }

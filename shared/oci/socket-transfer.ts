@@ -15,8 +15,8 @@ import { PageCacheWriter } from './page-cache-writer.js';
  * That slack, not the data in flight, set our peak RSS at 126-144 MiB for a 1 GiB transfer, and the per-chunk
  * stream hops and undici's wasm parser cost CPU on pulls (bench/README.md, "Registry traffic"). Here a download
  * reads into one preallocated buffer (the socket `onread` option, also honoured by tls.connect), hashes it and
- * writes it synchronously to the file before the next read (page-cache-writer.ts picks the write size); an upload reads the file into a few rotating buffers
- * and reuses each once the socket has taken it.
+ * writes it synchronously to the file before the next read (page-cache-writer.ts picks the write size); an upload
+ * reads the file into a few rotating buffers and reuses each once the socket has taken it.
  *
  * Only the simple case is handled: a response framed by Content-Length. Anything else (chunked, 1xx, a malformed
  * head) is reported as `unsupported` and the caller repeats the request with undici. Auth, redirects, retries and

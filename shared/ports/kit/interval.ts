@@ -11,8 +11,6 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
-/** the CRDs' default for spec.interval (objects written before the default existed have none) */
-export const DEFAULT_INTERVAL_MS = 10 * 60_000;
 
 /** The annotation `flux reconcile` sets; a value not yet in status.lastHandledReconcileAt forces a check. */
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
@@ -33,6 +31,10 @@ export function parseDuration(text: string): number | undefined {
   for (const [, n, unit] of text.matchAll(PART)) ms += Number(n) * UNIT_MS[unit!]!;
   return ms;
 }
+
+/** the CRDs' default for spec.interval (objects written before the default existed have none) */
+export const DEFAULT_INTERVAL = '10m';
+export const DEFAULT_INTERVAL_MS = parseDuration(DEFAULT_INTERVAL)!;
 
 /** The object's spec.interval in milliseconds (the default when unset); SpecInvalid naming the field when unreadable. */
 export function intervalOf(obj: KubeObject<{ interval?: string } | undefined>): number {

@@ -120,7 +120,8 @@ interface Lane {
  *
  * Requests that arrive while one is already waiting join it, as in a controller's work queue: the waiting reconcile
  * has not read anything yet, so it sees everything the joiners' events announced (a burst of N events for one
- * object costs at most two reconciles, not N; the runs take no arguments but the key, so joining loses nothing).
+ * object costs at most two reconciles, not N). A joiner gets the waiting run's thoroughness, not its own: a resync
+ * tick that joins an event's reconcile of a Component leaves a due version check to the next tick.
  */
 async function serialized<R>(lanes: Map<string, Lane>, key: string, fn: () => Promise<R>): Promise<R> {
   const tail = lanes.get(key);

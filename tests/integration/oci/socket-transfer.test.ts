@@ -268,12 +268,14 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
       const desc = await digestFile(file);
       const retries: string[] = [];
       const events: SocketTransferEvent[] = [];
-      const client = new RegistryClient({
-        url: own.url,
-        retry: { maxAttempts: 10, baseDelayMs: 300, maxDelayMs: 2000 },
-        onRetry: (e, n) => retries.push(`${n}: ${e.message}`),
-        onSocketTransfer: (e) => events.push(e),
-      });
+      const clientOf = (url: string): RegistryClient =>
+        new RegistryClient({
+          url,
+          retry: { maxAttempts: 10, baseDelayMs: 300, maxDelayMs: 2000 },
+          onRetry: (e, n) => retries.push(`${n}: ${e.message}`),
+          onSocketTransfer: (e) => events.push(e),
+        });
+      const client = clientOf(own.url);
       const crash = async (): Promise<void> => {
         await own.kill();
         await new Promise((r) => setTimeout(r, 1000));
@@ -298,12 +300,7 @@ describe('large blobs on raw sockets (socket-transfer.ts) against docker-registr
         // download: kill once 40 MiB are in our file. Through a relay passing 100 MiB/s, so the 200 MiB cannot
         // arrive before the kill does (at full speed it took 0.2 s, and on a busy machine the poll can lag that much)
         const relay = await throttlingRelay(new URL(own.url), 100 * MiB);
-        const slowClient = new RegistryClient({
-          url: relay.url,
-          retry: { maxAttempts: 10, baseDelayMs: 300, maxDelayMs: 2000 },
-          onRetry: (e, n) => retries.push(`${n}: ${e.message}`),
-          onSocketTransfer: (e) => events.push(e),
-        });
+        const slowClient = clientOf(relay.url);
         const out = join(dir, 'crash-out.bin');
         const downKill = whenPast(() => stat(out).then((s) => s.size, () => 0), 40 * MiB, crash);
         try {

@@ -5,6 +5,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createResourceStage } from '../../../functions/resource/handler.js';
 import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
+import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
+import { reconcileObject } from '../../../shared/ports/kit/index.js';
 import { TransientError, type ArtifactStore, type KubeObject, type SnapshotObject } from '../../../shared/ports/index.js';
 import { componentVersion } from './fixtures.js';
 import { NS, harness } from './harness.js';
@@ -66,8 +68,6 @@ describe('concurrent reconciles', () => {
 
 describe('events for one object while it is being reconciled', () => {
   it('a burst joins the one waiting reconcile: 20 events, 2 runs, and the second run sees what changed during the first', async () => {
-    const { MemoryKube } = await import('../../../functions/adapters/memory-kube.js');
-    const { reconcileObject } = await import('../../../shared/ports/kit/index.js');
     const kube = new MemoryKube();
     await kube.upsert({ apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Component', metadata: { name: 'c', namespace: NS, labels: { round: '0' } }, spec: {} });
     const deps = { kube };

@@ -9,6 +9,7 @@ import { createStages } from '../../../functions/stages.js';
 import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
+import { DEFAULT_INTERVAL_MS } from '../../../shared/ports/kit/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
 import { Bus, type BusOptions } from './bus.js';
 
@@ -42,7 +43,7 @@ export async function harness(busOptions: BusOptions = {}) {
     clock,
     /** lets the default spec.interval (10m) pass, so the next resync tick asks the repository for versions */
     intervalPassed() {
-      clock.advance(10 * 60_000);
+      clock.advance(DEFAULT_INTERVAL_MS);
     },
     async addVersions(cvs: ComponentVersionInput[]) {
       await writeCtfDirectory(ctf, cvs);
