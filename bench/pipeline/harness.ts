@@ -16,7 +16,8 @@ import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../shared/ports/index.js';
 import { EventingDriver, retry429 } from '../../tests/e2e/stages/driver.js';
-import { createNamespace, installCrds, kubeConfig, ourCrdsDir, upstreamCrdsDir } from '../../tests/infra/kube.js';
+import { createNamespace, installCrds, kubeConfig, ourCrdsDir } from '../../tests/infra/kube.js';
+import { upstreamCrdFiles } from '../../tests/infra/upstream-crds.js';
 import { freePort, stopChild } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
@@ -60,7 +61,7 @@ export async function startBenchServices(): Promise<BenchServices> {
   const started = await startServices({ log: (l) => log(l), tmpRoot: TMP });
   const kube = started.services.kube;
   const kc = kubeConfig({ kube });
-  await installCrds([ourCrdsDir, join(upstreamCrdsDir, 'source.toolkit.fluxcd.io')], { kc });
+  await installCrds([ourCrdsDir, ...upstreamCrdFiles('source.toolkit.fluxcd.io')], { kc });
   const workDir = started.services.workDir;
   return {
     ...started,

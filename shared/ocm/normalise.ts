@@ -1,7 +1,7 @@
 /**
  * Component descriptor normalisation (the bytes a component-version digest and signature are computed over):
  * jsonNormalisation/v1 ("entry" encoding of the schema serialisation), /v2 and /v3 (RFC 8785 JCS of the
- * internal model). Behaviour is pinned by the golden vectors in ../shared/testdata/ocm/normalisation.
+ * internal model). Behaviour is pinned by the golden vectors in tests/fixtures/upstream/ocm/normalisation.
  */
 import { createHash } from 'node:crypto';
 import { UnsupportedDigestError, UnsupportedNormalisationError } from './errors.js';

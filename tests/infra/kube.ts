@@ -20,8 +20,6 @@ import { repoRoot } from './binaries.js';
 import { services } from './services.js';
 import type { Services } from './services.js';
 
-/** Upstream CRDs (Flux, Knative) in the team's reference folder beside the checkout. */
-export const upstreamCrdsDir = join(repoRoot, '..', 'shared', 'crds');
 /** Our own CRDs. */
 export const ourCrdsDir = join(repoRoot, 'knative', 'crds');
 

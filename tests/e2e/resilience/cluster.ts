@@ -10,6 +10,7 @@ import type { KubeObject, SnapshotObject } from '../../../shared/ports/index.js'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { retry429 } from '../stages/driver.js';
 import { GROUP, VERSION, readyOf } from '../stages/env.js';
 import { PLURALS } from '../../../shared/kube/index.js';
@@ -28,7 +29,7 @@ export class Cluster {
   }
 
   static async create(): Promise<Cluster> {
-    crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), join(REPO, '..', 'shared', 'crds', 'source.toolkit.fluxcd.io')]);
+    crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
     await crdsInstalled;
     return new Cluster(await createNamespace(), kubeConfig());
   }

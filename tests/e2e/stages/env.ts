@@ -22,6 +22,7 @@ import type { KubeObject, Stage } from '../../../shared/ports/index.js';
 import { createFunctionServer, handlerFromStage, stageErrorClassifier, type FunctionServer } from '../../../shared/server/index.js';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
@@ -98,7 +99,7 @@ async function spawnMain(stage: string, env: Record<string, string>, logDir: str
 
 export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipeline> {
   const s = services();
-  crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), join(REPO, '..', 'shared', 'crds', 'source.toolkit.fluxcd.io')]);
+  crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
   await crdsInstalled;
   const namespace = await createNamespace();
   const kc = kubeConfig();

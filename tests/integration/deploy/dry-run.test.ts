@@ -7,7 +7,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { installCrds } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
-import { byKind, kubectl, KUSTOMIZATIONS, render, sharedCrdsDir, type K8sObject } from './manifests.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
+import { byKind, kubectl, KUSTOMIZATIONS, render, type K8sObject } from './manifests.js';
 
 const FIELD_MANAGER = 'ocm-knative-deploy-test';
 
@@ -25,7 +26,7 @@ describe('server-side dry-run of the shipped manifests (upstream Knative + Flux 
 
   beforeAll(async () => {
     kubeconfig = services().kube.kubeconfig;
-    const crds = await installCrds([sharedCrdsDir]);
+    const crds = await installCrds(upstreamCrdFiles());
     expect(crds.map((c) => c.metadata?.name)).toEqual(
       expect.arrayContaining(['services.serving.knative.dev', 'triggers.eventing.knative.dev', 'ocirepositories.source.toolkit.fluxcd.io']),
     );

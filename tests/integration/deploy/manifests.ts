@@ -1,7 +1,6 @@
 /**
  * Helpers for the deployment tests: render our kustomizations with kubectl's built-in kustomize and
- * run kubectl against the test API server. Paths resolve from the repository root, so they work in
- * the CI clone where the reference material sits beside it (`<repo>/../shared`).
+ * run kubectl against the test API server. Paths resolve from the repository root.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,8 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-/** Upstream Knative and Flux CRDs (test data, beside the repository). */
-export const sharedCrdsDir = resolve(repoRoot, '../shared/crds');
 
 /** Every kustomization we ship; the dry-run test covers all of them. */
 export const KUSTOMIZATIONS = ['knative', 'knative/tenant', 'knative/secrets', 'registry', 'registry/secrets'] as const;

@@ -10,7 +10,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
-import { kubectl, render, repoRoot, sharedCrdsDir, type K8sObject } from './manifests.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
+import { kubectl, render, repoRoot, type K8sObject } from './manifests.js';
 
 export const SYSTEM_NAMESPACE = 'ocm-knative-system';
 /** The namespace knative/tenant opts in (kustomization `namespace:`). */
@@ -38,7 +39,7 @@ async function apply(objects: K8sObject[]): Promise<void> {
  */
 export function installShippedRbac(): Promise<void> {
   installed ??= (async () => {
-    await installCrds([join(repoRoot, 'knative/crds'), join(sharedCrdsDir, 'source.toolkit.fluxcd.io')]);
+    await installCrds([join(repoRoot, 'knative/crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
     const system = (await render('knative')).objects.filter((o) => RBAC_KINDS.has(o.kind));
     const tenant = (await render('knative/tenant')).objects.filter((o) => RBAC_KINDS.has(o.kind));
     await apply([...system, ...tenant]);

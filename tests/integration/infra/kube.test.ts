@@ -20,8 +20,8 @@ import {
   kubeConfig,
   mintToken,
   registerValidatingWebhook,
-  upstreamCrdsDir,
 } from '../../infra/kube.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { makeCert } from '../../infra/pki.js';
 import { startKubeControlPlane } from '../../infra/start.js';
 import { services } from '../../infra/services.js';
@@ -132,7 +132,7 @@ describe('kube-apiserver', () => {
   });
 
   it('installs the upstream CRDs from YAML with their CEL rules intact', async () => {
-    const installed = await installCrds([upstreamCrdsDir]);
+    const installed = await installCrds(upstreamCrdFiles());
     expect(installed.map((c) => c.metadata?.name)).toEqual(
       expect.arrayContaining(['helmreleases.helm.toolkit.fluxcd.io', 'ocirepositories.source.toolkit.fluxcd.io', 'services.serving.knative.dev']),
     );

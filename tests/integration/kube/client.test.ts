@@ -27,6 +27,7 @@ import {
 } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -41,7 +42,7 @@ async function freshComponent(name: string): Promise<Component> {
 }
 
 beforeAll(async () => {
-  await installCrds([resolve(ROOT, 'knative/crds'), resolve(ROOT, '../shared/crds/source.toolkit.fluxcd.io')]);
+  await installCrds([resolve(ROOT, 'knative/crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
   kube = new KubeClient(kubeConfig(), { fieldManager: 'test-client' });
   core = kubeConfig().makeApiClient(CoreV1Api);
   ns = await createNamespace();

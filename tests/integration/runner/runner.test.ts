@@ -13,6 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../infra/binaries.js';
 import { createNamespace, installCrds } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
+import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 
 const run = promisify(execFile);
 const bin = path.join(repoRoot, 'functions/runner/bin.js');
@@ -149,7 +150,7 @@ describe('ocm-knative run on the bundled example', () => {
 
   it('--kubeconfig keeps objects in the real API server', async () => {
     const { kube } = services();
-    await installCrds([path.join(repoRoot, 'knative/crds'), path.join(repoRoot, '../shared/crds/source.toolkit.fluxcd.io')]);
+    await installCrds([path.join(repoRoot, 'knative/crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
     const ns = await createNamespace();
     const out = await tmp();
     const r = await runner(['run', '-f', manifests, '--out', out, '--kubeconfig', kube.kubeconfig, '-n', ns, '-o', 'json']);

@@ -15,7 +15,7 @@ interface Case {
 }
 const cases = (JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as { cases: Case[] }).cases;
 
-describe('golden normalisation vectors (../shared/testdata/ocm/normalisation)', () => {
+describe('golden normalisation vectors (tests/fixtures/upstream/ocm/normalisation)', () => {
   it('covers every case in cases.json', () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
   });

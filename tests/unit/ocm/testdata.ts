@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
 
-/** The team's golden OCM data beside the checkout (read-only); OCM_TESTDATA overrides the location. */
-export const TESTDATA = process.env['OCM_TESTDATA'] ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../shared/testdata/ocm');
+/** Upstream OCM golden data, committed with its provenance (tests/fixtures/upstream/ocm/PROVENANCE.md); OCM_TESTDATA overrides the location. */
+export const TESTDATA = process.env['OCM_TESTDATA'] ?? resolve(fileURLToPath(new URL('.', import.meta.url)), '../../fixtures/upstream/ocm');
