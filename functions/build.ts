@@ -1,5 +1,5 @@
 /**
- * Bundle each function's main into dist/<stage>.mjs (esbuild) for fast cold starts (DESIGN §9): one file to
+ * Bundle each function's main into dist/<stage>.mjs (esbuild) for fast cold starts (docs/design.md §9): one file to
  * read instead of hundreds of node_modules lookups. Code reached only through dynamic `import()` (the
  * handler and its adapters) is split into dist/chunks/ and loaded after the server listens.
  *

@@ -1,5 +1,5 @@
 /**
- * Cold-start benchmark (DESIGN §9: scale from zero). For each variant, spawn a fresh Node process and time
+ * Cold-start benchmark (docs/design.md §9: scale from zero). For each variant, spawn a fresh Node process and time
  * spawn -> first 200 on /readyz (what Knative's activator waits for) and spawn -> first 2xx on one CloudEvent
  * (includes the lazy handler import). Variants run interleaved, N times each; we report medians.
  *

@@ -1,6 +1,6 @@
 /**
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
- * reasons (ocm.md §1.10) or to TransientError.
+ * reasons (docs/design.md §3) or to TransientError.
  */
 import { credentialsFromDockerConfig } from '../../shared/oci/index.js';
 import {

@@ -91,7 +91,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
     throw new ObjectFailure(Reason.SpecInvalid, `Configuration ${name}: spec.configRef.kind must be ConfigMap or Resource`);
   }
 
-  /** The text of a config Resource: its layer is a tar+gzip holding one file (DESIGN §6 wraps non-archives). */
+  /** The text of a config Resource: its layer is a tar+gzip holding one file (docs/design.md §6 wraps non-archives). */
   async function readSingleFile(snapshot: SnapshotObject): Promise<string> {
     const blob = await fetchInputLayer(kube, store, snapshot, Reason.ConfigFetchFailed);
     try {
@@ -262,7 +262,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
   }, API_VERSION);
 }
 
-/** The image reference localization writes, per access type (ocm.md §3). */
+/** The image reference localization writes, per access type (docs/design.md §5). */
 export function imageReferenceOf(access: { type: string } & Record<string, unknown>): string | undefined {
   const t = access.type.replace(/\/v1$/, '');
   if (t === 'ociArtifact' || t === 'OCIImage') return str(access['imageReference']);

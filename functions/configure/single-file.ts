@@ -4,7 +4,7 @@ import { readArchive } from '../../shared/archive/index.js';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /**
- * The text of a config Resource's layer: the single regular file in it (DESIGN §6 wraps a non-archive blob in a
+ * The text of a config Resource's layer: the single regular file in it (docs/design.md §6 wraps a non-archive blob in a
  * tar under its resource name), or `rules.yaml` / `config.yaml` when there are several.
  */
 export async function extractSingleTextFile(path: string): Promise<string> {

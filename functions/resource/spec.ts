@@ -39,7 +39,7 @@ export function parseResource(obj: ResourceObject): ResourceInput {
   return { componentName, identity, referencePath: path, skipVerify: s.skipVerify === true };
 }
 
-/** Helm charts get Helm media types and tag = chart version (DESIGN §6). */
+/** Helm charts get Helm media types and tag = chart version (docs/design.md §6). */
 export function isHelmChart(resource: { type: string; access: { type: string } & Record<string, unknown> }, mediaType?: string): boolean {
   if (resource.type === 'helmChart' || resource.type === 'helm') return true;
   if (resource.access.type === 'helm' || resource.access.type.startsWith('helm/')) return true;

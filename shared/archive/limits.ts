@@ -1,5 +1,5 @@
 /**
- * Limits for reading untrusted archives (DESIGN §10). Defaults fit Helm charts and manifest bundles with
+ * Limits for reading untrusted archives (docs/design.md §10). Defaults fit Helm charts and manifest bundles with
  * generous head-room; callers with bigger payloads pass their own.
  */
 export interface ArchiveLimits {

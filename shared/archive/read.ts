@@ -3,7 +3,7 @@
  *
  * `readArchive` yields one entry at a time; an entry's body must be consumed (or it is drained) before the
  * next one is read, so memory stays bounded by tar-stream's buffers whatever the archive size. Every
- * rule in DESIGN §10 is enforced here, once, for all callers: unsafe names and links, special files,
+ * rule in docs/design.md §10 is enforced here, once, for all callers: unsafe names and links, special files,
  * entry-count / size / compression-ratio limits.
  */
 import { Readable, pipeline } from 'node:stream';

@@ -2,7 +2,7 @@
  * Event builders. `apiServerSourceEvent` reproduces what Knative's ApiServerSource receive adapter sends
  * (knative/eventing pkg/adapter/apiserver/events), so the e2e driver and the local runner's in-process bus
  * deliver exactly the shapes a cluster would. `pingSourceEvent` mirrors PingSource; `snapshotReplyEvent`
- * is our own reply (DESIGN §4).
+ * is our own reply (docs/design.md §4).
  */
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';

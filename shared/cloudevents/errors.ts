@@ -1,6 +1,6 @@
 /**
  * Errors about the incoming event itself (not the object it points at). Each carries the HTTP status the
- * function host answers with, so Knative does not retry what can never succeed (DESIGN §4: 400/415/422 are
+ * function host answers with, so Knative does not retry what can never succeed (docs/design.md §4: 400/415/422 are
  * not retried; they go to the Trigger's dead-letter sink).
  */
 export type EventErrorStatus = 400 | 413 | 415 | 422;

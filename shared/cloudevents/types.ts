@@ -2,7 +2,7 @@
  * The one normalised event every stage handler receives, whatever produced it: ApiServerSource in Resource
  * or Reference mode, a PingSource resync tick, or the local runner's in-process bus.
  *
- * DESIGN §4: an event is only a hint of *which* object to look at; handlers re-read the object from the API
+ * docs/design.md §4: an event is only a hint of *which* object to look at; handlers re-read the object from the API
  * server. `object` (Resource mode only) is what the sender saw, useful for logging and cheap pre-filters.
  */
 

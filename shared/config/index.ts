@@ -1,6 +1,6 @@
 /**
  * A small typed env-var schema: each function declares the variables it reads, `loadConfig` validates them
- * all at start-up and reports every problem at once, naming the variable (DESIGN §9).
+ * all at start-up and reports every problem at once, naming the variable (docs/design.md §9).
  * Keys of a schema are the env var names themselves, so `config.PORT` greps to `PORT`.
  */
 

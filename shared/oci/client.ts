@@ -171,7 +171,7 @@ function mediaTypeOf(contentType: string | undefined): string {
 
 /**
  * An OCI distribution-spec client for one registry. Speaks only the spec (no registry-specific behaviour);
- * rules from registry.md §6 are applied throughout.
+ * the client rules of docs/design.md §7 are applied throughout.
  */
 export class RegistryClient {
   readonly baseUrl: string;

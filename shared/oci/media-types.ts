@@ -1,4 +1,4 @@
-/** Media types used by the OCI distribution/image specs and by our single-layer artifacts (DESIGN §6). */
+/** Media types used by the OCI distribution/image specs and by our single-layer artifacts (docs/design.md §6). */
 export const MediaType = {
   ImageManifest: 'application/vnd.oci.image.manifest.v1+json',
   ImageIndex: 'application/vnd.oci.image.index.v1+json',
@@ -14,7 +14,7 @@ export const MediaType = {
   SnapshotArtifact: 'application/vnd.ocm.software.snapshot.v1',
 } as const;
 
-/** Manifest types we accept on GET/HEAD. 2.8 answers 404 to OCI manifests unless they are listed (registry.md §6). */
+/** Manifest types we accept on GET/HEAD. 2.8 answers 404 to OCI manifests unless they are listed (docs/design.md §7). */
 export const ManifestAcceptTypes: readonly string[] = [
   MediaType.ImageManifest,
   MediaType.ImageIndex,

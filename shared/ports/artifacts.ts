@@ -11,7 +11,7 @@ export interface LocalBlob {
   dispose(): Promise<void>;
 }
 
-/** What goes into a single-layer artifact; the store picks media types per DESIGN §6. */
+/** What goes into a single-layer artifact; the store picks media types per docs/design.md §6. */
 export type LayerKind =
   /** YAML `{components: [...]}` */
   | 'component-descriptors'

@@ -1,5 +1,5 @@
 /**
- * The three ways a stage can fail (DESIGN §4):
+ * The three ways a stage can fail (docs/design.md §4):
  * - TransientError: try again later (registry/API down, conflicts). Hosts answer 5xx/429 so the broker retries.
  * - ObjectFailure: the object is wrong (bad spec, missing resource, signature mismatch). Written to its Ready=False
  *   condition; the host answers 2xx because a retry would not help.
@@ -27,7 +27,7 @@ export class ObjectFailure extends Error {
   /** status fields to write with the condition (e.g. `snapshotRef: null` when the output is gone) */
   readonly statusFields?: Record<string, unknown>;
   constructor(
-    /** Condition reason, e.g. ComponentVerificationFailed (ocm.md §1.10) or one of ours. */
+    /** Condition reason, e.g. ComponentVerificationFailed (docs/design.md §3) or one of ours. */
     readonly reason: string,
     message: string,
     options?: { cause?: unknown; statusFields?: Record<string, unknown> },
@@ -66,7 +66,7 @@ export function isTransient(err: unknown): boolean {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
-/** Reasons we use (upstream names where they exist, ocm.md §1.10). */
+/** Reasons we use (ocm-k8s-toolkit's names where they exist; docs/design.md §3). */
 export const Reason = {
   Succeeded: 'Succeeded',
   Progressing: 'Progressing',

@@ -45,8 +45,8 @@ export interface ResolvedResource {
 
 /**
  * What the stages need from OCM. Implementations map library errors: problems of the object (no such component or
- * version, no match, verification or digest mismatch, unsupported access) to ObjectFailure with an ocm.md §1.10
- * reason; everything retryable to TransientError.
+ * version, no match, verification or digest mismatch, unsupported access) to ObjectFailure with a reason of
+ * docs/design.md §3; everything retryable to TransientError.
  */
 export interface OcmSource {
   /** Checks the repository spec and that the repository answers. */

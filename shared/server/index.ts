@@ -1,5 +1,5 @@
 /**
- * The function host (DESIGN §4, §9). A function's main:
+ * The function host (docs/design.md §4, §9). A function's main:
  *
  *   await runFunction({
  *     stage: 'resource',

@@ -2,7 +2,7 @@
 export type ReplyEvent = CloudEventV1<unknown>;
 
 /**
- * What a handler returns and how failures map to HTTP (DESIGN §4):
+ * What a handler returns and how failures map to HTTP (docs/design.md §4):
  * - `done` / `skipped` / `failed` are all 2xx: the work is durable, there was nothing to do, or the failure
  *   belongs to the object and is already on its Ready=False condition (a retry would not help).
  * - Thrown EventError -> 400/413/415/422 (never retried); TransientError and recognised network/API errors

@@ -1,8 +1,8 @@
 /**
- * The HTTP host every function uses. Start-up is kept to reading config and `listen()` (DESIGN §9, cold start):
+ * The HTTP host every function uses. Start-up is kept to reading config and `listen()` (docs/design.md §9, cold start):
  * this module only needs node:http. Health probes are answered natively; express, the CloudEvents SDK,
  * pino and prom-client (app.ts) load right after listen(), and any event that arrives before that waits
- * for them. Status codes follow DESIGN §4 (see outcome.ts).
+ * for them. Status codes follow docs/design.md §4 (see outcome.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -12,7 +12,7 @@ import {
 } from '../oci/index.js';
 import { buildArtifact, type ArtifactInput, type BuiltArtifact } from './artifact.js';
 
-/** Result of pushing a single-layer artifact: what a Snapshot records (DESIGN §3: digest, tag, blob). */
+/** Result of pushing a single-layer artifact: what a Snapshot records (docs/design.md §3: digest, tag, blob). */
 export interface PushedArtifact {
   repository: string;
   /** the tag it was pushed under, if any */
@@ -38,7 +38,7 @@ export interface ArtifactStore {
   readonly url: string;
   /** raw access to one repository (blobs + manifests) */
   repository(name: string): Target;
-  /** builds (DESIGN §6) and pushes a single-layer artifact; HEAD-before-push makes a repeat push cheap */
+  /** builds (docs/design.md §6) and pushes a single-layer artifact; HEAD-before-push makes a repeat push cheap */
   pushArtifact(repository: string, input: ArtifactInput, opts?: { tag?: string; tmpDir?: string }): Promise<PushedArtifact>;
   /** pushes an artifact built with `buildArtifact` (digests already known) */
   pushBuilt(repository: string, built: BuiltArtifact, opts?: { tag?: string }): Promise<PushedArtifact>;

@@ -16,7 +16,7 @@ export type ArtifactContent = { path: string } | { stream: Readable };
 /** What the blob is. `auto` decides from the OCM media type and the bytes. */
 export type ArtifactKind = 'auto' | 'descriptors' | 'helm' | 'archive';
 
-/** Who produced the content; becomes manifest annotations (DESIGN §6). All optional. */
+/** Who produced the content; becomes manifest annotations (docs/design.md §6). All optional. */
 export interface Provenance {
   /** component repository, e.g. `ghcr.io/acme/ocm` (org.opencontainers.image.source) */
   source?: string;
@@ -54,7 +54,7 @@ function sorted(rec: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(rec).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-/** The manifest annotations of DESIGN §6 for a provenance (no timestamps). */
+/** The manifest annotations of docs/design.md §6 for a provenance (no timestamps). */
 export function provenanceAnnotations(p: Provenance | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!p) return out;
@@ -106,7 +106,7 @@ function safeFileName(name: string): string {
 }
 
 /**
- * Builds a single-layer artifact on disk per DESIGN §6: decides the layer media type, adds gzip to plain tars,
+ * Builds a single-layer artifact on disk per docs/design.md §6: decides the layer media type, adds gzip to plain tars,
  * wraps other blobs in a one-entry tar, derives the Helm config from Chart.yaml, and serialises the manifest.
  * Deterministic: same input bytes and fields => same manifest digest.
  */

@@ -14,7 +14,7 @@ export interface FileArtifactOptions {
 
 /**
  * Pushes one file as an OCI artifact (empty config, the file as its only layer), as `oras push <file>` does: the raw
- * form, without DESIGN §6's tar/gzip and provenance. For peer interop tests and benchmarks. Returns the layer's and
+ * form, without docs/design.md §6's tar/gzip and provenance. For peer interop tests and benchmarks. Returns the layer's and
  * the manifest's descriptors.
  */
 export async function pushFileArtifact(target: Target, file: string, opts: FileArtifactOptions): Promise<{ layer: { digest: string; size: number }; manifest: Descriptor }> {

@@ -1,6 +1,6 @@
 /**
  * Snapshot artifacts: the ArtifactStore port with a registry adapter and an on-disk OCI layout adapter,
- * the single-layer artifact builder (DESIGN §6) and whole-artifact copy.
+ * the single-layer artifact builder (docs/design.md §6) and whole-artifact copy.
  *
  *   const store: ArtifactStore = new RegistryStore({ url, caFile, credentials }); // or new LayoutStore(dir)
  *   const pushed = await store.pushArtifact('ns/resource/name',

@@ -16,7 +16,7 @@ const KEY = Symbol.for('ocm-knative.tests.services');
 const holder = globalThis as typeof globalThis & { [KEY]?: Shared };
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // The SDK's "Node 20 support ends in 2027" notice is known (DESIGN.md pins Node 20); once per worker
+  // The SDK's "Node 20 support ends in 2027" notice is known (docs/design.md §2 pins Node 20); once per worker
   // it buries test output. Workers inherit this process's environment.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let shared = holder[KEY];

@@ -3,7 +3,7 @@ import type { Identity } from '../kinds.js';
 
 const MAX_NAME = 253;
 
-/** Deterministic Snapshot name `<kind-lowercase>-<owner-name>` (DESIGN §3), hashed suffix when too long. */
+/** Deterministic Snapshot name `<kind-lowercase>-<owner-name>` (docs/design.md §3), hashed suffix when too long. */
 export function snapshotName(ownerKind: string, ownerName: string): string {
   const name = `${ownerKind.toLowerCase()}-${ownerName}`;
   if (name.length <= MAX_NAME) return name;
@@ -20,7 +20,7 @@ export function ownerFromSnapshotName(name: string): { kind: string; name: strin
   return undefined;
 }
 
-/** `<namespace>/<kind-lowercase>/<name>` (DESIGN §6); k8s names are already valid OCI path components. */
+/** `<namespace>/<kind-lowercase>/<name>` (docs/design.md §6); k8s names are already valid OCI path components. */
 export function repositoryName(namespace: string, kind: string, name: string): string {
   return `${namespace}/${kind.toLowerCase()}/${name}`;
 }
@@ -50,7 +50,7 @@ function sortDeep(value: unknown): unknown {
   return value;
 }
 
-/** sha256 over the stage name and its inputs (DESIGN §4 idempotency). */
+/** sha256 over the stage name and its inputs (docs/design.md §4 idempotency). */
 export function inputDigest(stage: string, inputs: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalJson({ stage, inputs })).digest('hex')}`;
 }

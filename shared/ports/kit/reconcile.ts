@@ -218,7 +218,7 @@ export async function reconcileAll(
 }
 
 /**
- * The optional reply CloudEvent (DESIGN §4): `software.ocm.serverless.snapshot.ready` for the first object that got
+ * The optional reply CloudEvent (docs/design.md §4): `software.ocm.serverless.snapshot.ready` for the first object that got
  * new output, else `.failed` for the first object-level failure. Nothing internal depends on it.
  */
 export function replyFor(stage: string, apiVersion: string, results: ObjectResult[]): StageResult['reply'] {
@@ -242,7 +242,7 @@ export function replyFor(stage: string, apiVersion: string, results: ObjectResul
 
 /**
  * An event about a kind that is not ours (another API group, or a kind our group does not have) is a problem of the
- * event itself: no Trigger of ours sends it, and no retry would help (DESIGN §4: 422).
+ * event itself: no Trigger of ours sends it, and no retry would help (docs/design.md §4: 422).
  */
 export function foreignKindProblem(hint: Hint, apiVersion: string): string | undefined {
   if (hint.type !== 'object') return undefined;

@@ -103,7 +103,7 @@ export async function recordSnapshot(
     },
   };
   const stored = await step('CreateSnapshotFailed', () => deps.kube.upsert(desired));
-  // Ready only when the manifest is really there under the digest we recorded (DESIGN §10).
+  // Ready only when the manifest is really there under the digest we recorded (docs/design.md §10).
   const present = await step('OCIRepositoryExistsFailed', () => deps.store.hasManifest(pushed.repository, pushed.digest));
   if (!present) throw new TransientError(`manifest ${pushed.repository}@${pushed.digest} not found right after the push`);
   await step('SnapshotReadyFailed', () =>

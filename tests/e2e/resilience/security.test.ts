@@ -1,5 +1,5 @@
 /**
- * Security (issue 9, DESIGN §10): the functions use the TLS + htpasswd registry (services().registry.tls) as
+ * Security (issue 9, docs/design.md §10): the functions use the TLS + htpasswd registry (services().registry.tls) as
  * their internal registry (REGISTRY_URL/REGISTRY_CA_FILE/REGISTRY_USERNAME/REGISTRY_PASSWORD), read the
  * component from the same registry with a dockerconfigjson Secret (OCMRepository.spec.secretRef), and copy one
  * publication to it (Publication.spec.target.secretRef). The pipeline must go Ready, and the password, the

@@ -131,7 +131,7 @@ export class EventingDriver {
     if (this.stopped) return;
     this.sent++;
     for (const sub of this.subscribers) {
-      // Triggers filter on type and the kind extension (DESIGN §4), so reply events do not loop back into stages
+      // Triggers filter on type and the kind extension (docs/design.md §4), so reply events do not loop back into stages
       const kind = event['kind'];
       const apiEvent = event.type.startsWith('dev.knative.apiserver.');
       if (event.type !== PING && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;

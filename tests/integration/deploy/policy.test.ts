@@ -15,7 +15,7 @@ import { byKind, isoSeconds, render, repoRoot, type K8sObject } from './manifest
 type Obj = K8sObject & Record<string, any>;
 
 const STAGES = ['descriptor', 'resource', 'configure', 'publish'] as const;
-/** DESIGN §4 chain: which kinds wake which stage (each stage's routes() in functions/<stage>/handler.ts). */
+/** docs/design.md §4 chain: which kinds wake which stage (each stage's routes() in functions/<stage>/handler.ts). */
 const CHAIN: Record<(typeof STAGES)[number], string[]> = {
   descriptor: ['OCMRepository', 'Component', 'Snapshot'],
   resource: ['Resource', 'Snapshot'],

@@ -1,6 +1,6 @@
 /**
  * registry/config.json against zot's documented configuration schema (zot-schema.ts) and our
- * deployment policy (DESIGN §7), plus negative controls that show the checks catch mistakes.
+ * deployment policy (docs/design.md §7), plus negative controls that show the checks catch mistakes.
  * When zot itself was built (tests/infra), zot-run.test.ts starts it with this config on S3.
  */
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * JSON Schema (draft-07) for the parts of zot's configuration we use, written from zot's documented
- * config (examples/README.md, pkg/api/config/config.go; ../shared/reference/anchors.md §1.1).
+ * config (zot's examples/README.md and pkg/api/config/config.go, main branch after v2.1.20).
  * Sections we configure are closed (additionalProperties: false) so a misspelt key fails here instead
  * of being silently ignored by zot; sections we do not use are left open. `zot verify` is the
  * authority when the binary is available (the test runs it too).
@@ -228,7 +228,7 @@ export interface ZotConfig {
 }
 
 /**
- * Our deployment policy on top of the schema (DESIGN §7): each entry is a reason the config is
+ * Our deployment policy on top of the schema (docs/design.md §7): each entry is a reason the config is
  * not fit for ocm-knative; empty = fit.
  */
 export function policyProblems(c: ZotConfig): string[] {

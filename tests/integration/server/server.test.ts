@@ -1,5 +1,5 @@
 /**
- * The function host over real HTTP (Node fetch/undici) with in-process handlers: status codes per DESIGN §4,
+ * The function host over real HTTP (Node fetch/undici) with in-process handlers: status codes per docs/design.md §4,
  * both CloudEvent encodings, batch refusal, replies, /metrics, logs, body limit, lazy handler loading, draining.
  */
 import { createServer } from 'node:net';

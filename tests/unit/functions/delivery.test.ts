@@ -1,5 +1,5 @@
 /**
- * Delivery semantics the stages must survive (knative.md §2): Reference-mode events without payload, duplicates,
+ * Delivery semantics the stages must survive (Knative Eventing's delivery contract, docs/design.md §4): Reference-mode events without payload, duplicates,
  * no ordering. The end state must be the same as with ordered single delivery.
  */
 import { afterEach, describe, expect, it } from 'vitest';

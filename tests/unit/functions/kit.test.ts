@@ -136,7 +136,7 @@ describe('routing', () => {
       : {}),
   });
 
-  it('routes each kind and Snapshot owner to the stages of DESIGN §4, in Resource and Reference mode', async () => {
+  it('routes each kind and Snapshot owner to the stages of docs/design.md §4, in Resource and Reference mode', async () => {
     const h = await harness();
     try {
       const routed = (hint: Hint) => h.stages.filter((s) => s.routes(hint)).map((s) => s.name);
