@@ -31,7 +31,13 @@ function escapeModulePath(module: string): string {
 
 let modCache: string | undefined;
 function goModCache(): string {
-  modCache ??= execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+  if (modCache === undefined) {
+    try {
+      modCache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
+    } catch (err) {
+      throw new MissingUpstreamCrdError(`cannot ask Go where its module cache is (\`go env GOMODCACHE\`: ${(err as Error).message})`);
+    }
+  }
   return modCache;
 }
 
