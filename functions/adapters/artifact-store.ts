@@ -10,13 +10,18 @@ import {
   type Target,
 } from '../../shared/oci/index.js';
 import {
+  ArtifactSetError,
   copyArtifact,
+  copyArtifactSet,
+  extractChartFromArtifactSet,
   type ArtifactStore as SnapshotStore,
   type ArtifactKind,
 } from '../../shared/snapshot/index.js';
 import {
   DigestMismatchError,
+  ResourceContentError,
   SnapshotContentMissingError,
+  type ArtifactSetRequest,
   type ArtifactStore,
   type CopyInRequest,
   type CopyOutRequest,
@@ -27,6 +32,9 @@ import {
 } from '../../shared/ports/index.js';
 import { tagFor } from '../../shared/ports/kit/index.js';
 import { spool } from './temp-file.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ArtifactStoreAdapterOptions {
   /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
@@ -53,6 +61,7 @@ const KIND: Record<LayerKind, ArtifactKind> = {
 
 /** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
 function mapError(err: unknown): unknown {
+  if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
   if (err instanceof OciDigestMismatchError) {
     return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
   }
@@ -117,6 +126,36 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
         digest: pushed.manifest.digest,
         blob: { digest: pushed.blob.digest, size: pushed.blob.size, mediaType: pushed.blob.mediaType },
       };
+    },
+
+    async pushArtifactSet(req: ArtifactSetRequest): Promise<PushedArtifact> {
+      const tag = tagFor(req.tag);
+      const expect = req.expectDigest ? { expectMain: req.expectDigest } : {};
+      if (req.as === 'artifact') {
+        const root = await copyArtifactSet(req.content, store.repository(req.repository), { what: req.what, tag, ...expect }).catch(
+          (err: unknown) => {
+            throw mapError(err);
+          },
+        );
+        return { repository: req.repository, tag, digest: root.digest, blob: { digest: root.digest, size: root.size, mediaType: root.mediaType } };
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'ocmk-set-'));
+      try {
+        const chart = await extractChartFromArtifactSet(req.content, dir, { what: req.what, ...expect }).catch((err: unknown) => {
+          throw mapError(err);
+        });
+        return await this.pushSingleLayer({
+          repository: req.repository,
+          tag: req.tag,
+          kind: 'helm-chart',
+          content: { path: chart.path, size: chart.layer.size, digest: chart.layer.digest, mediaType: chart.layer.mediaType, dispose: async () => undefined },
+          ocmMediaType: req.ocmMediaType,
+          resourceName: req.resourceName,
+          annotations: req.annotations,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     },
 
     async copyIn(req: CopyInRequest): Promise<PushedArtifact> {

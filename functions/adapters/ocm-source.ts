@@ -17,7 +17,9 @@ import {
   type ComponentDescriptor,
   type ComponentRepository,
   type Resource,
+  OCI_ARTIFACT_DIGEST_V1,
 } from './ocm-lib.js';
+import type { Readable } from 'node:stream';
 import {
   DigestMismatchError,
   ObjectFailure,
@@ -104,6 +106,37 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
     }
   }
 
+  /**
+   * Opens a resource's blob access within its repository. `consumerVerifiesSet`: the consumer checks an
+   * ociArtifactDigest/v1 itself (artifact sets), so only that check is left out here.
+   */
+  async function withResourceBlob<T>(
+    req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean },
+    consumerVerifiesSet: boolean,
+    fn: (stream: Readable, mediaType: string, resource: Resource) => Promise<T>,
+  ): Promise<T> {
+    const owner = req.resolved.native as ComponentDescriptor | undefined;
+    return withRepository(req.repo, Reason.GetResourceFailed, async (repo, oci) => {
+      const cd = owner ?? (await repo.getDescriptor(req.resolved.owner.name, req.resolved.owner.version));
+      const resource = cd.resources.find(
+        (r) => r.name === req.resolved.resource.name && sameIdentity(r.extraIdentity, req.resolved.resource.extraIdentity),
+      );
+      if (!resource) {
+        throw new ObjectFailure(Reason.ResolveResourceFailed, `resource ${req.resolved.resource.name} not found in ${cd.name}:${cd.version}`);
+      }
+      const setDigest = consumerVerifiesSet && resource.digest?.normalisationAlgorithm === OCI_ARTIFACT_DIGEST_V1;
+      const access = await openResourceAccess(cd, resource, {
+        repository: repo,
+        oci: oci.connect,
+        ...(req.skipVerify || setDigest ? { skipDigestVerification: true } : {}),
+      });
+      if (access.kind !== 'blob') {
+        throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
+      }
+      return fn(await access.open(), access.mediaType, resource);
+    });
+  }
+
   return {
     async checkRepository(access) {
       await withRepository(access, Reason.RepositorySpecInvalid, async () => undefined);
@@ -165,29 +198,31 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
     },
 
     async fetchResource(req): Promise<LocalBlob> {
-      const owner = req.resolved.native as ComponentDescriptor | undefined;
-      return withRepository(req.repo, Reason.GetResourceFailed, async (repo, oci) => {
-        const cd = owner ?? (await repo.getDescriptor(req.resolved.owner.name, req.resolved.owner.version));
-        const resource = cd.resources.find(
-          (r) => r.name === req.resolved.resource.name && sameIdentity(r.extraIdentity, req.resolved.resource.extraIdentity),
-        );
-        if (!resource) {
-          throw new ObjectFailure(Reason.ResolveResourceFailed, `resource ${req.resolved.resource.name} not found in ${cd.name}:${cd.version}`);
-        }
-        const access = await openResourceAccess(cd, resource, {
-          repository: repo,
-          oci: oci.connect,
-          ...(req.skipVerify ? { skipDigestVerification: true } : {}),
-        });
-        if (access.kind !== 'blob') {
-          throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
-        }
-        const stream = await access.open();
+      return withResourceBlob(req, false, async (stream, mediaType, resource) => {
         // spool's pipeline reports every stream error; this guard keeps an error emitted after the pipeline has
         // settled (a verifying transform failing in its flush) from becoming an uncaught exception
         stream.on('error', () => undefined);
-        return spool(stream, access.mediaType, resource.name);
+        return spool(stream, mediaType, resource.name);
       });
+    },
+
+    async withResourceStream(req, use) {
+      // errors of `use` are the consumer's (registry, set verification): they must not be mapped as OCM errors
+      let own: { error: unknown } | undefined;
+      try {
+        return await withResourceBlob(req, true, async (stream, mediaType) => {
+          try {
+            return await use({ stream, mediaType });
+          } catch (error) {
+            // a failure of the source stream itself (e.g. the blob's own digest) is still an OCM error
+            own = { error: error instanceof OcmError ? mapOcmError(error, Reason.GetResourceFailed) : error };
+            throw error;
+          }
+        });
+      } catch (err) {
+        if (own) throw own.error;
+        throw err;
+      }
     },
   };
 }
