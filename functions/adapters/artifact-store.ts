@@ -9,11 +9,9 @@ import {
   parseReference,
   type Target,
 } from '../../shared/oci/index.js';
+import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet } from './ocm-lib.js';
 import {
-  ArtifactSetError,
   copyArtifact,
-  copyArtifactSet,
-  extractChartFromArtifactSet,
   type ArtifactStore as SnapshotStore,
   type ArtifactKind,
 } from '../../shared/snapshot/index.js';

@@ -24,6 +24,7 @@ import {
   DigestMismatchError,
   ObjectFailure,
   Reason,
+  ResourceContentError,
   TransientError,
   type ComponentSet,
   type LocalBlob,
@@ -51,6 +52,8 @@ function mapOcmError(err: unknown, reason: string): Error {
         const e = err as OcmError & { what?: string; expected?: string; actual?: string };
         return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
       }
+      case 'ArtifactSetInvalid':
+        return new ResourceContentError(err.message, (err as OcmError & { blob?: string }).blob);
       case 'SignatureMissing':
       case 'SignatureInvalid':
       case 'UnsupportedSignature':

@@ -21,10 +21,3 @@ export { deterministicGzip, FIXED_ENTRY, gzipFile, sniffFormat, wrapFileInTarGzi
 export { LayoutStore } from './layout-store.js';
 export { RegistryStore } from './registry-store.js';
 export { pushFileArtifact, type FileArtifactOptions } from './file-artifact.js';
-export {
-  ArtifactSetError,
-  copyArtifactSet,
-  extractChartFromArtifactSet,
-  readArtifactSet,
-  type ArtifactSetContents,
-} from './artifact-set.js';

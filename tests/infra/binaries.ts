@@ -19,12 +19,19 @@ const goTools = {
   weed: 'github.com/seaweedfs/seaweedfs',
   'kube-apiserver': 'k8s.io/kubernetes',
   helm: 'helm.sh/helm/v3',
-  ocm: 'ocm.software/ocm',
   zot: 'zotregistry.io/zot/v2',
   'apiserver-receive-adapter': 'knative.dev/eventing',
 } as const;
 
-export type GoTool = keyof typeof goTools;
+/**
+ * Tools the Go module proxy refuses, built by tests/infra/install from an upstream tag (vendor_source + build_in)
+ * into ~/.cache/ocm-knative/bin/<name>-<tag>: name -> tag (must match the install line).
+ */
+const vendoredTools = {
+  ocm: 'v0.48.0',
+} as const;
+
+export type GoTool = keyof typeof goTools | keyof typeof vendoredTools;
 
 export class MissingBinaryError extends Error {
   constructor(name: string, detail: string) {
@@ -44,13 +51,14 @@ function isExecutable(path: string): boolean {
 
 /** The version tools/<name>/go.mod requires, or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
+  if (name in vendoredTools) return vendoredTools[name as keyof typeof vendoredTools];
   let mod: string;
   try {
     mod = readFileSync(join(repoRoot, 'tools', name, 'go.mod'), 'utf8');
   } catch {
     return undefined;
   }
-  const module = goTools[name].replaceAll('.', '\\.');
+  const module = goTools[name as keyof typeof goTools].replaceAll('.', '\\.');
   const m = new RegExp(`^\\s*(?:require\\s+)?${module}\\s+(v\\S+)`, 'm').exec(mod);
   return m?.[1];
 }

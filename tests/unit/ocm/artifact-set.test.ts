@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MediaType } from '../../../shared/oci/index.js';
-import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet, LayoutStore, readArtifactSet } from '../../../shared/snapshot/index.js';
+import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet, readArtifactSet } from '../../../shared/ocm/artifact-set.js';
+import { LayoutStore } from '../../../shared/snapshot/index.js';
 import { artifactSet, image, imageIndex, type SetOptions } from './artifact-sets.js';
-import { helmChartTgz, scratch } from './helpers.js';
+import { helmChartTgz, scratch } from '../snapshot/helpers.js';
 
 const noLarge = async (): Promise<void> => {
   throw new Error('no large blobs expected');

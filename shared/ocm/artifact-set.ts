@@ -23,6 +23,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
 import { bufferSource, isIndexMediaType, MediaType, type BlobSource, type Descriptor, type Target } from '../oci/index.js';
+import { OcmError } from './errors.js';
 
 export const MAIN_ARTIFACT_ANNOTATION = 'software.ocm/main';
 export const TAGS_ANNOTATION = 'software.ocm/tags';
@@ -35,14 +36,13 @@ const KEEP_TOTAL = 64 * 1024 * 1024;
 const DESCRIPTOR_MAX = 4 * 1024 * 1024;
 
 /** The set is not what it claims: a blob whose bytes do not match its name, a missing blob, a bad document. */
-export class ArtifactSetError extends Error {
-  override readonly name = 'ArtifactSetError';
+export class ArtifactSetError extends OcmError {
   constructor(
     message: string,
     /** the blob the problem is in, `sha256:<hex>`, when there is one */
     readonly blob?: string,
   ) {
-    super(message);
+    super('ArtifactSetInvalid', message);
   }
 }
 
