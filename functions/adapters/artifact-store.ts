@@ -6,6 +6,7 @@ import {
   NotFoundError,
   RegistryClient,
   credentialsFromDockerConfig,
+  describeConnectionError,
   parseReference,
   type Target,
 } from '../../shared/oci/index.js';
@@ -19,6 +20,7 @@ import {
   DigestMismatchError,
   ResourceContentError,
   SnapshotContentMissingError,
+  TransientError,
   type ArtifactSetRequest,
   type ArtifactStore,
   type CopyInRequest,
@@ -56,6 +58,13 @@ const KIND: Record<LayerKind, ArtifactKind> = {
   'helm-chart': 'helm',
   blob: 'archive',
 };
+
+/** A connection or TLS failure to `host` as an error in words (TransientError when worth retrying). */
+function connectionProblem(err: unknown, host: string): Error | undefined {
+  const p = describeConnectionError(err, host);
+  if (!p) return undefined;
+  return p.transient ? new TransientError(p.message, { cause: err }) : new Error(p.message, { cause: err });
+}
 
 /** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
 function mapError(err: unknown): unknown {
@@ -158,7 +167,8 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
 
     async copyIn(req: CopyInRequest): Promise<PushedArtifact> {
       const ref = parseReference(req.source);
-      const client = external(ref.host, req.dockerConfig);
+      // `http://` in a reference means plain HTTP (OCM writes it so for registries transferred to over HTTP)
+      const client = external(ref.host, req.dockerConfig, /^http:\/\//i.test(req.source));
       try {
         const src: Target = client.repository(ref.repository);
         const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -177,7 +187,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
           blob: { digest: root.digest, size: root.size, mediaType: root.mediaType },
         };
       } catch (err) {
-        throw mapError(err);
+        throw connectionProblem(err, ref.host) ?? mapError(err);
       } finally {
         await release(client);
       }

@@ -2,7 +2,7 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (ocm.md §1.10) or to TransientError.
  */
-import { credentialsFromDockerConfig } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
@@ -44,6 +44,12 @@ export interface OcmSourceOptions {
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
 function mapOcmError(err: unknown, reason: string): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
+  const host = hostOf(err);
+  const problem = host ? describeConnectionError(err, host) : undefined;
+  if (problem) {
+    const message = `${(err as Error).message.split(':')[0]}: ${problem.message}`;
+    return problem.transient ? new TransientError(message, { cause: err }) : new ObjectFailure(reason, message, { cause: err });
+  }
   if (err instanceof OcmError) {
     switch (err.code) {
       case 'Transport':
@@ -76,6 +82,15 @@ function mapOcmError(err: unknown, reason: string): Error {
   }
   if (isRetryable(err)) return new TransientError(String((err as Error)?.message ?? err), { cause: err });
   return new ObjectFailure(reason, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** The registry host a failed request went to, from the first URL-like text in the error chain. */
+function hostOf(err: unknown): string | undefined {
+  for (let e = err, i = 0; e && typeof e === 'object' && i < 6; e = (e as { cause?: unknown }).cause, i++) {
+    const m = /(?:https?:\/\/|\b)((?:\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d+)?)\//i.exec(String((e as Error).message ?? ''));
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 function isRetryable(err: unknown): boolean {
