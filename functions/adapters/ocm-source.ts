@@ -42,7 +42,7 @@ export interface OcmSourceOptions {
 }
 
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
-function mapOcmError(err: unknown, reason: string): Error {
+export function mapOcmError(err: unknown, reason: string): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
   const host = hostOf(err);
   const problem = host ? describeConnectionError(err, host) : undefined;
@@ -54,7 +54,15 @@ function mapOcmError(err: unknown, reason: string): Error {
     switch (err.code) {
       case 'Transport':
         return new TransientError(err.message, { cause: err });
+      case 'DescriptorParse':
+      case 'DescriptorValidation':
+      case 'DescriptorTooLarge':
+        return new ObjectFailure(Reason.DescriptorInvalid, err.message, { cause: err });
       case 'DigestMismatch': {
+        if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
+          // reading descriptors: the bytes are not what the component version's manifest names
+          return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
+        }
         const e = err as OcmError & { what?: string; expected?: string; actual?: string };
         return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
       }
