@@ -6,9 +6,11 @@ import {
   NotFoundError,
   RegistryClient,
   credentialsFromDockerConfig,
+  describeConnectionError,
   parseReference,
   type Target,
 } from '../../shared/oci/index.js';
+import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet } from './ocm-lib.js';
 import {
   copyArtifact,
   type ArtifactStore as SnapshotStore,
@@ -16,7 +18,10 @@ import {
 } from '../../shared/snapshot/index.js';
 import {
   DigestMismatchError,
+  ResourceContentError,
   SnapshotContentMissingError,
+  TransientError,
+  type ArtifactSetRequest,
   type ArtifactStore,
   type CopyInRequest,
   type CopyOutRequest,
@@ -27,6 +32,9 @@ import {
 } from '../../shared/ports/index.js';
 import { tagFor } from '../../shared/ports/kit/index.js';
 import { spool } from './temp-file.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export interface ArtifactStoreAdapterOptions {
   /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
@@ -52,8 +60,16 @@ const KIND: Record<LayerKind, ArtifactKind> = {
   blob: 'archive',
 };
 
+/** A connection or TLS failure to `host` as an error in words (TransientError when worth retrying). */
+function connectionProblem(err: unknown, host: string): Error | undefined {
+  const p = describeConnectionError(err, host);
+  if (!p) return undefined;
+  return p.transient ? new TransientError(p.message, { cause: err }) : new Error(p.message, { cause: err });
+}
+
 /** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
 function mapError(err: unknown): unknown {
+  if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
   if (err instanceof OciDigestMismatchError) {
     return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
   }
@@ -120,9 +136,40 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
       };
     },
 
+    async pushArtifactSet(req: ArtifactSetRequest): Promise<PushedArtifact> {
+      const tag = tagFor(req.tag);
+      const expect = req.expectDigest ? { expectMain: req.expectDigest } : {};
+      if (req.as === 'artifact') {
+        const root = await copyArtifactSet(req.content, store.repository(req.repository), { what: req.what, tag, ...expect }).catch(
+          (err: unknown) => {
+            throw mapError(err);
+          },
+        );
+        return { repository: req.repository, tag, digest: root.digest, blob: { digest: root.digest, size: root.size, mediaType: root.mediaType } };
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'ocmk-set-'));
+      try {
+        const chart = await extractChartFromArtifactSet(req.content, dir, { what: req.what, ...expect }).catch((err: unknown) => {
+          throw mapError(err);
+        });
+        return await this.pushSingleLayer({
+          repository: req.repository,
+          tag: req.tag,
+          kind: 'helm-chart',
+          content: { path: chart.path, size: chart.layer.size, digest: chart.layer.digest, mediaType: chart.layer.mediaType, dispose: async () => undefined },
+          ocmMediaType: req.ocmMediaType,
+          resourceName: req.resourceName,
+          annotations: req.annotations,
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
     async copyIn(req: CopyInRequest): Promise<PushedArtifact> {
       const ref = parseReference(req.source);
-      const client = external(ref.host, req.dockerConfig);
+      // `http://` in a reference means plain HTTP (OCM writes it so for registries transferred to over HTTP)
+      const client = external(ref.host, req.dockerConfig, /^http:\/\//i.test(req.source));
       try {
         const src: Target = client.repository(ref.repository);
         const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -141,7 +188,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
           blob: { digest: root.digest, size: root.size, mediaType: root.mediaType },
         };
       } catch (err) {
-        throw mapError(err);
+        throw connectionProblem(err, ref.host) ?? mapError(err);
       } finally {
         await release(client);
       }

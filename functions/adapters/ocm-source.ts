@@ -2,7 +2,7 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (docs/design.md §3) or to TransientError.
  */
-import { credentialsFromDockerConfig } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
@@ -17,11 +17,14 @@ import {
   type ComponentDescriptor,
   type ComponentRepository,
   type Resource,
+  OCI_ARTIFACT_DIGEST_V1,
 } from './ocm-lib.js';
+import type { Readable } from 'node:stream';
 import {
   DigestMismatchError,
   ObjectFailure,
   Reason,
+  ResourceContentError,
   TransientError,
   type ComponentSet,
   type LocalBlob,
@@ -39,16 +42,32 @@ export interface OcmSourceOptions {
 }
 
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
-function mapOcmError(err: unknown, reason: string): Error {
+export function mapOcmError(err: unknown, reason: string): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
+  const host = hostOf(err);
+  const problem = host ? describeConnectionError(err, host) : undefined;
+  if (problem) {
+    const message = `${(err as Error).message.split(':')[0]}: ${problem.message}`;
+    return problem.transient ? new TransientError(message, { cause: err }) : new ObjectFailure(reason, message, { cause: err });
+  }
   if (err instanceof OcmError) {
     switch (err.code) {
       case 'Transport':
         return new TransientError(err.message, { cause: err });
+      case 'DescriptorParse':
+      case 'DescriptorValidation':
+      case 'DescriptorTooLarge':
+        return new ObjectFailure(Reason.DescriptorInvalid, err.message, { cause: err });
       case 'DigestMismatch': {
+        if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
+          // reading descriptors: the bytes are not what the component version's manifest names
+          return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
+        }
         const e = err as OcmError & { what?: string; expected?: string; actual?: string };
         return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
       }
+      case 'ArtifactSetInvalid':
+        return new ResourceContentError(err.message, (err as OcmError & { blob?: string }).blob);
       case 'SignatureMissing':
       case 'SignatureInvalid':
       case 'UnsupportedSignature':
@@ -71,6 +90,15 @@ function mapOcmError(err: unknown, reason: string): Error {
   }
   if (isRetryable(err)) return new TransientError(String((err as Error)?.message ?? err), { cause: err });
   return new ObjectFailure(reason, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** The registry host a failed request went to, from the first URL-like text in the error chain. */
+function hostOf(err: unknown): string | undefined {
+  for (let e = err, i = 0; e && typeof e === 'object' && i < 6; e = (e as { cause?: unknown }).cause, i++) {
+    const m = /(?:https?:\/\/|\b)((?:\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d+)?)\//i.exec(String((e as Error).message ?? ''));
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 function isRetryable(err: unknown): boolean {
@@ -102,6 +130,37 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
     } finally {
       await oci.close();
     }
+  }
+
+  /**
+   * Opens a resource's blob access within its repository. `consumerVerifiesSet`: the consumer checks an
+   * ociArtifactDigest/v1 itself (artifact sets), so only that check is left out here.
+   */
+  async function withResourceBlob<T>(
+    req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean },
+    consumerVerifiesSet: boolean,
+    fn: (stream: Readable, mediaType: string, resource: Resource) => Promise<T>,
+  ): Promise<T> {
+    const owner = req.resolved.native as ComponentDescriptor | undefined;
+    return withRepository(req.repo, Reason.GetResourceFailed, async (repo, oci) => {
+      const cd = owner ?? (await repo.getDescriptor(req.resolved.owner.name, req.resolved.owner.version));
+      const resource = cd.resources.find(
+        (r) => r.name === req.resolved.resource.name && sameIdentity(r.extraIdentity, req.resolved.resource.extraIdentity),
+      );
+      if (!resource) {
+        throw new ObjectFailure(Reason.ResolveResourceFailed, `resource ${req.resolved.resource.name} not found in ${cd.name}:${cd.version}`);
+      }
+      const setDigest = consumerVerifiesSet && resource.digest?.normalisationAlgorithm === OCI_ARTIFACT_DIGEST_V1;
+      const access = await openResourceAccess(cd, resource, {
+        repository: repo,
+        oci: oci.connect,
+        ...(req.skipVerify || setDigest ? { skipDigestVerification: true } : {}),
+      });
+      if (access.kind !== 'blob') {
+        throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
+      }
+      return fn(await access.open(), access.mediaType, resource);
+    });
   }
 
   return {
@@ -165,29 +224,31 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
     },
 
     async fetchResource(req): Promise<LocalBlob> {
-      const owner = req.resolved.native as ComponentDescriptor | undefined;
-      return withRepository(req.repo, Reason.GetResourceFailed, async (repo, oci) => {
-        const cd = owner ?? (await repo.getDescriptor(req.resolved.owner.name, req.resolved.owner.version));
-        const resource = cd.resources.find(
-          (r) => r.name === req.resolved.resource.name && sameIdentity(r.extraIdentity, req.resolved.resource.extraIdentity),
-        );
-        if (!resource) {
-          throw new ObjectFailure(Reason.ResolveResourceFailed, `resource ${req.resolved.resource.name} not found in ${cd.name}:${cd.version}`);
-        }
-        const access = await openResourceAccess(cd, resource, {
-          repository: repo,
-          oci: oci.connect,
-          ...(req.skipVerify ? { skipDigestVerification: true } : {}),
-        });
-        if (access.kind !== 'blob') {
-          throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
-        }
-        const stream = await access.open();
+      return withResourceBlob(req, false, async (stream, mediaType, resource) => {
         // spool's pipeline reports every stream error; this guard keeps an error emitted after the pipeline has
         // settled (a verifying transform failing in its flush) from becoming an uncaught exception
         stream.on('error', () => undefined);
-        return spool(stream, access.mediaType, resource.name);
+        return spool(stream, mediaType, resource.name);
       });
+    },
+
+    async withResourceStream(req, use) {
+      // errors of `use` are the consumer's (registry, set verification): they must not be mapped as OCM errors
+      let own: { error: unknown } | undefined;
+      try {
+        return await withResourceBlob(req, true, async (stream, mediaType) => {
+          try {
+            return await use({ stream, mediaType });
+          } catch (error) {
+            // a failure of the source stream itself (e.g. the blob's own digest) is still an OCM error
+            own = { error: error instanceof OcmError ? mapOcmError(error, Reason.GetResourceFailed) : error };
+            throw error;
+          }
+        });
+      } catch (err) {
+        if (own) throw own.error;
+        throw err;
+      }
     },
   };
 }

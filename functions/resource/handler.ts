@@ -3,6 +3,7 @@ import {
   API_VERSION,
   DigestMismatchError,
   ObjectFailure,
+  ResourceContentError,
   Reason,
   type ArtifactStore,
   type ComponentObject,
@@ -45,7 +46,7 @@ import {
   type Applied,
   type ObjectResult,
 } from '../../shared/ports/kit/index.js';
-import { isHelmChart, parseResource } from './spec.js';
+import { artifactSetOf, isHelmChart, parseResource } from './spec.js';
 
 export interface ResourceDeps {
   kube: KubePort;
@@ -117,6 +118,28 @@ export function createResourceStage(deps: ResourceDeps): Stage {
           }),
         );
       }
+      const setMediaType = artifactSetOf(resource);
+      if (setMediaType) {
+        // an OCI artifact packed into a localBlob (by-value transport): streamed from the source into our registry,
+        // every blob hashed against its name, the main manifest against the resource's ociArtifactDigest/v1
+        const d = resource.digest;
+        const expectDigest = !skipVerify && d?.value && d.normalisationAlgorithm === 'ociArtifactDigest/v1' ? `sha256:${d.value}` : undefined;
+        return await step(Reason.PushSnapshotFailed, () =>
+          ocm.withResourceStream({ repo, resolved, skipVerify }, (src) =>
+            store.pushArtifactSet({
+              repository,
+              tag,
+              content: src.stream,
+              what: `resource ${resource.name} of ${owner.name}:${owner.version}`,
+              ...(expectDigest ? { expectDigest } : {}),
+              as: isHelmChart(resource, setMediaType) ? 'helm-chart' : 'artifact',
+              resourceName: resource.name,
+              ocmMediaType: setMediaType,
+              annotations: { component: { name: owner.name, version: owner.version }, identity: identityOf(resolved) },
+            }),
+          ),
+        );
+      }
       const blob = await step(Reason.GetResourceFailed, () => ocm.fetchResource({ repo, resolved, skipVerify }));
       try {
         return await step(Reason.PushSnapshotFailed, () =>
@@ -137,8 +160,8 @@ export function createResourceStage(deps: ResourceDeps): Stage {
         await blob.dispose();
       }
     } catch (err) {
-      const cause = err instanceof ObjectFailure && err.cause instanceof DigestMismatchError ? err.cause : err;
-      if (cause instanceof DigestMismatchError) {
+      const cause = err instanceof ObjectFailure && (err.cause instanceof DigestMismatchError || err.cause instanceof ResourceContentError) ? err.cause : err;
+      if (cause instanceof DigestMismatchError || cause instanceof ResourceContentError) {
         throw new ObjectFailure(Reason.VerifyResourceFailed, `resource ${resource.name}: ${cause.message}`, { cause });
       }
       throw err;

@@ -1,4 +1,4 @@
-import { ObjectFailure, Reason, type Identity, type ResourceObject } from '../../shared/ports/index.js';
+import { isArtifactSetMediaType, ObjectFailure, Reason, type Identity, type ResourceObject } from '../../shared/ports/index.js';
 
 export interface ResourceInput {
   componentName: string;
@@ -37,6 +37,17 @@ export function parseResource(obj: ResourceObject): ResourceInput {
     if (!isIdentity(p) || !p.name) throw invalid(obj, `resource.byReference.referencePath[${i}]`, 'must be an identity with a name');
   });
   return { componentName, identity, referencePath: path, skipVerify: s.skipVerify === true };
+}
+
+/**
+ * The media type of a localBlob that holds an OCM artifact set (an OCI artifact packed by `ocm transfer
+ * --copy-resources` or the helm/ociImage inputs), else undefined.
+ */
+export function artifactSetOf(resource: { access: { type: string } & Record<string, unknown> }): string | undefined {
+  const kind = resource.access.type.replace(/\/v\d+$/, '');
+  if (kind !== 'localBlob' && kind !== 'LocalBlob') return undefined;
+  const mediaType = resource.access['mediaType'];
+  return typeof mediaType === 'string' && isArtifactSetMediaType(mediaType) ? mediaType : undefined;
 }
 
 /** Helm charts get Helm media types and tag = chart version (docs/design.md §6). */

@@ -91,12 +91,25 @@ export async function main(argv: string[]): Promise<number> {
   } else {
     process.stdout.write(`${table(rows)}\n`);
     const where = args.kubeconfig ? 'the API server' : `${args.out}/objects`;
-    process.stdout.write(
-      summary.changed
-        ? `\n${rows.length} objects in ${where}; artifacts in ${summary.registry} (${summary.deliveries} deliveries of ${summary.events} events)\n`
-        : `\nNothing to do: ${args.out} is up to date (${rows.length} objects, no stage changed anything).\n`,
-    );
+    process.stdout.write(`\n${closingLine(summary.changed, rows, where, args.out!, summary)}\n`);
     for (const dl of summary.deadLetters) process.stdout.write(`dead letter: ${dl.stage} ${dl.object}: ${dl.error}\n`);
   }
   return allReady(rows) && summary.deadLetters.length === 0 ? 0 : 1;
+}
+
+/**
+ * The line under the table. "Nothing to do" only when nothing changed because everything is already Ready: a first
+ * run in which every object failed also changes nothing, and must say that instead.
+ */
+export function closingLine(
+  changed: boolean,
+  rows: { ready: string }[],
+  where: string,
+  out: string,
+  summary: { registry: string; deliveries: number; events: number },
+): string {
+  if (changed) return `${rows.length} objects in ${where}; artifacts in ${summary.registry} (${summary.deliveries} deliveries of ${summary.events} events)`;
+  const failed = rows.filter((r) => r.ready !== 'True').length;
+  if (failed === 0) return `Nothing to do: ${out} is up to date (${rows.length} objects, no stage changed anything).`;
+  return `Nothing was applied: ${failed} of ${rows.length} objects are not Ready (reasons above), and no stage produced anything.`;
 }

@@ -3,7 +3,7 @@
  * targets it, and written once. Paths are relative to `base` (the chart directory for Helm charts).
  * The tree must come from `unpackToDirectory` (its symlinks are known to stay inside the root).
  */
-import { chmod, lstat, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeEntryPath } from '../archive/index.js';
 import { RuleError, ValuePathError, ImageReferenceError } from './errors.js';
@@ -40,7 +40,11 @@ export async function applySubstitutions(base: string, substitutions: readonly S
     if (!editable) {
       const abs = join(base, file);
       const stat = await lstat(abs).catch(() => undefined);
-      if (!stat) throw new RuleError(index, s.file, undefined, `file not found in the archive${shown ? ` (paths are relative to ${shown})` : ''}`);
+      if (!stat) {
+        const present = await listFiles(base, 20);
+        const listed = present.length ? `; it holds ${present.join(', ')}${present.length === 20 ? ', ...' : ''}` : '; it holds no files';
+        throw new RuleError(index, s.file, undefined, `file not found in the archive${shown ? ` (paths are relative to ${shown})` : ''}${listed}`);
+      }
       if (!stat.isFile()) throw new RuleError(index, s.file, undefined, 'not a regular file');
       if (stat.size > limits.maxFileSize) throw new RuleError(index, s.file, undefined, `larger than ${limits.maxFileSize} bytes`);
       const original = await readFile(abs, 'utf8');
@@ -76,4 +80,17 @@ export async function applySubstitutions(base: string, substitutions: readonly S
     changed.push(file);
   }
   return changed.sort();
+}
+
+/**
+ * Up to `limit` file paths under `base` (sorted, relative), for the not-found message: a single-file resource is
+ * stored under its resource name (DESIGN §6), which is what a rule must name, and the list shows it.
+ */
+async function listFiles(base: string, limit: number): Promise<string[]> {
+  const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(base.length + 1))
+    .sort()
+    .slice(0, limit);
 }

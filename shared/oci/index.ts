@@ -40,6 +40,7 @@ export {
   TransientError,
 } from './errors.js';
 export { nextLink } from './link-header.js';
+export { describeConnectionError, type ConnectionProblem } from './connection-errors.js';
 export { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
 export type { ParsedReference } from './reference.js';
 export {

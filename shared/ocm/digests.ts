@@ -5,14 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import tarStream from 'tar-stream';
-import { AccessError, ArtifactFormatError, UnsupportedDigestError } from './errors.js';
+import { AccessError, UnsupportedDigestError } from './errors.js';
+import { readArtifactSet } from './artifact-set.js';
 import type { ResourceAccess } from './api.js';
 import type { DigestSpec } from './model.js';
 import { nodeHashName, ocmHashName } from './normalise.js';
-import { readBounded } from './streams.js';
 import { DigestMismatchError } from './errors.js';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 
@@ -30,50 +27,14 @@ export async function hashStream(stream: Readable, hashAlgorithm = 'SHA-256'): P
   return { hex: h.digest('hex'), size };
 }
 
-/** Main manifest digest of an OCM artifact set (tar or tgz; OCI layout index.json or artifact-descriptor.json). */
-export async function artifactSetMainDigest(stream: Readable): Promise<string> {
-  const first: Buffer[] = [];
-  // sniff gzip from the first chunk without buffering the whole blob
-  const it = stream[Symbol.asyncIterator]();
-  const head = await it.next();
-  if (head.done) throw new ArtifactFormatError('artifact set blob is empty');
-  first.push(head.value as Buffer);
-  const rest = Readable.from(
-    (async function* () {
-      yield first[0]!;
-      for (;;) {
-        const n = await it.next();
-        if (n.done) return;
-        yield n.value as Buffer;
-      }
-    })(),
-  );
-  const gz = first[0]![0] === 0x1f && first[0]![1] === 0x8b;
-  let index: Buffer | undefined;
-  const extract = tarStream.extract();
-  extract.on('entry', (header, entry, next) => {
-    const name = header.name.replace(/^\.\//, '');
-    if ((name === 'index.json' || name === 'artifact-descriptor.json') && header.type === 'file') {
-      readBounded(entry, 4 * 1024 * 1024, `artifact set ${name}`)
-        .then((b) => {
-          if (name === 'index.json' || !index) index = b;
-          next();
-        })
-        .catch((e: unknown) => extract.destroy(e as Error));
-    } else {
-      entry.on('end', () => next());
-      entry.resume();
-    }
-  });
-  await (gz ? pipeline(rest, createGunzip(), extract) : pipeline(rest, extract));
-  if (!index) throw new ArtifactFormatError('artifact set has no index.json or artifact-descriptor.json');
-  const j = JSON.parse(index.toString('utf8')) as { annotations?: Record<string, string>; manifests?: { digest?: string; annotations?: Record<string, string> }[] };
-  const main = j.annotations?.['software.ocm/main'];
-  if (main) return main;
-  const mains = (j.manifests ?? []).filter((m) => m.annotations?.['software.ocm/main'] === 'true');
-  if (mains.length === 1 && mains[0]!.digest) return mains[0]!.digest;
-  if (j.manifests?.length === 1 && j.manifests[0]!.digest) return j.manifests[0]!.digest;
-  throw new ArtifactFormatError('artifact set does not name its main artifact (software.ocm/main)');
+/**
+ * Main manifest digest of an OCM artifact set (tar or tgz; index.json or artifact-descriptor.json), after checking
+ * the whole set: every blob hashed against its name, every manifest/index parsed and every descriptor it names
+ * present with its size (artifact-set.ts). Large blobs are hashed while they stream past, never held.
+ */
+export async function artifactSetMainDigest(stream: Readable, what = 'artifact set'): Promise<string> {
+  const set = await readArtifactSet(stream, { what, large: async () => undefined });
+  return set.main.digest;
 }
 
 /**
@@ -113,7 +74,7 @@ export class VerifyArtifactSetStream extends Transform {
     private readonly expectedHex: string,
   ) {
     super();
-    this.result = artifactSetMainDigest(this.tap);
+    this.result = artifactSetMainDigest(this.tap, what);
     // surfaced in _flush; avoid an unhandled rejection before that
     this.result.catch(() => undefined);
   }

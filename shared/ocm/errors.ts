@@ -14,6 +14,7 @@ export type OcmErrorCode =
   | 'Downgrade'
   | 'InvalidConstraint'
   | 'ArtifactFormat'
+  | 'ArtifactSetInvalid'
   | 'ReferenceCycle'
   | 'ReferenceNotFound'
   | 'ResourceNotFound'

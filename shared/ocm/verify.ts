@@ -1,7 +1,7 @@
 /**
- * Component-version verification in upstream order: (1) reference digests, recursively; (2) resource digests
- * (unless skipped); (3) the normalised digest named by each signature; (4) the signature with the key named
- * after it. And the reverse for producers: fill reference digests bottom-up and sign.
+ * Component-version verification: (1) for each key, the signature named after it must be there, its normalised
+ * digest must match and its value must verify (offline, so this comes first); (2) reference digests, recursively;
+ * (3) resource digests (unless skipped), the only step that downloads. And the reverse for producers: fill reference digests bottom-up and sign.
  */
 import { DigestMismatchError, KeyMissingError, SignatureMissingError, VersionNotFoundError } from './errors.js';
 import { accessKind, isDigestExcluded, openResourceAccess } from './access.js';
@@ -69,9 +69,9 @@ export async function verifyResourceDigests(set: DescriptorSet, ctx: AccessConte
 export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): Promise<VerificationResult> {
   const root = set.root;
   if (opts.keys.length === 0) throw new KeyMissingError('(none configured)');
-  const referencesChecked = verifyReferenceDigests(set);
-  let resourcesChecked = 0;
-  if (!opts.skipResourceDigests) resourcesChecked = await verifyResourceDigests(set, opts.access ?? {});
+  assertNoReferenceCycle(root, set);
+  // Signatures first: presence, algorithm, the normalised digest and the signature value need no network, so a
+  // missing, unsupported or wrong signature fails before any resource is downloaded (upstream checks them last).
   const verified: VerifiedSignature[] = [];
   for (const key of opts.keys) {
     const sig = root.signatures.find((s) => s.name === key.signature);
@@ -89,6 +89,9 @@ export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): 
     });
     verified.push({ name: sig.name, algorithm: sig.signature.algorithm, digest: { ...sig.digest } });
   }
+  const referencesChecked = verifyReferenceDigests(set);
+  let resourcesChecked = 0;
+  if (!opts.skipResourceDigests) resourcesChecked = await verifyResourceDigests(set, opts.access ?? {});
   return {
     component: root.name,
     version: root.version,

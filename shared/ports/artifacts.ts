@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Identity } from './kinds.js';
 
 /** A file on local disk whose bytes have been digest-checked. `dispose` removes it (idempotent). */
@@ -60,6 +61,37 @@ export interface CopyInRequest {
   tag: string;
 }
 
+/**
+ * The media types OCM gives an artifact-set blob: tar or tar+gzip of an OCI (or Docker) manifest or index, e.g.
+ * `application/vnd.oci.image.manifest.v1+tar+gzip` (see shared/snapshot/artifact-set.ts for the format).
+ */
+export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
+  const m = /^application\/vnd\.(oci\.image\.(manifest|index)\.v1|docker\.distribution\.manifest(\.list)?\.v2)\+tar(\+gzip)?$/.exec(
+    (mediaType ?? '').split(';')[0]!.trim(),
+  );
+  return m !== null;
+}
+
+/**
+ * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/snapshot/artifact-set.ts), read
+ * from a stream exactly once and verified blob by blob while it is stored.
+ */
+export interface ArtifactSetRequest {
+  repository: string;
+  /** the resource version (the store maps `+`); a Helm chart is tagged with its chart version */
+  tag: string;
+  content: Readable;
+  /** names the resource in messages */
+  what: string;
+  /** `sha256:<hex>` the set's main artifact must have (the resource's ociArtifactDigest/v1) */
+  expectDigest?: string;
+  /** `artifact`: the main artifact is copied whole (digest kept); `helm-chart`: its chart layer becomes a Helm snapshot */
+  as: 'artifact' | 'helm-chart';
+  resourceName: string;
+  ocmMediaType: string;
+  annotations: SingleLayerRequest['annotations'];
+}
+
 export interface CopyOutRequest {
   repository: string;
   digest: string;
@@ -79,6 +111,8 @@ export interface ArtifactStore {
   pushSingleLayer(req: SingleLayerRequest): Promise<PushedArtifact>;
   /** Copies a whole artifact (manifest or index, every blob) from an external registry into ours. */
   copyIn(req: CopyInRequest): Promise<PushedArtifact>;
+  /** Stores the artifact of an OCM artifact set (streamed; every blob hashed against its name and descriptor). */
+  pushArtifactSet(req: ArtifactSetRequest): Promise<PushedArtifact>;
   /** Copies one of our artifacts to an external registry; returns where it landed. */
   copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }>;
   /**
@@ -104,5 +138,17 @@ export class DigestMismatchError extends Error {
     readonly actual: string,
   ) {
     super(`${what}: digest mismatch, expected ${expected}, got ${actual}`);
+  }
+}
+
+/** Resource content that is not what its descriptor says (beyond a plain digest mismatch): names the blob. */
+export class ResourceContentError extends Error {
+  override readonly name = 'ResourceContentError';
+  constructor(
+    message: string,
+    /** `sha256:<hex>` of the blob at fault, when known */
+    readonly blob?: string,
+  ) {
+    super(message);
   }
 }

@@ -77,6 +77,10 @@ export const Reason = {
   ConfigFetchFailed: 'ConfigFetchFailed',
   GetComponentFailed: 'GetComponentFailed',
   CheckVersionFailed: 'CheckVersionFailed',
+  /** a component descriptor that cannot be read: broken YAML/JSON, a YAML alias bomb, too large, schema violations */
+  DescriptorInvalid: 'DescriptorInvalid',
+  /** a component version whose descriptor bytes do not match the digest its manifest names */
+  DescriptorDigestMismatch: 'DescriptorDigestMismatch',
   GetComponentDescriptorsFailed: 'GetComponentDescriptorsFailed',
   ComponentVerificationFailed: 'ComponentVerificationFailed',
   ComponentIsNotReady: 'ComponentIsNotReady',

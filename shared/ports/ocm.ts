@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { LocalBlob } from './artifacts.js';
 import type { Identity, RepositorySpec } from './kinds.js';
 
@@ -78,4 +79,14 @@ export interface OcmSource {
    * `repo` is where the owning component version lives.
    */
   fetchResource(req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean }): Promise<LocalBlob>;
+  /**
+   * Runs `use` on the resource's bytes as a stream, as the access returns them, while the source is open (for
+   * consumers that read and verify the content themselves: OCM artifact sets, whose ociArtifactDigest/v1 the
+   * consumer checks). A genericBlobDigest/v1 is still checked on the stream unless `skipVerify`. Errors thrown by
+   * `use` come out unchanged.
+   */
+  withResourceStream<T>(
+    req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean },
+    use: (src: { stream: Readable; mediaType: string }) => Promise<T>,
+  ): Promise<T>;
 }

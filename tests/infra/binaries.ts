@@ -19,7 +19,6 @@ const goTools = {
   weed: 'github.com/seaweedfs/seaweedfs',
   'kube-apiserver': 'k8s.io/kubernetes',
   helm: 'helm.sh/helm/v3',
-  ocm: 'ocm.software/ocm',
   'apiserver-receive-adapter': 'knative.dev/eventing',
 } as const;
 
@@ -31,6 +30,8 @@ const goTools = {
 const vendorTools = {
   /** v2.1.20 with the extensions registry/config.json uses (build tags events,metrics) */
   zot: 'v2.1.20-events-metrics',
+  /** v0.48.0, the OCM CLI (cmds/ocm), no build tags */
+  ocm: 'v0.48.0',
 } as const;
 
 export type GoTool = keyof typeof goTools | keyof typeof vendorTools;
@@ -64,7 +65,7 @@ export function toolVersion(name: GoTool): string | undefined {
   } catch {
     return undefined;
   }
-  const module = goTools[name].replaceAll('.', '\\.');
+  const module = goTools[name as keyof typeof goTools].replaceAll('.', '\\.');
   const m = new RegExp(`^\\s*(?:require\\s+)?${module}\\s+(v\\S+)`, 'm').exec(mod);
   return m?.[1];
 }

@@ -88,8 +88,8 @@ export interface Services {
     skopeo: string;
     oras: string;
     crane: string;
-    /** OCM CLI, if it could be built */
-    ocm?: string;
+    /** OCM CLI v0.48.0 (built from the vendored upstream tag) */
+    ocm: string;
     kubectl: string;
     /** helm v3, if it could be built */
     helm?: string;

@@ -434,7 +434,7 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
         oras: goTool('oras'),
         crane: goTool('crane'),
         kubectl: systemTool('kubectl'),
-        ocm: findGoTool('ocm'),
+        ocm: goTool('ocm'),
         helm: findGoTool('helm'),
         apiserverReceiveAdapter: findGoTool('apiserver-receive-adapter'),
       },

@@ -229,8 +229,8 @@ describe('resilience: the bad input corpus', () => {
     // the descriptor is first read while choosing the version (CheckVersionFailed) or when fetching the set
     const READ = ['CheckVersionFailed', 'GetComponentDescriptorsFailed'];
     const expectations: Array<[string, string[], RegExp]> = [
-      ['alias-bomb', READ, /alias/i],
-      ['huge', READ, /limit|large|size/i],
+      ['alias-bomb', ['DescriptorInvalid'], /alias/i],
+      ['huge', [...READ, 'DescriptorInvalid'], /limit|large|size/i],
       ['wrong-signature', ['ComponentVerificationFailed'], /signature/i],
       ['wrong-digest', ['ComponentVerificationFailed'], /digest/i],
     ];

@@ -164,7 +164,7 @@ describe('configureArchive on a Helm chart', () => {
     expect(missing).toBeInstanceOf(RuleError);
     expect((missing as RuleError).rule).toBe(1);
     expect((missing as Error).message).toBe(
-      'rule 1: file "nope.yaml": file not found in the archive (paths are relative to the chart directory podinfo/)',
+      'rule 1: file "nope.yaml": file not found in the archive (paths are relative to the chart directory podinfo/); it holds Chart.yaml, templates/deployment.yaml, values.yaml',
     );
     const escape = await run([{ file: '../etc/passwd', path: 'a', value: 1 }]);
     expect(escape).toBeInstanceOf(RuleError);

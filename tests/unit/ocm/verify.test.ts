@@ -293,13 +293,16 @@ describe('PEM signatures with certificate chains', () => {
 
 describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
   it('verifies the main manifest digest while streaming, and digests it', async () => {
-    const manifest = '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}';
+    const config = '{}';
+    const configHex = createHash('sha256').update(config).digest('hex');
+    const manifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:${configHex}","size":2},"layers":[]}`;
     const main = createHash('sha256').update(manifest).digest('hex');
     const set = await tarOf(
       {
         'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         [`blobs/sha256/${main}`]: manifest,
+        [`blobs/sha256/${configHex}`]: config,
       },
       true,
     );
@@ -318,5 +321,58 @@ describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
     if (b.kind !== 'blob') throw new Error('expected blob');
     await expect(readBounded(await b.open(), 1 << 24, 'set')).rejects.toBeInstanceOf(DigestMismatchError);
     await r.close();
+  });
+});
+
+describe('order of checks', () => {
+  const cd = (algorithm: string, withSignature = true): ComponentDescriptor => ({
+    schemaVersion: 'v2',
+    name: 'acme.org/order',
+    version: '1.0.0',
+    provider: { name: 'acme' },
+    repositoryContexts: [],
+    sources: [],
+    references: [],
+    resources: [
+      {
+        name: 'image',
+        version: '1.0.0',
+        type: 'ociImage',
+        relation: 'external',
+        access: { type: 'ociArtifact', imageReference: 'registry.invalid/acme/image:1.0.0' },
+        digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: 'a'.repeat(64) },
+      },
+    ],
+    signatures: withSignature
+      ? [
+          {
+            name: 'acme',
+            digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'jsonNormalisation/v3', value: 'b'.repeat(64) },
+            signature: { algorithm, value: 'c2ln', mediaType: 'application/vnd.ocm.signature.unknown' },
+          },
+        ]
+      : [],
+  });
+  // any registry access would go through this connector: it must not be asked
+  let asked = 0;
+  const access = {
+    oci: () => {
+      asked++;
+      throw new Error('network used');
+    },
+  };
+
+  it('an unsupported signature algorithm fails before any resource is fetched', async () => {
+    const root = cd('ECDSA-P521-SOMETHING');
+    // make the normalised digest match, so only the algorithm is wrong
+    const { digestDescriptor } = await import('../../../shared/ocm/normalise.js');
+    root.signatures[0]!.digest.value = digestDescriptor(root, 'jsonNormalisation/v3', 'SHA-256');
+    await expect(verifyComponent(descriptorSet(root, []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access })).rejects.toBeInstanceOf(UnsupportedSignatureError);
+    expect(asked).toBe(0);
+  });
+
+  it('a missing signature fails before any resource is fetched', async () => {
+    await expect(verifyComponent(descriptorSet(cd('RSASSA-PSS', false), []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access })).rejects.toBeInstanceOf(SignatureMissingError);
+    expect(asked).toBe(0);
   });
 });
