@@ -44,14 +44,18 @@ function isExecutable(path: string): boolean {
 
 /** The version tools/<name>/go.mod requires, or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
+  return moduleVersion(name, goTools[name]);
+}
+
+/** The version of `module` that tools/<tool>/go.mod requires (a tool module may build several modules). */
+export function moduleVersion(tool: string, module: string): string | undefined {
   let mod: string;
   try {
-    mod = readFileSync(join(repoRoot, 'tools', name, 'go.mod'), 'utf8');
+    mod = readFileSync(join(repoRoot, 'tools', tool, 'go.mod'), 'utf8');
   } catch {
     return undefined;
   }
-  const module = goTools[name].replaceAll('.', '\\.');
-  const m = new RegExp(`^\\s*(?:require\\s+)?${module}\\s+(v\\S+)`, 'm').exec(mod);
+  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replaceAll('.', '\\.')}\\s+(v\\S+)`, 'm').exec(mod);
   return m?.[1];
 }
 
