@@ -2,8 +2,11 @@
  * The stages' ArtifactStore port over shared/snapshot (RegistryStore for a registry, LayoutStore for OCI layouts).
  */
 import {
+  CosignSigner,
   DigestMismatchError as OciDigestMismatchError,
+  hasCosignSignature,
   NotFoundError,
+  pushCosignSignature,
   RegistryClient,
   credentialsFromDockerConfig,
   describeConnectionError,
@@ -45,6 +48,8 @@ export interface ArtifactStoreAdapterOptions {
   caFile?: string;
   /** settings put on every Flux OCIRepository */
   flux?: ArtifactStore['flux'];
+  /** sign published artifacts with this key (cosign-compatible); Flux finds the public key in `verifySecretRef` */
+  signing?: { signer: CosignSigner; verifySecretRef: string };
   /**
    * How long a manifest seen in the registry counts as present without asking again (default 10 s; 0 = always ask).
    * The no-op check of every event asks; a manifest is only removed by our own deleteManifest (which forgets it
@@ -100,8 +105,20 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
     await client.close();
   }
 
+  const signing = opts.signing;
+  const signatures: ArtifactStore['signatures'] = signing && {
+    verifySecretRef: signing.verifySecretRef,
+    async sign(repository: string, digest: string): Promise<void> {
+      await pushCosignSignature(store.repository(repository), `${publicHost}/${repository}`, digest, signing.signer);
+    },
+    async isSigned(repository: string, digest: string): Promise<boolean> {
+      return hasCosignSignature(store.repository(repository), digest, signing.signer);
+    },
+  };
+
   return {
     flux: opts.flux ?? {},
+    ...(signatures ? { signatures } : {}),
 
     referenceFor(repository: string): string {
       return `${publicHost}/${repository}`;

@@ -3,6 +3,7 @@
  * Imported lazily by each main's loadHandler, so start-up stays at reading config.
  */
 import { env, type ConfigOf } from '../../shared/config/index.js';
+import type { CosignSigner } from '../../shared/oci/cosign.js';
 import type { ArtifactStore, KubeObject, KubePort, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
 
 export const stageConfigSchema = {
@@ -31,6 +32,61 @@ export const stageConfigSchema = {
 
 export type StageConfig = ConfigOf<typeof stageConfigSchema>;
 
+/** The publish function also signs what it hands to Flux when it has a key. */
+export const publishConfigSchema = {
+  ...stageConfigSchema,
+  SIGNING_KEY_FILE: env.string({
+    description:
+      'PEM file of an unencrypted ECDSA P-256 private key (mounted from a Secret): publish signs every published artifact with it, cosign-compatible, and writes spec.verify on OCIRepositories; unset = no signing',
+    optional: true,
+  }),
+  FLUX_VERIFY_SECRET: env.string({
+    description: 'Secret (key cosign.pub, in each OCIRepository namespace) named in spec.verify.secretRef when signing is on',
+    default: 'ocm-knative-cosign-pub',
+  }),
+} as const;
+
+export type PublishConfig = ConfigOf<typeof publishConfigSchema>;
+
+export interface Signing {
+  signer: CosignSigner;
+  verifySecretRef: string;
+}
+
+/**
+ * The signing key from SIGNING_KEY_FILE, or undefined (no signing) when it is unset; says which at start. A key
+ * that cannot be read or is not ECDSA P-256 fails the start with a message naming the variable.
+ */
+export async function signingFrom(config: PublishConfig, log?: Logger): Promise<Signing | undefined> {
+  if (!config.SIGNING_KEY_FILE) {
+    log?.info({ signing: false }, 'signing off: SIGNING_KEY_FILE is not set, published artifacts are not signed and OCIRepositories carry no spec.verify');
+    return undefined;
+  }
+  const [{ readFile }, { CosignSigner: Signer }, { createHash }] = await Promise.all([
+    import('node:fs/promises'),
+    import('../../shared/oci/cosign.js'),
+    import('node:crypto'),
+  ]);
+  let pem: string;
+  try {
+    pem = await readFile(config.SIGNING_KEY_FILE, 'utf8');
+  } catch (err) {
+    throw new Error(`SIGNING_KEY_FILE: cannot read ${config.SIGNING_KEY_FILE} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let signer: CosignSigner;
+  try {
+    signer = new Signer(pem);
+  } catch (err) {
+    throw new Error(`SIGNING_KEY_FILE: ${(err as Error).message}`);
+  }
+  const fingerprint = createHash('sha256').update(signer.publicKeyPem).digest('hex').slice(0, 16);
+  log?.info(
+    { signing: true, publicKeySha256: fingerprint, verifySecret: config.FLUX_VERIFY_SECRET },
+    'signing on: published artifacts are signed (cosign simple signing, ECDSA P-256); OCIRepositories verify with the public key in verifySecret',
+  );
+  return { signer, verifySecretRef: config.FLUX_VERIFY_SECRET };
+}
+
 export interface StageDeps {
   kube: KubePort;
   store: ArtifactStore & { close(): Promise<void> };
@@ -48,7 +104,7 @@ function list(v: string | undefined): string[] {
     .filter(Boolean);
 }
 
-export async function realDeps(config: StageConfig, stage: string, log?: Logger): Promise<StageDeps> {
+export async function realDeps(config: StageConfig, stage: string, log?: Logger, opts: { signing?: Signing } = {}): Promise<StageDeps> {
   const [
     { KubeClient, WatchCache, loadKubeConfig },
     { RegistryStore },
@@ -91,6 +147,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger)
       ...(config.REGISTRY_PUBLIC_HOST ? { publicHost: config.REGISTRY_PUBLIC_HOST } : {}),
       insecureHosts,
       ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}),
+      ...(opts.signing ? { signing: opts.signing } : {}),
       flux: {
         insecure: config.FLUX_INSECURE ?? registryUrl.startsWith('http:'),
         ...(config.FLUX_CERT_SECRET ? { certSecretRef: config.FLUX_CERT_SECRET } : {}),

@@ -36,6 +36,7 @@ import {
   type Applied,
   type ObjectResult,
   DEFAULT_INTERVAL,
+  REQUESTED_AT,
 } from '../../shared/ports/kit/index.js';
 
 export interface PublishDeps {
@@ -66,6 +67,15 @@ export function layerSelectorFor(
   return { mediaType: blobMediaType, operation: override?.operation ?? operation };
 }
 
+/**
+ * true when source-controller has looked at the OCIRepository as it is now and could not take it (Ready=False for
+ * the current generation): e.g. our artifact or its signature was missing or replaced when it pulled.
+ */
+export function fluxFailed(repo: OCIRepositoryObject): boolean {
+  const ready = repo.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status === 'False' && ready.observedGeneration === repo.metadata.generation && repo.spec?.suspend !== true;
+}
+
 export function createPublishStage(deps: PublishDeps): Stage {
   const { kube, store } = deps;
 
@@ -75,6 +85,26 @@ export function createPublishStage(deps: PublishDeps): Stage {
       throw new ObjectFailure(Reason.SpecInvalid, `Publication ${obj.metadata.name}: spec.source needs kind Resource or Configuration and a name`);
     }
     return s;
+  }
+
+  /**
+   * The OCIRepository we apply for `spec`. `requestedAt` (reconcile.fluxcd.io/requestedAt) asks Flux to reconcile
+   * now; otherwise the value already there is carried over, so that our apply does not remove it.
+   */
+  function ociRepositoryFor(key: ObjectKey, owner: PublicationObject, digest: string, spec: OCIRepositorySpec, existing: OCIRepositoryObject | undefined, requestedAt?: string): OCIRepositoryObject {
+    const requested = requestedAt ?? existing?.metadata.annotations?.[REQUESTED_AT];
+    return {
+      apiVersion: FLUX_SOURCE_API_VERSION,
+      kind: 'OCIRepository',
+      metadata: {
+        name: key.name,
+        namespace: key.namespace,
+        labels: { 'serverless.ocm.software/publication': key.name },
+        annotations: { [INPUT_DIGEST_ANNOTATION]: digest, ...(requested ? { [REQUESTED_AT]: requested } : {}) },
+        ownerReferences: [ownerReference(owner)],
+      },
+      spec,
+    };
   }
 
   async function reconcilePublication(key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
@@ -89,7 +119,9 @@ export function createPublishStage(deps: PublishDeps): Stage {
       const layerSelector = layerSelectorFor(snap.blob.mediaType, obj.spec?.flux?.layerSelector);
       const interval = obj.spec?.flux?.interval ?? DEFAULT_INTERVAL;
       const target = obj.spec?.target;
-      const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux });
+      const signatures = store.signatures;
+      const verify = signatures ? { provider: 'cosign' as const, secretRef: { name: signatures.verifySecretRef } } : undefined;
+      const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux, verify });
 
       const ociKey = { kind: 'OCIRepository' as const, namespace: key.namespace, name: key.name };
       const existing = await kube.get<OCIRepositoryObject>(ociKey);
@@ -97,9 +129,22 @@ export function createPublishStage(deps: PublishDeps): Stage {
       if (
         existing?.metadata.annotations?.[INPUT_DIGEST_ANNOTATION] === digest &&
         controllerOf(existing)?.uid === obj.metadata.uid &&
+        // someone may have edited what Flux reads (source-controller then checks it, and refuses an unsigned one)
+        existing.spec?.url === url &&
+        existing.spec.ref?.digest === snap.digest &&
+        (!verify || existing.spec.verify?.secretRef?.name === verify.secretRef.name) &&
         isReadyCurrent(obj) &&
         obj.status?.published?.digest === snap.digest
       ) {
+        // Unchanged for us, but the registry may have changed behind our back: put our signature back when it is
+        // gone or replaced, and ask Flux to look again now (not at its next interval) when it could not take
+        // what is (again) there.
+        const resigned = signatures ? !(await step(Reason.SigningFailed, () => signatures.isSigned(snap.repository, snap.digest))) : false;
+        if (resigned) await step(Reason.SigningFailed, () => signatures!.sign(snap.repository, snap.digest));
+        if (resigned || fluxFailed(existing)) {
+          await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, existing.spec!, existing, new Date().toISOString())));
+          deps.log?.info({ publication: key.name, resigned }, 'asked Flux to reconcile the OCIRepository again');
+        }
         return { outcome: 'unchanged', message, fields: current };
       }
       if (existing && controllerOf(existing) && controllerOf(existing)!.uid !== obj.metadata.uid) {
@@ -125,28 +170,21 @@ export function createPublishStage(deps: PublishDeps): Stage {
         published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
       }
 
-      const flux = store.flux;
-      const ociRepo: OCIRepositoryObject = {
-        apiVersion: FLUX_SOURCE_API_VERSION,
-        kind: 'OCIRepository',
-        metadata: {
-          name: key.name,
-          namespace: key.namespace,
-          labels: { 'serverless.ocm.software/publication': key.name },
-          annotations: { [INPUT_DIGEST_ANNOTATION]: digest },
-          ownerReferences: [ownerReference(obj)],
-        },
-        spec: {
-          url,
-          ref: { digest: snap.digest },
-          ...(layerSelector ? { layerSelector } : {}),
-          interval,
-          ...(flux.insecure ? { insecure: true } : {}),
-          ...(flux.certSecretRef ? { certSecretRef: { name: flux.certSecretRef } } : {}),
-          ...(flux.secretRef ? { secretRef: { name: flux.secretRef } } : {}),
-        },
+      // Flux reads from our registry (a target is an extra copy for others)
+      const access = store.flux;
+      // sign before Flux is told to check signatures, so it never sees our artifact unsigned
+      if (signatures) await step(Reason.SigningFailed, () => signatures.sign(snap.repository, snap.digest));
+      const spec: OCIRepositorySpec = {
+        url,
+        ref: { digest: snap.digest },
+        ...(layerSelector ? { layerSelector } : {}),
+        interval,
+        ...(access.insecure ? { insecure: true } : {}),
+        ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
+        ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
+        ...(verify ? { verify } : {}),
       };
-      await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepo));
+      await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing)));
       await assertInputUnchanged(kube, snapshot, `Publication ${key.name}`);
       return {
         outcome: 'applied',

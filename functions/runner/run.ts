@@ -57,7 +57,8 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
   const snapshotStore = opts.registry
     ? new RegistryStore({ url: opts.registry })
     : new LayoutStore(path.join(opts.out, 'registry'));
-  const store = artifactStoreAdapter(snapshotStore);
+  // a plain-HTTP registry needs `insecure: true` on the OCIRepositories: Flux only lets it pass without for loopback
+  const store = artifactStoreAdapter(snapshotStore, opts.registry?.startsWith('http:') ? { flux: { insecure: true } } : {});
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();
 

@@ -55,6 +55,16 @@ export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
 export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
 export { BlobFileWriter } from './blob-file-writer.js';
+export {
+  COSIGN_SIGNATURE_ANNOTATION,
+  CosignSigner,
+  hasCosignSignature,
+  pushCosignSignature,
+  signatureTag,
+  SigningKeyError,
+  SIMPLE_SIGNING_MEDIA_TYPE,
+  simpleSigningPayload,
+} from './cosign.js';
 export { contentLength, parseResponseHead, ResponseHeadError, ResponseHeadReader, type ResponseHead } from './http-head.js';
 export { keepWasmInBaselineTier } from './wasm-tiering.js';
 export type {

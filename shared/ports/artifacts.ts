@@ -128,6 +128,18 @@ export interface ArtifactStore {
   referenceFor(repository: string): string;
   /** registry access settings to put on the Flux OCIRepository */
   readonly flux: { insecure?: boolean; certSecretRef?: string; secretRef?: string };
+  /** cosign-compatible signatures of our artifacts; absent when no signing key is configured */
+  readonly signatures?: SignatureStore;
+}
+
+/** Our signatures of artifacts in the internal registry, in the form Flux's `verify: {provider: cosign}` checks. */
+export interface SignatureStore {
+  /** name of the Secret (key `cosign.pub`, in the OCIRepository's namespace) for `spec.verify.secretRef` */
+  readonly verifySecretRef: string;
+  /** Pushes our signature of repository@digest, replacing whatever its signature tag held. */
+  sign(repository: string, digest: string): Promise<void>;
+  /** true when the signature tag of repository@digest holds a valid signature by our key */
+  isSigned(repository: string, digest: string): Promise<boolean>;
 }
 
 export class DigestMismatchError extends Error {

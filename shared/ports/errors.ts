@@ -96,5 +96,7 @@ export const Reason = {
   SourceIsNotReady: 'SourceIsNotReady',
   CreateOCIRepositoryFailed: 'CreateOCIRepositoryFailed',
   ReplicationFailed: 'ReplicationFailed',
+  /** our cosign signature of a published artifact could not be checked or pushed */
+  SigningFailed: 'SigningFailed',
   OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
 } as const;

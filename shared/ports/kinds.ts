@@ -205,8 +205,18 @@ export interface OCIRepositorySpec {
   insecure?: boolean;
   certSecretRef?: LocalObjectReference;
   secretRef?: LocalObjectReference;
+  /** cosign: source-controller checks the artifact's signature with the public key(s) in this Secret */
+  verify?: { provider: 'cosign'; secretRef: LocalObjectReference };
+  /** set by people (`flux suspend source oci`), never by us; server-side apply keeps it */
+  suspend?: boolean;
 }
-export type OCIRepositoryObject = KubeObject<OCIRepositorySpec>;
+/** What source-controller reports, the parts we read. */
+export interface OCIRepositoryStatus {
+  conditions?: Condition[];
+  artifact?: { revision?: string; digest?: string; url?: string };
+  observedGeneration?: number;
+}
+export type OCIRepositoryObject = KubeObject<OCIRepositorySpec, OCIRepositoryStatus>;
 
 /** Annotations and finalizers we own. */
 export const INPUT_DIGEST_ANNOTATION = `${GROUP}/input-digest`;

@@ -59,14 +59,18 @@ function isExecutable(path: string): boolean {
 /** The version tools/<name>/go.mod requires (a vendor tool: its tag and build tags), or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
   if (isVendorTool(name)) return vendorTools[name];
+  return moduleVersion(name, goTools[name as keyof typeof goTools]);
+}
+
+/** The version of `module` that tools/<tool>/go.mod requires (a tool module may build several modules). */
+export function moduleVersion(tool: string, module: string): string | undefined {
   let mod: string;
   try {
-    mod = readFileSync(join(repoRoot, 'tools', name, 'go.mod'), 'utf8');
+    mod = readFileSync(join(repoRoot, 'tools', tool, 'go.mod'), 'utf8');
   } catch {
     return undefined;
   }
-  const module = goTools[name as keyof typeof goTools].replaceAll('.', '\\.');
-  const m = new RegExp(`^\\s*(?:require\\s+)?${module}\\s+(v\\S+)`, 'm').exec(mod);
+  const m = new RegExp(`^\\s*(?:require\\s+)?${module.replaceAll('.', '\\.')}\\s+(v\\S+)`, 'm').exec(mod);
   return m?.[1];
 }
 

@@ -14,7 +14,7 @@ import { createDescriptorStage } from '../../../functions/descriptor/handler.js'
 import { createResourceStage } from '../../../functions/resource/handler.js';
 import { createConfigureStage } from '../../../functions/configure/handler.js';
 import { createPublishStage } from '../../../functions/publish/handler.js';
-import { realDeps, type StageConfig, type StageDeps } from '../../../functions/adapters/wiring.js';
+import { realDeps, type Signing, type StageConfig, type StageDeps } from '../../../functions/adapters/wiring.js';
 import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
@@ -57,6 +57,10 @@ export interface PipelineOptions {
   source?: 'driver-watch' | 'external';
   /** run each function's real main (functions/<stage>/main.ts) as its own process, configured by env vars */
   processes?: boolean;
+  /** settings over the default ones (e.g. the TLS + htpasswd registry and the Flux Secrets); in-process only */
+  config?: Partial<StageConfig>;
+  /** the publish stage signs what it publishes (as with SIGNING_KEY_FILE); in-process only */
+  signing?: Signing;
 }
 
 /** Starts functions/<stage>/main.ts with tsx on a free port; resolves once /healthz answers. */
@@ -118,10 +122,11 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     INSECURE_REGISTRIES: s.registry.fs.host,
     // the TLS registry's CA (the run's throwaway CA) for sources behind TLS + auth
     SOURCE_CA_FILE: s.registry.tls.caFile,
+    ...opts.config,
   };
   const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
   const stages: Record<string, { stage: Stage; deps: StageDeps; kinds: string[] }> = {};
-  const depsOf = async (name: string) => realDeps(config, name);
+  const depsOf = async (name: string) => realDeps(config, name, undefined, name === 'publish' && opts.signing ? { signing: opts.signing } : {});
   const d1 = await depsOf('descriptor');
   stages.descriptor = { stage: d1.prepare(createDescriptorStage({ ...d1 })), deps: d1, kinds: ['OCMRepository', 'Component', 'Snapshot'] };
   const d2 = await depsOf('resource');

@@ -146,6 +146,14 @@ describe('ocm-knative run on the bundled example', () => {
       const { stdout } = await run(tools.crane, ['digest', '--insecure', `${registry.fs.host}/${o.snapshot!.repository}:${o.snapshot!.tag}`]);
       expect(stdout.trim()).toBe(o.snapshot!.digest);
     }
+    // a plain-HTTP registry: Flux needs insecure: true on the OCIRepositories (it lets it pass only for loopback)
+    const ociDir = path.join(out, 'objects', 'ocirepository');
+    const files = (await readdir(ociDir, { recursive: true })).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const repo = YAML.parse(await readFile(path.join(ociDir, f), 'utf8')) as { spec: { url: string; insecure?: boolean } };
+      expect(repo.spec, f).toMatchObject({ url: expect.stringContaining(registry.fs.host) as unknown, insecure: true });
+    }
   });
 
   it('--kubeconfig keeps objects in the real API server', async () => {

@@ -56,16 +56,20 @@ export interface BuildOptions {
   corruptBlob?: string;
   /** a plain YAML resource `config` holding configuration rules (a config Resource for Configuration.configRef) */
   rules?: string;
+  /** the `manifests` tarball (default: manifestsTar(version)) */
+  manifests?: Buffer;
+  /** the `chart` archive (default: helmChart(version)) */
+  chart?: Buffer;
 }
 
 export async function componentVersion(opts: BuildOptions): Promise<ComponentVersionInput> {
   const chart = await localBlobResource(
     { name: 'chart', version: opts.version, type: 'helmChart' },
-    { mediaType: HELM_CHART_MEDIA_TYPE, data: await helmChart(opts.version) },
+    { mediaType: HELM_CHART_MEDIA_TYPE, data: opts.chart ?? (await helmChart(opts.version)) },
   );
   const manifests = await localBlobResource(
     { name: 'manifests', version: opts.version, type: 'blob' },
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', data: await manifestsTar(opts.version) },
+    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', data: opts.manifests ?? (await manifestsTar(opts.version)) },
   );
   const resources: Resource[] = [chart.resource, manifests.resource];
   const blobs = [chart.blob, manifests.blob];

@@ -2,7 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactStoreAdapter } from '../../../functions/adapters/artifact-store.js';
+import { artifactStoreAdapter, type ArtifactStoreAdapterOptions } from '../../../functions/adapters/artifact-store.js';
 import { MemoryKube, crdValidation } from '../../../functions/adapters/memory-kube.js';
 import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
 import { createStages } from '../../../functions/stages.js';
@@ -15,12 +15,17 @@ import { Bus, type BusOptions } from './bus.js';
 
 export const NS = 'team-a';
 
-export async function harness(busOptions: BusOptions = {}) {
+export async function harness(busOptions: BusOptions = {}, opts: { signing?: ArtifactStoreAdapterOptions['signing'] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
   const ctf = join(dir, 'ctf');
   // the CRD schemas (strict: unknown fields are errors) stand in for the API server's validation
   const kube = new MemoryKube({ validate: crdValidation });
-  const store = artifactStoreAdapter(new LayoutStore(join(dir, 'registry')), { publicHost: 'registry.local:5000', flux: { insecure: true } });
+  const snapshotStore = new LayoutStore(join(dir, 'registry'));
+  const store = artifactStoreAdapter(snapshotStore, {
+    publicHost: 'registry.local:5000',
+    flux: { insecure: true },
+    ...(opts.signing ? { signing: opts.signing } : {}),
+  });
   const ocm = ocmSourceAdapter();
   const engine = createConfigureEngine();
   // the stages' clock: tests move it on to let a Component's spec.interval pass before a resync tick, or let it move
@@ -38,6 +43,8 @@ export async function harness(busOptions: BusOptions = {}) {
     ctf,
     kube,
     store,
+    /** the registry folder (OCI layouts), for tests that change it behind the stages' back */
+    layout: snapshotStore,
     bus,
     stages,
     clock,

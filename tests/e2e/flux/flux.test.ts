@@ -1,0 +1,350 @@
+/**
+ * Flux in the loop (issue 15): the real source-, kustomize- and helm-controller (tests/infra/flux.ts) consume what
+ * the real stage functions publish into the TLS + htpasswd registry, with the Secrets the publish stage names:
+ * - the OCIRepository is Ready in source-controller, its artifact is our Snapshot, and its cosign signature (ours,
+ *   from the publish stage's signing key) is verified (SourceVerified=True);
+ * - a Kustomization applies the configured manifests (substituted value, localized image);
+ * - a HelmRelease (chartRef to the OCIRepository) installs the configured chart with our values;
+ * - a new component version reaches the cluster;
+ * - a signature replaced behind our back makes Flux refuse the artifact, and our next resync puts ours back.
+ */
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient } from '../../../shared/oci/index.js';
+import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { installFluxCrds, startFlux, type RunningFlux } from '../../infra/flux.js';
+import { services } from '../../infra/services.js';
+import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
+import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
+
+const IMAGE = 'ghcr.io/stefanprodan/podinfo:6.1.0';
+const LONG = 240_000;
+
+function manifests(version: string): Promise<Buffer> {
+  return tgz([
+    { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - configmap.yaml\n  - deployment.yaml\n' },
+    { path: 'configmap.yaml', type: 'file', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  version: "${version}"\n  color: blue\n` },
+    {
+      path: 'deployment.yaml',
+      type: 'file',
+      content:
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: app}\n' +
+        '  template:\n    metadata:\n      labels: {app: app}\n    spec:\n      containers:\n        - name: app\n          image: example.invalid/placeholder:0\n',
+    },
+  ]);
+}
+
+/** A chart whose one template is a ConfigMap, so a release needs no running pods to be complete. */
+function chart(version: string): Promise<Buffer> {
+  return tgz([
+    { path: 'podinfo', type: 'directory' },
+    { path: 'podinfo/Chart.yaml', type: 'file', content: `apiVersion: v2\nname: podinfo\nversion: ${version}\nappVersion: "${version}"\n` },
+    { path: 'podinfo/values.yaml', type: 'file', content: 'replicaCount: 1\nimage:\n  repository: example.invalid/placeholder\n  tag: "0"\n' },
+    { path: 'podinfo/templates', type: 'directory' },
+    {
+      path: 'podinfo/templates/values.yaml',
+      type: 'file',
+      content:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-values\ndata:\n  replicas: "{{ .Values.replicaCount }}"\n' +
+        '  image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"\n  chartVersion: "{{ .Chart.Version }}"\n',
+    },
+  ]);
+}
+
+function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string } {
+  const c = obj?.status?.conditions?.find((x) => x.type === type);
+  return { status: c?.status, reason: c?.reason, message: c?.message };
+}
+
+describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)', () => {
+  let p: Pipeline;
+  let flux: RunningFlux;
+  let core: CoreV1Api;
+  let custom: CustomObjectsApi;
+  const signer = new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+
+  const fluxObject = (group: string, version: string, plural: string) => ({
+    get: async (name: string): Promise<KubeObject | undefined> => {
+      try {
+        return (await custom.getNamespacedCustomObject({ group, version, namespace: p.namespace, plural, name })) as KubeObject;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }
+    },
+    create: async (name: string, spec: Record<string, unknown>) =>
+      custom.createNamespacedCustomObject({
+        group,
+        version,
+        namespace: p.namespace,
+        plural,
+        body: { apiVersion: `${group}/${version}`, kind: { ocirepositories: 'OCIRepository', kustomizations: 'Kustomization', helmreleases: 'HelmRelease' }[plural], metadata: { name }, spec },
+      }),
+    /** what `flux reconcile` does: a new reconcile.fluxcd.io/requestedAt value; resolves to that value */
+    requestReconcile: async (name: string): Promise<string> => {
+      const at = new Date().toISOString();
+      await custom.patchNamespacedCustomObject(
+        { group, version, namespace: p.namespace, plural, name, body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': at } } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      return at;
+    },
+  });
+  const ociRepos = () => fluxObject('source.toolkit.fluxcd.io', 'v1', 'ocirepositories');
+  const kustomizations = () => fluxObject('kustomize.toolkit.fluxcd.io', 'v1', 'kustomizations');
+  const helmReleases = () => fluxObject('helm.toolkit.fluxcd.io', 'v2', 'helmreleases');
+
+  const configMap = async (name: string): Promise<V1ConfigMap | undefined> => {
+    try {
+      return await core.readNamespacedConfigMap({ namespace: p.namespace, name });
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  };
+
+  /** The OCIRepository once source-controller has reconciled its current generation and says Ready=True. */
+  const fluxReady = async (name: string, digest?: string): Promise<OCIRepositoryObject> =>
+    p.waitFor(
+      `source-controller to report OCIRepository ${name} Ready${digest ? ` at ${digest}` : ''}`,
+      async () => {
+        const r = (await ociRepos().get(name)) as OCIRepositoryObject | undefined;
+        if (!r || !isReadyNow(r)) return undefined;
+        return !digest || r.status?.artifact?.revision?.endsWith(digest) ? r : undefined;
+      },
+      LONG,
+    );
+
+  beforeAll(async () => {
+    const s = services();
+    const registry = s.registry.tls;
+    p = await startPipeline({
+      config: {
+        REGISTRY_URL: registry.url,
+        REGISTRY_CA_FILE: registry.caFile,
+        REGISTRY_USERNAME: registry.username,
+        REGISTRY_PASSWORD: registry.password,
+        FLUX_INSECURE: false,
+        FLUX_CERT_SECRET: 'registry-ca',
+        FLUX_SECRET: 'registry-pull',
+      },
+      signing: { signer, verifySecretRef: 'cosign-pub' },
+    });
+    core = p.kc.makeApiClient(CoreV1Api);
+    custom = p.kc.makeApiClient(CustomObjectsApi);
+    await installFluxCrds(p.kc);
+    const { readFile } = await import('node:fs/promises');
+    // the tenant Secrets knative/tenant/flux-secrets.yaml describes, plus the public key for spec.verify
+    const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
+    const secrets: V1Secret[] = [
+      { metadata: { name: 'registry-ca' }, type: 'Opaque', stringData: { 'ca.crt': await readFile(registry.caFile, 'utf8') } },
+      {
+        metadata: { name: 'registry-pull' },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { username: registry.username, password: registry.password, auth } } }) },
+      },
+      { metadata: { name: 'cosign-pub' }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
+    ];
+    for (const body of secrets) {
+      await core.createNamespacedSecret({ namespace: p.namespace, body });
+    }
+    flux = await startFlux({ namespace: p.namespace, kubeconfig: s.kube.kubeconfig, workDir: s.workDir, log: (l) => console.log(l) });
+
+    await p.pushSource(await componentVersion({ version: '1.0.0', image: { reference: IMAGE }, manifests: await manifests('1.0.0'), chart: await chart('1.0.0') }));
+    await p.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: p.sourceBaseUrl } });
+    await p.create('Component', 'app', { repositoryRef: { name: 'source' }, component: COMPONENT, semver: '>=1.0.0' });
+    for (const name of ['manifests', 'chart']) {
+      await p.create('Resource', name, { componentRef: { name: 'app' }, resource: { byReference: { resource: { name } } } });
+    }
+    await p.create('Configuration', 'manifests', {
+      target: { kind: 'Resource', name: 'manifests' },
+      rules: [
+        { yamlsubst: { source: { value: 'green' }, target: { file: { path: 'configmap.yaml', value: 'data.color' } } } },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'deployment.yaml', value: 'spec.template.spec.containers[0].image' } },
+            transformation: { type: 'Image' },
+          },
+        },
+      ],
+    });
+    await p.create('Configuration', 'chart', {
+      target: { kind: 'Resource', name: 'chart' },
+      rules: [
+        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
+        {
+          yamlsubst: {
+            source: { resource: { name: 'image' } },
+            target: { file: { path: 'values.yaml', value: 'image.repository' } },
+            transformation: { type: 'ImageNoTag' },
+          },
+        },
+        {
+          yamlsubst: { source: { resource: { name: 'image' } }, target: { file: { path: 'values.yaml', value: 'image.tag' } }, transformation: { type: 'Tag' } },
+        },
+      ],
+    });
+    for (const name of ['manifests', 'chart']) await p.create('Publication', name, { source: { kind: 'Configuration', name } });
+  }, 600_000);
+
+  afterAll(async () => {
+    await flux?.stop();
+    await p?.stop();
+  });
+
+  it('source-controller takes our OCIRepository: Ready, artifact = our Snapshot, signature verified', async () => {
+    for (const name of ['manifests', 'chart']) {
+      await p.waitFor(`Publication ${name}`, async () => isReadyNow(await p.get('Publication', name)), LONG);
+      const snap = (await p.get('Snapshot', `configuration-${name}`)) as SnapshotObject;
+      const repo = await fluxReady(name, snap.spec!.digest);
+      expect(repo.spec).toMatchObject({
+        url: `oci://${services().registry.tls.host}/${snap.spec!.repository}`,
+        ref: { digest: snap.spec!.digest },
+        certSecretRef: { name: 'registry-ca' },
+        secretRef: { name: 'registry-pull' },
+        verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+      });
+      expect(repo.spec!.insecure).toBeUndefined();
+      // pinned by digest, the revision is the manifest digest itself
+      expect(repo.status!.artifact!.revision).toBe(snap.spec!.digest);
+      expect(condition(repo, 'SourceVerified')).toMatchObject({ status: 'True' });
+      if (name === 'chart') {
+        // operation copy: Flux's artifact is our layer, byte for byte
+        expect(repo.status!.artifact!.digest).toBe(snap.spec!.blob.digest);
+      }
+    }
+  });
+
+  it('a Kustomization applies the configured manifests: substituted value and localized image', async () => {
+    await kustomizations().create('manifests', {
+      interval: '10m',
+      sourceRef: { kind: 'OCIRepository', name: 'manifests' },
+      path: './',
+      prune: true,
+      targetNamespace: p.namespace,
+    });
+    const cm = await p.waitFor('kustomize-controller to apply ConfigMap app', () => configMap('app'), LONG);
+    expect(cm.data).toEqual({ version: '1.0.0', color: 'green' });
+    const apps = await import('@kubernetes/client-node').then((m) => p.kc.makeApiClient(m.AppsV1Api));
+    const deploy = await apps.readNamespacedDeployment({ namespace: p.namespace, name: 'app' });
+    expect(deploy.spec?.template.spec?.containers[0]?.image).toBe(IMAGE);
+    expect(deploy.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name']).toBe('manifests');
+    const k = await p.waitFor('Kustomization Ready', async () => {
+      const o = await kustomizations().get('manifests');
+      return isReadyNow(o) ? o : undefined;
+    }, LONG);
+    const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
+    expect((k.status as { lastAppliedRevision?: string }).lastAppliedRevision).toBe(snap.spec!.digest);
+  });
+
+  it('a HelmRelease with chartRef to our OCIRepository installs the configured chart with our values', async () => {
+    await helmReleases().create('podinfo', {
+      interval: '10m',
+      chartRef: { kind: 'OCIRepository', name: 'chart' },
+      install: { disableWait: true },
+      upgrade: { disableWait: true },
+    });
+    const cm = await p.waitFor('helm-controller to install release podinfo', () => configMap('podinfo-values'), LONG);
+    expect(cm.data).toEqual({ replicas: '3', image: IMAGE, chartVersion: '1.0.0' });
+    const secrets = await core.listNamespacedSecret({ namespace: p.namespace, labelSelector: 'owner=helm,name=podinfo' });
+    expect(secrets.items.map((x) => x.metadata?.name)).toContain('sh.helm.release.v1.podinfo.v1');
+  });
+
+  it('content changed in the registry behind our back: Flux refuses what we did not sign, our resync puts ours back', async () => {
+    const s = services();
+    const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
+    const ours = snap.spec!.digest;
+    const client = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    const repo = client.repository(snap.spec!.repository);
+    const intruder = new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    let theirs: string;
+    try {
+      // 1. our manifest is deleted and another one (other layer) takes its tag, signed by another key
+      const layer = await manifests('9.9.9');
+      const empty = Buffer.from('{}');
+      const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+      await repo.blobs.push({ digest: digestOf(layer), size: layer.length }, bufferSource(layer));
+      await repo.blobs.push({ digest: digestOf(empty), size: empty.length }, bufferSource(empty));
+      expect(await repo.manifests.delete(ours)).toBe(true);
+      const manifest = {
+        schemaVersion: 2,
+        mediaType: MediaType.ImageManifest,
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(empty), size: empty.length },
+        layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
+      };
+      theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
+      await pushCosignSignature(repo, `${s.registry.tls.host}/${snap.spec!.repository}`, theirs, intruder);
+    } finally {
+      await client.close();
+    }
+    // Found by running source-controller: pinned by digest, it never asks the registry again for a revision it
+    // already stored, so a registry changed behind our back goes unseen (and harmless) until the spec changes
+    const at = await ociRepos().requestReconcile('manifests');
+    const handled = await p.waitFor('source-controller to handle the reconcile request', async () => {
+      const r = await ociRepos().get('manifests');
+      return (r?.status as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt === at ? r : undefined;
+    }, LONG);
+    expect(condition(handled, 'Ready').status).toBe('True');
+
+    // 2. someone points the OCIRepository at their manifest: Flux checks its signature against our key and refuses it
+    await custom.patchNamespacedCustomObject(
+      { group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: p.namespace, plural: 'ocirepositories', name: 'manifests', body: { spec: { ref: { digest: theirs } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const refused = await p.waitFor('source-controller to refuse the foreign signature', async () => {
+      const r = await ociRepos().get('manifests');
+      return r && (r.status as { observedGeneration?: number } | undefined)?.observedGeneration === r.metadata.generation && condition(r, 'SourceVerified').status === 'False'
+        ? r
+        : undefined;
+    }, LONG);
+    expect(condition(refused, 'Ready').status).toBe('False');
+    console.log(`Flux on a foreign signature: ${condition(refused, 'SourceVerified').reason}: ${condition(refused, 'SourceVerified').message}`);
+
+    // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look
+    const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
+      p.driver.ping();
+      await new Promise((r) => setTimeout(r, 3000));
+      const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
+      return r?.spec?.ref.digest === ours && isReadyNow(r) && condition(r, 'SourceVerified').status === 'True' ? r : undefined;
+    }, LONG);
+    expect(back.status!.artifact!.revision).toBe(ours);
+    // and our manifest is in the registry again (configure pushed it back on a resync tick)
+    const check = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    try {
+      expect((await check.repository(snap.spec!.repository).manifests.resolve(ours))?.digest).toBe(ours);
+    } finally {
+      await check.close();
+    }
+    expect(((await kustomizations().get('manifests'))?.status as { lastAppliedRevision?: string }).lastAppliedRevision).toBe(ours);
+  });
+
+  it('a new component version flows through to changed objects in the cluster', async () => {
+    await p.pushSource(await componentVersion({ version: '1.1.0', image: { reference: IMAGE }, manifests: await manifests('1.1.0'), chart: await chart('1.1.0') }));
+    await p.api.patchNamespacedCustomObject(
+      {
+        group: 'serverless.ocm.software',
+        version: 'v1alpha1',
+        namespace: p.namespace,
+        plural: 'components',
+        name: 'app',
+        body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const cm = await p.waitFor('kustomize-controller to apply version 1.1.0', async () => {
+      const c = await configMap('app');
+      return c?.data?.version === '1.1.0' ? c : undefined;
+    }, LONG);
+    expect(cm.data?.color).toBe('green');
+    const values = await p.waitFor('helm-controller to upgrade to chart 1.1.0', async () => {
+      const c = await configMap('podinfo-values');
+      return c?.data?.chartVersion === '1.1.0' ? c : undefined;
+    }, LONG);
+    expect(values.data).toMatchObject({ replicas: '3', image: IMAGE });
+    const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
+    const repo = await fluxReady('manifests', snap.spec!.digest);
+    expect(condition(repo, 'SourceVerified').status).toBe('True');
+  });
+});
