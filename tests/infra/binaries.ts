@@ -21,10 +21,18 @@ const goTools = {
   helm: 'helm.sh/helm/v3',
   ocm: 'ocm.software/ocm',
   zot: 'zotregistry.io/zot/v2',
-  'apiserver-receive-adapter': 'knative.dev/eventing',
+  'knative-eventing': 'knative.dev/eventing',
 } as const;
 
-export type GoTool = keyof typeof goTools;
+/**
+ * Tools built together in one `go build` into a folder bin/<tool>-<version>/ (see install): name -> [tool, binary].
+ * Knative's programs share nearly all their dependencies, so they are linked in one build.
+ */
+const inFolder = {
+  'apiserver-receive-adapter': ['knative-eventing', 'apiserver_receive_adapter'],
+} as const;
+
+export type GoTool = keyof typeof goTools | keyof typeof inFolder;
 
 export class MissingBinaryError extends Error {
   constructor(name: string, detail: string) {
@@ -44,13 +52,15 @@ function isExecutable(path: string): boolean {
 
 /** The version tools/<name>/go.mod requires, or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
+  if (name in inFolder) return toolVersion(inFolder[name as keyof typeof inFolder][0]);
+  const tool = name as keyof typeof goTools;
   let mod: string;
   try {
-    mod = readFileSync(join(repoRoot, 'tools', name, 'go.mod'), 'utf8');
+    mod = readFileSync(join(repoRoot, 'tools', tool, 'go.mod'), 'utf8');
   } catch {
     return undefined;
   }
-  const module = goTools[name].replaceAll('.', '\\.');
+  const module = goTools[tool].replaceAll('.', '\\.');
   const m = new RegExp(`^\\s*(?:require\\s+)?${module}\\s+(v\\S+)`, 'm').exec(mod);
   return m?.[1];
 }
@@ -59,8 +69,20 @@ export function toolVersion(name: GoTool): string | undefined {
 export function findGoTool(name: GoTool): string | undefined {
   const version = toolVersion(name);
   if (!version) return undefined;
-  const path = join(cacheDir, 'bin', `${name}-${version}`);
+  const path =
+    name in inFolder
+      ? join(cacheDir, 'bin', `${inFolder[name as keyof typeof inFolder][0]}-${version}`, inFolder[name as keyof typeof inFolder][1])
+      : join(cacheDir, 'bin', `${name}-${version}`);
   return isExecutable(path) ? path : undefined;
+}
+
+/** The folder of Knative Eventing's programs (controller, filter, ingress, mtping, ...), built by install. */
+export function knativeEventingDir(): string {
+  const version = toolVersion('knative-eventing');
+  if (!version) throw new MissingBinaryError('knative-eventing', 'tools/knative-eventing/go.mod is missing');
+  const dir = join(cacheDir, 'bin', `knative-eventing-${version}`);
+  if (!isExecutable(join(dir, 'controller'))) throw new MissingBinaryError('knative-eventing', `${dir}/controller is missing`);
+  return dir;
 }
 
 export function goTool(name: GoTool): string {
