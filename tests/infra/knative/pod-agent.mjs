@@ -9,6 +9,7 @@
 //   - the pod's own ports: a unix socket per container port -> 127.0.0.1:<port> in here.
 // Plain JavaScript with no dependencies: one small node process per pod, no transpiler.
 // Usage: node pod-agent.mjs CONFIG.json   (config: see PodAgentConfig in network.ts)
+/* global Buffer, setInterval */
 import { createSocket } from 'node:dgram';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
