@@ -168,7 +168,9 @@ export class DeploymentRunner {
     }
     if (!d || !binary || !container) return;
     if (!wanted) {
-      await this.patchStatus(d, 0, 'MinimumReplicasAvailable', 'no replicas wanted');
+      // only when it differs: our own status write comes back as a watch event
+      const available = d.status?.conditions?.find((c) => c.type === 'Available')?.status === 'True';
+      if (!available || (d.status?.replicas ?? 0) !== 0) await this.patchStatus(d, 0, 'MinimumReplicasAvailable', 'no replicas wanted');
       return;
     }
     if (this.pods.has(key)) return;
