@@ -107,7 +107,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     for (const e of [...foreign, control]) expect(await rig.publish(e, JSON.stringify({ apiVersion: 'serverless.ocm.software/v1alpha1', kind: e['ce-kind'], metadata: { name: 'nothing-here', namespace: ns } }))).toBe(202);
     await until('the control event at the descriptor', () => rig.taps.descriptor.deliveries.some((d) => d.id === control['ce-id']) || undefined, 60_000);
     await new Promise((r) => setTimeout(r, 3000));
-    const ids = new Set(foreign.map((e) => e['ce-id']));
+    const ids = new Set<string>(foreign.map((e) => e['ce-id']));
     for (const stage of STAGES) expect(rig.taps[stage].deliveries.filter((d) => ids.has(d.id)), stage).toEqual([]);
     // the control went to the one Trigger for (descriptor, Component) only
     expect(STAGES.filter((s) => rig.taps[s].deliveries.some((d) => d.id === control['ce-id']))).toEqual(['descriptor']);

@@ -29,7 +29,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Client } from 'undici';
 import { stringify } from 'yaml';
 import type { RunningProcess } from '../process.js';
 import { ClusterNetwork, SERVICE_PORTS } from './network.js';
@@ -234,17 +234,15 @@ export class DeploymentRunner {
         if (!pod.process.hasExited()) return;
         continue;
       }
+      const client = new Client('http://pod', { socketPath: this.o.net.podSocket(pod.name, port), headersTimeout: 2000, bodyTimeout: 2000 });
       try {
-        const res = await request(`http://pod${probe.path ?? '/'}`, {
-          socketPath: this.o.net.podSocket(pod.name, port),
-          headers: Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])),
-          headersTimeout: 2000,
-          bodyTimeout: 2000,
-        } as Parameters<typeof request>[1]);
+        const res = await client.request({ method: 'GET', path: probe.path ?? '/', headers: Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])) });
         await res.body.dump();
         if (res.statusCode >= 200 && res.statusCode < 400) return;
       } catch {
         // not listening yet
+      } finally {
+        await client.close();
       }
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -36,8 +36,11 @@ const CONFIG_DIRS = ['core', 'channels/in-memory-channel', 'brokers/mt-channel-b
 const KINDS = new Set(['Namespace', 'CustomResourceDefinition', 'ConfigMap', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment']);
 /** the Deployments we run (pingsource-mt-adapter starts at 0 replicas; the PingSource reconciler scales it) */
 const DEPLOYMENTS = new Set(['eventing-controller', 'mt-broker-controller', 'imc-controller', 'imc-dispatcher', 'mt-broker-ingress', 'mt-broker-filter', 'pingsource-mt-adapter']);
-/** knative.dev/pkg's sharedmain takes --disable-ha: one replica, no leader-election lease to wait for after a restart */
-const SHARED_MAIN = new Set(['eventing-controller', 'mt-broker-controller', 'imc-controller', 'imc-dispatcher']);
+/**
+ * knative.dev/pkg's sharedmain and Knative's adapter main take --disable-ha: one replica each, so no leader-election
+ * lease (left by a stopped pod of an earlier start in the same run) to wait out
+ */
+const HA_OFF = new Set(['eventing-controller', 'mt-broker-controller', 'imc-controller', 'imc-dispatcher', 'pingsource-mt-adapter']);
 
 /**
  * What Knative's (absent) defaulting webhook would set on our objects; the tests set it explicitly:
@@ -191,7 +194,7 @@ export async function startKnativeEventing(opts: StartKnativeOptions): Promise<K
         return undefined;
       }
     },
-    extraArgs: (d) => (d.metadata?.namespace === SYSTEM_NAMESPACE && SHARED_MAIN.has(d.metadata.name ?? '') ? ['--disable-ha'] : []),
+    extraArgs: (d) => (d.metadata?.namespace === SYSTEM_NAMESPACE && HA_OFF.has(d.metadata.name ?? '') ? ['--disable-ha'] : []),
   });
   const stop = async (): Promise<void> => {
     await runner.stop();
