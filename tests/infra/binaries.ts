@@ -19,7 +19,7 @@ const goTools = {
   weed: 'github.com/seaweedfs/seaweedfs',
   'kube-apiserver': 'k8s.io/kubernetes',
   helm: 'helm.sh/helm/v3',
-  'apiserver-receive-adapter': 'knative.dev/eventing',
+  'knative-eventing': 'knative.dev/eventing',
 } as const;
 
 /**
@@ -34,7 +34,15 @@ const vendorTools = {
   ocm: 'v0.48.0',
 } as const;
 
-export type GoTool = keyof typeof goTools | keyof typeof vendorTools;
+/**
+ * Tools built together in one `go build` into a folder bin/<tool>-<version>/ (see install): name -> [tool, binary].
+ * Knative's programs share nearly all their dependencies, so they are linked in one build.
+ */
+const inFolder = {
+  'apiserver-receive-adapter': ['knative-eventing', 'apiserver_receive_adapter'],
+} as const;
+
+export type GoTool = keyof typeof goTools | keyof typeof vendorTools | keyof typeof inFolder;
 
 function isVendorTool(name: GoTool): name is keyof typeof vendorTools {
   return name in vendorTools;
@@ -59,6 +67,7 @@ function isExecutable(path: string): boolean {
 /** The version tools/<name>/go.mod requires (a vendor tool: its tag and build tags), or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
   if (isVendorTool(name)) return vendorTools[name];
+  if (name in inFolder) return toolVersion(inFolder[name as keyof typeof inFolder][0]);
   return moduleVersion(name, goTools[name as keyof typeof goTools]);
 }
 
@@ -78,8 +87,20 @@ export function moduleVersion(tool: string, module: string): string | undefined 
 export function findGoTool(name: GoTool): string | undefined {
   const version = toolVersion(name);
   if (!version) return undefined;
-  const path = join(cacheDir, 'bin', `${name}-${version}`);
+  const path =
+    name in inFolder
+      ? join(cacheDir, 'bin', `${inFolder[name as keyof typeof inFolder][0]}-${version}`, inFolder[name as keyof typeof inFolder][1])
+      : join(cacheDir, 'bin', `${name}-${version}`);
   return isExecutable(path) ? path : undefined;
+}
+
+/** The folder of Knative Eventing's programs (controller, filter, ingress, mtping, ...), built by install. */
+export function knativeEventingDir(): string {
+  const version = toolVersion('knative-eventing');
+  if (!version) throw new MissingBinaryError('knative-eventing', 'tools/knative-eventing/go.mod is missing');
+  const dir = join(cacheDir, 'bin', `knative-eventing-${version}`);
+  if (!isExecutable(join(dir, 'controller'))) throw new MissingBinaryError('knative-eventing', `${dir}/controller is missing`);
+  return dir;
 }
 
 export function goTool(name: GoTool): string {

@@ -38,6 +38,9 @@ export interface DeliveryRecord {
 
 const RETRIED = (status: number) => status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
 const PING = 'dev.knative.sources.ping';
+/** The shipped PingSource (knative/eventing/pingsource.yaml) that the shipped resync Triggers filter on. */
+const RESYNC = { namespace: 'ocm-knative-system', name: 'ocm-knative-resync', data: { reason: 'resync' } };
+const RESYNC_SOURCE = `/apis/v1/namespaces/${RESYNC.namespace}/pingsources/${RESYNC.name}`;
 
 export class EventingDriver {
   readonly deliveries: DeliveryRecord[] = [];
@@ -121,9 +124,9 @@ export class EventingDriver {
   /** events that came in through the HTTP ingress */
   readonly received: CloudEvent<unknown>[] = [];
 
-  /** A PingSource tick (resync). */
+  /** A tick of the shipped PingSource (knative/eventing/pingsource.yaml: its source and data). */
   ping(): void {
-    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync' }));
+    this.publish(pingSourceEvent({ namespace: RESYNC.namespace, name: RESYNC.name, data: RESYNC.data }));
   }
 
   /** Broker ingress: fan out to every matching Trigger, concurrently. */
@@ -134,7 +137,9 @@ export class EventingDriver {
       // Triggers filter on type and the kind extension (docs/design.md §4), so reply events do not loop back into stages
       const kind = event['kind'];
       const apiEvent = event.type.startsWith('dev.knative.apiserver.');
-      if (event.type !== PING && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
+      // the resync Triggers match the ping's type and source (a ping of another PingSource reaches no stage)
+      const resync = event.type === PING && event.source === RESYNC_SOURCE;
+      if (!resync && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
       const p = this.deliver(sub, event).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
     }
