@@ -132,9 +132,25 @@ describe('eventing', () => {
         expect(t[0]!.spec.broker).toBe('ocm-knative');
       }
     }
-    // No trigger beyond the chain and one resync per stage.
+    // No trigger beyond the chain, one resync per stage and one registry-deletion Trigger per producing stage.
     const chainCount = Object.values(CHAIN).flat().length;
-    expect(triggers).toHaveLength(chainCount + STAGES.length);
+    expect(triggers).toHaveLength(chainCount + STAGES.length + 3);
+  });
+
+  it("zot's manifest deletions go to the three Snapshot-producing stages, and zot sends them to this Broker", () => {
+    const triggers = (byKind(knative, 'Trigger') as Obj[]).filter((t) => t.spec.filters?.some((f: any) => f.exact?.type === 'zotregistry.image.deleted'));
+    expect(triggers.map((t) => t.spec.subscriber.ref.name).sort()).toEqual(['configure', 'descriptor', 'resource']);
+    for (const t of triggers) expect(t.spec.filter.attributes.type).toBe('zotregistry.image.deleted');
+    const [broker] = byKind(knative, 'Broker') as Obj[];
+    const zot = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8'));
+    expect(zot.extensions.events.enable).toBe(true);
+    expect(zot.extensions.events.sinks).toEqual([
+      expect.objectContaining({
+        type: 'http',
+        // the MT channel broker's ingress: /<namespace>/<broker>
+        address: `http://broker-ingress.knative-eventing.svc.cluster.local/${broker!.metadata.namespace}/${broker!.metadata.name}`,
+      }),
+    ]);
   });
 
   it('delivery: retries with exponential backoff, per-attempt timeout below the Service timeout, dead letters', () => {
