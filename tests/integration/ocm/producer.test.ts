@@ -1,11 +1,10 @@
 /**
  * OCM library against a real registry (docker-registry 2.8) and a real producer.
  *
- * Producer: the OCM CLI when tests/infra built it (services().bin.ocm): it creates the component versions
+ * Producer: the OCM CLI built by tests/infra/install (services().bin.ocm): it creates the component versions
  * (local helm chart blob, plain tar, ociArtifact reference, component reference) into a CTF, signs them with
- * an RSA key and transfers them to the registry. When the CLI is absent, the test says so and takes the
- * fallback path explicitly: the same cases built by our own CTF writer and pushed with the shared/oci client.
- * Either way our library must read, resolve and verify everything, and reject tampered copies.
+ * an RSA key and transfers them to the registry. Our library must read, resolve and verify everything, and reject
+ * tampered copies.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -25,16 +24,14 @@ import {
   resolveComponentVersion,
   resolveResource,
   verifyComponent,
-  writeCtfArchive,
   writeCtfDirectory,
   type ClosableConnector,
   type ComponentRepository,
   type ComponentVersionInput,
-  type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, BASE, helmChartTgz, rsaKeyPair, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, helmChartTgz, rsaKeyPair } from '../../fixtures/ocm/sample.js';
 
 const run = promisify(execFile);
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -44,8 +41,8 @@ let work: string;
 let connector: ClosableConnector;
 const keys = rsaKeyPair();
 let image: { reference: string; digest: string };
-/** which producer made the data: 'ocm-cli' or 'fallback' (reported in test names and output) */
-let producer: 'ocm-cli' | 'fallback';
+/** which producer made the data (named in the tampered copy's path) */
+let producer: 'ocm-cli';
 let ctfPath: string;
 let registryBase: string;
 
@@ -67,17 +64,6 @@ async function pushImage(): Promise<{ reference: string; digest: string }> {
   const desc = await repo.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', '6.7.1');
   await client.close();
   return { reference: `${svc.registry.fs.host}/ocm-it/images/podinfo:6.7.1`, digest: desc.digest };
-}
-
-function imageResource(): Resource {
-  return {
-    name: 'image',
-    version: '6.7.1',
-    type: 'ociImage',
-    relation: 'external',
-    access: { type: 'ociArtifact', imageReference: image.reference },
-    digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: image.digest.slice('sha256:'.length) },
-  };
 }
 
 /** The OCM CLI path: component-constructor -> CTF -> sign -> transfer to the registry. */
@@ -145,28 +131,13 @@ ${['1.0.0', '1.1.0']
   await ocmRun(['transfer', 'ctf', ctfPath, registryBase]);
 }
 
-/** The fallback path: our writer + the shared/oci client. */
-async function produceWithFallback(): Promise<void> {
-  const g = await sampleGraph({ privateKey: keys.privateKey, extraAppResources: [imageResource()] });
-  ctfPath = join(work, 'ctf-fallback.tgz');
-  await writeCtfArchive(ctfPath, g.cvs);
-  registryBase = `http://${svc.registry.fs.host}/ocm-fallback`;
-  for (const cv of g.cvs) await pushComponentVersion(connector.connect, registryBase, cv);
-}
-
 beforeAll(async () => {
   svc = services();
   work = await mkdtemp(join(svc.workDir, 'ocm-producer-'));
   connector = registryConnector({ insecureHosts: [svc.registry.fs.host] });
   image = await pushImage();
-  if (svc.bin.ocm) {
-    producer = 'ocm-cli';
-    await produceWithOcmCli(svc.bin.ocm);
-  } else {
-    producer = 'fallback';
-    process.stderr.write('[ocm] OCM CLI not built by tests/infra: using the fallback producer (own CTF writer + shared/oci push)\n');
-    await produceWithFallback();
-  }
+  producer = 'ocm-cli';
+  await produceWithOcmCli(svc.bin.ocm);
 });
 
 afterAll(async () => {
@@ -216,7 +187,6 @@ describe('OCM producer -> our library', () => {
     } finally {
       await repo.close();
     }
-    expect(['ocm-cli', 'fallback']).toContain(producer);
   });
 
   it('reads, resolves and verifies the registry copy', async () => {
