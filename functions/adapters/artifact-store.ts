@@ -16,6 +16,8 @@ import {
 } from '../../shared/snapshot/index.js';
 import {
   DigestMismatchError,
+  ObjectFailure,
+  Reason,
   SnapshotContentMissingError,
   type ArtifactStore,
   type CopyInRequest,
@@ -27,6 +29,7 @@ import {
 } from '../../shared/ports/index.js';
 import { tagFor } from '../../shared/ports/kit/index.js';
 import { spool } from './temp-file.js';
+import { egressRefusal, type EgressPolicy } from '../../shared/egress/index.js';
 
 export interface ArtifactStoreAdapterOptions {
   /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
@@ -35,6 +38,8 @@ export interface ArtifactStoreAdapterOptions {
   insecureHosts?: string[];
   /** PEM CA for external registries */
   caFile?: string;
+  /** where sources (copyIn) and targets (copyOut) may be (shared/egress); unrestricted when absent */
+  egress?: EgressPolicy;
   /** settings put on every Flux OCIRepository */
   flux?: ArtifactStore['flux'];
   /**
@@ -51,8 +56,13 @@ const KIND: Record<LayerKind, ArtifactKind> = {
   blob: 'archive',
 };
 
-/** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
-function mapError(err: unknown): unknown {
+/**
+ * Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client; an egress refusal
+ * becomes the object's failure with `refused` as its reason.
+ */
+function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unknown {
+  const refusal = egressRefusal(err);
+  if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof OciDigestMismatchError) {
     return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
   }
@@ -73,6 +83,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
       url: `${scheme}://${host}`,
       ...(dockerConfig ? { credentials: credentialsFromDockerConfig(dockerConfig) } : {}),
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(opts.egress?.guardsConnections ? { guard: opts.egress } : {}),
     });
     clients.push(client);
     return client;
@@ -155,7 +166,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
         });
         return { url: `oci://${ref.host}/${ref.repository}`, digest: root.digest };
       } catch (err) {
-        throw mapError(err);
+        throw mapError(err, Reason.TargetNotAllowed);
       } finally {
         await release(client);
       }

@@ -3,6 +3,7 @@
  * Imported lazily by each main's loadHandler, so start-up stays at reading config.
  */
 import { env, type ConfigOf } from '../../shared/config/index.js';
+import { egressConfigSchema, egressPolicyFrom } from '../../shared/config/egress.js';
 import type { ArtifactStore, KubeObject, KubePort, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
 
 export const stageConfigSchema = {
@@ -27,6 +28,7 @@ export const stageConfigSchema = {
     description: 'answer reads from a list+watch cache of our kinds (needs list and watch on them; default true); false = every read is an API request',
     optional: true,
   }),
+  ...egressConfigSchema,
 } as const;
 
 export type StageConfig = ConfigOf<typeof stageConfigSchema>;
@@ -78,6 +80,12 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger)
           }),
         );
   const registryUrl = config.REGISTRY_URL.replace(/\/+$/, '');
+  // sources and targets tenants name may not be the API server or the internal registry (shared/egress)
+  const apiServer = kc.getCurrentCluster()?.server;
+  const egress = egressPolicyFrom(config, {
+    apiServer: apiServer ? [apiServer] : [],
+    internalRegistry: [registryUrl, ...(config.REGISTRY_PUBLIC_HOST ? [config.REGISTRY_PUBLIC_HOST] : [])],
+  });
   const insecureHosts = list(config.INSECURE_REGISTRIES);
   const store = artifactStoreAdapter(
     new RegistryStore({
@@ -91,6 +99,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger)
       ...(config.REGISTRY_PUBLIC_HOST ? { publicHost: config.REGISTRY_PUBLIC_HOST } : {}),
       insecureHosts,
       ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}),
+      egress,
       flux: {
         insecure: config.FLUX_INSECURE ?? registryUrl.startsWith('http:'),
         ...(config.FLUX_CERT_SECRET ? { certSecretRef: config.FLUX_CERT_SECRET } : {}),
@@ -98,7 +107,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger)
       },
     },
   );
-  const ocm = ocmSourceAdapter({ insecureHosts, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
+  const ocm = ocmSourceAdapter({ insecureHosts, egress, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
   return {
     kube: kube ?? direct,
     store,

@@ -54,6 +54,7 @@ export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
 export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
 export { BlobFileWriter } from './blob-file-writer.js';
+export { guardedConnector, type ConnectGuard } from './guarded-connect.js';
 export { contentLength, parseResponseHead, ResponseHeadError, ResponseHeadReader, type ResponseHead } from './http-head.js';
 export { keepWasmInBaselineTier } from './wasm-tiering.js';
 export type {

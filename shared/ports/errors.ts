@@ -93,4 +93,7 @@ export const Reason = {
   CreateOCIRepositoryFailed: 'CreateOCIRepositoryFailed',
   ReplicationFailed: 'ReplicationFailed',
   OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
+  /** the egress policy (shared/egress) refused a location the object names: no connection was made */
+  SourceNotAllowed: 'SourceNotAllowed',
+  TargetNotAllowed: 'TargetNotAllowed',
 } as const;

@@ -25,6 +25,7 @@ import { services } from '../../infra/services.js';
 import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
+import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
 
 export { GROUP, VERSION };
 
@@ -117,6 +118,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     INSECURE_REGISTRIES: s.registry.fs.host,
     // the TLS registry's CA (the run's throwaway CA) for sources behind TLS + auth
     SOURCE_CA_FILE: s.registry.tls.caFile,
+    ...testEgressConfig,
   };
   const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
   const stages: Record<string, { stage: Stage; deps: StageDeps; kinds: string[] }> = {};
@@ -137,6 +139,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       REGISTRY_URL: s.registry.s3.url,
       INSECURE_REGISTRIES: s.registry.fs.host,
       SOURCE_CA_FILE: s.registry.tls.caFile,
+      ...testEgressEnv,
     };
     const started = await Promise.all(Object.keys(stages).map(async (name) => [name, await spawnMain(name, env, s.workDir)] as const));
     for (const [name, m] of started) servers[name] = { url: m.url, stop: m.stop };
