@@ -15,7 +15,8 @@ import { loadConfig } from '../../../registry/bootstrap/config.js';
 import { findGoTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { repoRoot, run } from './manifests.js';
-import { startZot, ZOT_USERS, type RunningZot } from './zot-run.js';
+import { startZot, ZOT_TENANTS, ZOT_USERS, type RunningZot } from './zot-run.js';
+import { withTenant } from '../../../functions/runner/tenant.js';
 import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
@@ -43,12 +44,14 @@ describe('zot configuration (registry/config.json)', () => {
     expect(shipped.storage.gc).toBe(true);
   });
 
-  it('gives the functions push rights, Flux read-only, nobody anonymous', () => {
+  it('gives the functions push rights and nobody else any right on every repository (tenants read their own only)', () => {
     const all = shipped.http.accessControl?.repositories?.['**'];
     const byUser = Object.fromEntries((all?.policies ?? []).flatMap((p) => (p.users ?? []).map((u) => [u, [...(p.actions ?? [])].sort()])));
-    expect(byUser['ocm-knative']).toEqual(['create', 'delete', 'read', 'update']);
-    expect(byUser.flux).toEqual(['read']);
+    expect(byUser).toEqual({ 'ocm-knative': ['create', 'delete', 'read', 'update'] });
     expect(all?.anonymousPolicy ?? []).toEqual([]);
+    const tenant = withTenant(shipped, 'team-a').http?.accessControl?.repositories?.['team-a/**'];
+    expect(tenant?.policies).toEqual([...(all?.policies ?? []), { users: ['tenant-team-a'], actions: ['read'] }]);
+    expect(errorsOf(withTenant(shipped, 'team-a') as ZotConfig)).toEqual([]);
   });
 
   // Negative controls: each mistake must be caught, by the schema or by the policy.
@@ -108,7 +111,30 @@ if (zotBin) {
       expect(r.code, r.stderr + r.stdout).toBe(0);
     });
 
-    it('push as the functions, pull as Flux, refuse Flux pushes and anonymous reads', async () => {
+    it("a tenant's identity pulls its own namespace's snapshots, gets 403 for another tenant's, and cannot push", async () => {
+      const oras = services().bin.oras;
+      const dir = join(services().workDir, `zot-tenants-${Date.now().toString(36)}`);
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'layer.txt'), 'tenant data\n');
+      const [a, b] = ZOT_TENANTS;
+      const common = ['--ca-file', zot.caFile, '-p', zot.password];
+      for (const ns of ZOT_TENANTS) {
+        const push = await run(oras, ['push', ...common, '-u', ZOT_USERS.push, `${zot.host}/${ns}/configuration/app:1.0.0`, 'layer.txt:application/vnd.oci.image.layer.v1.tar'], undefined, { cwd: dir });
+        expect(push.code, push.stderr).toBe(0);
+      }
+      const pull = await run(oras, ['pull', ...common, '-u', `tenant-${a}`, '-o', join(dir, 'out'), `${zot.host}/${a}/configuration/app:1.0.0`]);
+      expect(pull.code, pull.stderr).toBe(0);
+      const other = await request(`${zot.url}/v2/${b}/configuration/app/manifests/1.0.0`, {
+        dispatcher: zot.agent,
+        headers: { authorization: basic(`tenant-${a}`, zot.password), accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      await other.body.dump();
+      expect(other.statusCode).toBe(403);
+      const push = await run(oras, ['push', ...common, '-u', `tenant-${a}`, `${zot.host}/${a}/configuration/app:evil`, 'layer.txt'], undefined, { cwd: dir });
+      expect(push.code).not.toBe(0);
+    });
+
+    it('push as the functions, pull as the tenant, refuse tenant pushes and anonymous reads', async () => {
       const oras = services().bin.oras;
       const dir = join(services().workDir, `zot-artifact-${Date.now().toString(36)}`);
       await mkdir(dir, { recursive: true });
@@ -119,10 +145,10 @@ if (zotBin) {
       const push = await run(oras, ['push', ...common, '-u', ZOT_USERS.push, ref, 'layer.txt:application/vnd.oci.image.layer.v1.tar'], undefined, { cwd: dir });
       expect(push.code, push.stderr).toBe(0);
       const out = join(dir, 'out');
-      const pull = await run(oras, ['pull', ...common, '-u', ZOT_USERS.read, '-o', out, ref]);
+      const pull = await run(oras, ['pull', ...common, '-u', 'tenant-ocm-tenant', '-o', out, ref]);
       expect(pull.code, pull.stderr).toBe(0);
       expect(await readFile(join(out, 'layer.txt'), 'utf8')).toBe(payload);
-      const denied = await run(oras, ['push', ...common, '-u', ZOT_USERS.read, `${zot.host}/ocm-tenant/resource/demo:evil`, 'layer.txt'], undefined, { cwd: dir });
+      const denied = await run(oras, ['push', ...common, '-u', 'tenant-ocm-tenant', `${zot.host}/ocm-tenant/resource/demo:evil`, 'layer.txt'], undefined, { cwd: dir });
       expect(denied.code).not.toBe(0);
       const anon = await request(`${zot.url}/v2/ocm-tenant/resource/demo/tags/list`, { dispatcher: zot.agent });
       await anon.body.dump();

@@ -12,11 +12,14 @@ import { makeCert } from '../../infra/pki.js';
 import { freePort, startProcess, waitReady, type RunningProcess } from '../../infra/process.js';
 import type { Services } from '../../infra/services.js';
 import { repoRoot } from './manifests.js';
+import { addTenant } from '../../../functions/runner/tenant.js';
 import type { ZotConfig } from './zot-schema.js';
 
 const exec = promisify(execFile);
 
-export const ZOT_USERS = { push: 'ocm-knative', read: 'flux', metrics: 'metrics' } as const;
+export const ZOT_USERS = { push: 'ocm-knative', metrics: 'metrics' } as const;
+/** tenant namespaces given their own read identity (`ocm-knative tenant add`, functions/runner/tenant.ts) */
+export const ZOT_TENANTS = ['ocm-tenant', 'tenant-b'] as const;
 
 export interface RunningZot {
   url: string;
@@ -40,14 +43,19 @@ export async function startZot(zot: string, svc: Services, bucket: string): Prom
   );
   await writeFile(htpasswd, `${lines.join('\n')}\n`);
 
-  const cfg = JSON.parse(await readFile(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig & { storage: { storageDriver: Record<string, unknown> } };
+  // the shipped config, plus each tenant added as an operator would (edits config and htpasswd in place)
+  const configFile = join(dir, 'config.json');
+  await writeFile(configFile, await readFile(join(repoRoot, 'registry/config.json'), 'utf8'));
+  for (const namespace of ZOT_TENANTS) {
+    await addTenant({ namespace, zotConfig: configFile, htpasswd, registryHost: `127.0.0.1:${port}`, password });
+  }
+  const cfg = JSON.parse(await readFile(configFile, 'utf8')) as ZotConfig & { storage: { storageDriver: Record<string, unknown> } };
   cfg.storage.rootDirectory = join(dir, 'root');
   Object.assign(cfg.storage.storageDriver, { regionendpoint: svc.s3.endpoint, region: svc.s3.region, bucket, secure: false });
   cfg.http.address = '127.0.0.1';
   cfg.http.port = String(port);
   cfg.http.tls = { cert: cert.certFile, key: cert.keyFile };
   cfg.http.auth = { ...cfg.http.auth, htpasswd: { path: htpasswd } };
-  const configFile = join(dir, 'config.json');
   await writeFile(configFile, JSON.stringify(cfg, null, 2));
 
   const env: NodeJS.ProcessEnv = { ...process.env, AWS_ACCESS_KEY_ID: svc.s3.accessKeyId, AWS_SECRET_ACCESS_KEY: svc.s3.secretAccessKey };
