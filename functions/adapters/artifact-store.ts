@@ -45,7 +45,8 @@ export interface ArtifactStoreAdapterOptions {
   /**
    * How long a manifest seen in the registry counts as present without asking again (default 10 s; 0 = always ask).
    * The no-op check of every event asks; a manifest is only removed by our own deleteManifest (which forgets it
-   * here) or by the registry's retention, whose loss is then noticed this much later.
+   * here), by a manual delete (whose registry event asks with `fresh`) or by the registry's retention, whose loss
+   * is then noticed this much later.
    */
   presentTtlMs?: number;
 }
@@ -172,9 +173,9 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
       }
     },
 
-    async hasManifest(repository: string, digest: string): Promise<boolean> {
+    async hasManifest(repository: string, digest: string, hm: { fresh?: boolean } = {}): Promise<boolean> {
       const k = seenKey(repository, digest);
-      if ((seen.get(k) ?? 0) > Date.now()) return true;
+      if (!hm.fresh && (seen.get(k) ?? 0) > Date.now()) return true;
       try {
         const d = await store.resolve(repository, digest);
         const present = d?.digest === digest;

@@ -26,6 +26,7 @@ import {
   newReconcileRequest,
   dockerConfigFrom,
   finalizeSnapshot,
+  lostOutput,
   hintKey,
   inputDigest,
   parseRepositorySpec,
@@ -289,6 +290,11 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         if (hint.action === 'delete') {
           const gone = await sweepOrphans(deps, 'Component', key.namespace, { name: key.name });
           return { objects: gone.map((n) => ({ kind: 'Snapshot', namespace: key.namespace, name: n.split('/')[1]!, outcome: 'deleted' })) };
+        }
+        if (hint.lost) {
+          if (!(await lostOutput(deps, key, hint.lost))) return { objects: [{ ...key, outcome: 'unchanged', reason: 'NotCurrentOutput' }] };
+          // the manifest is confirmed gone (and forgotten): a tick's check finds it missing and pushes it again
+          return { objects: [await reconcileComponent(key, 'tick')] };
         }
         return { objects: [await reconcileComponent(key, 'self')] };
       }

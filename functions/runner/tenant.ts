@@ -52,14 +52,14 @@ export function tenantUser(namespace: string): string {
 }
 
 /** The zot config with the tenant's repository entry; throws when the config has no `**` entry to start from. */
-export function withTenant(config: ZotConfigAccess, namespace: string): ZotConfigAccess {
-  const repos = config.http?.accessControl?.repositories;
+export function withTenant<C extends object>(config: C, namespace: string): C {
+  const repos = (config as ZotConfigAccess).http?.accessControl?.repositories;
   const all = repos?.['**'];
   if (!repos || !all) throw new Error('the zot config has no http.accessControl.repositories["**"] entry (the push identity)');
   // only write grants are carried over: a reader of every repository must not read this tenant's too
   const writers = (all.policies ?? []).filter((p) => (p.actions ?? []).some((a) => a !== 'read'));
   const next = structuredClone(config);
-  next.http!.accessControl!.repositories![`${namespace}/**`] = {
+  (next as ZotConfigAccess).http!.accessControl!.repositories![`${namespace}/**`] = {
     policies: [...structuredClone(writers), { users: [tenantUser(namespace)], actions: ['read'] }],
     defaultPolicy: [],
   };

@@ -4,6 +4,7 @@
 import type { CloudEventV1 } from 'cloudevents';
 import { EventTypes, REF_PREFIX, RESOURCE_PREFIX } from './constants.js';
 import { InvalidEventError } from './errors.js';
+import { fromRegistryEvent, isRegistryEvent, RegistryEventTypes } from './registry.js';
 import { validTraceparent, validTracestate } from './trace.js';
 import type { KubeEventHint, KubeObjectLike, ObjectEventType, ObjectHint, ResyncHint } from './types.js';
 
@@ -135,7 +136,7 @@ export interface HintOptions {
 }
 
 /**
- * Map an ApiServerSource (Resource or Reference mode) or PingSource event to a KubeEventHint.
+ * Map an ApiServerSource (Resource or Reference mode), PingSource or registry (zot) event to a KubeEventHint.
  * Throws InvalidEventError (422) naming the field when the event is not one we act on.
  */
 export function toHint(event: CloudEventV1<unknown>, options: HintOptions = {}): KubeEventHint {
@@ -147,9 +148,11 @@ export function toHint(event: CloudEventV1<unknown>, options: HintOptions = {}):
     hint = fromReferenceMode(event, type.slice(REF_PREFIX.length) as ObjectEventType);
   } else if (type === EventTypes.ping) {
     hint = fromPing(event);
+  } else if (isRegistryEvent(type)) {
+    hint = fromRegistryEvent(event);
   } else {
     throw new InvalidEventError(
-      `unsupported event type ${JSON.stringify(type)}: expected dev.knative.apiserver.resource.{add,update,delete}, dev.knative.apiserver.ref.{add,update,delete} or ${EventTypes.ping}`,
+      `unsupported event type ${JSON.stringify(type)}: expected dev.knative.apiserver.resource.{add,update,delete}, dev.knative.apiserver.ref.{add,update,delete}, ${EventTypes.ping} or ${RegistryEventTypes.imageDeleted}`,
       'type',
     );
   }

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './constants.js';
 export { parseHttpEvent, toBinaryMessage, toStructuredMessage, isJsonContentType, type HeaderBag, type HttpMessage } from './http.js';
 export { toHint, type HintOptions } from './hint.js';
+export { RegistryEventTypes, fromRegistryEvent, producerOfRepository } from './registry.js';
 export {
   apiServerSourceEvent,
   apiServerSubject,

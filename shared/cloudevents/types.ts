@@ -48,8 +48,11 @@ export interface ObjectRef {
 export type ObjectEventType = 'add' | 'update' | 'delete';
 export type HintType = ObjectEventType | 'resync';
 
-/** Where the hint came from; decides whether `object` is present. */
-export type HintOrigin = 'apiserver-resource' | 'apiserver-reference';
+/**
+ * Where the hint came from; decides whether `object` is present. `registry`: a registry event (zot's
+ * `zotregistry.image.deleted`) about the producing object's output, with `lost` set.
+ */
+export type HintOrigin = 'apiserver-resource' | 'apiserver-reference' | 'registry';
 
 interface HintBase {
   /** CloudEvent id (dedupe key together with `source`). */
@@ -71,6 +74,8 @@ export interface ObjectHint extends HintBase, ObjectRef {
   uid?: string;
   /** The object as sent (Resource mode only). A hint: re-read before acting. */
   object?: KubeObjectLike;
+  /** origin `registry`: the manifest the registry reported removed from `<namespace>/<kind>/<name>` */
+  lost?: { repository: string; digest: string };
 }
 
 /** A periodic tick (PingSource): list the kinds this stage owns and reconcile them all. */

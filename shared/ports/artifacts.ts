@@ -81,8 +81,11 @@ export interface ArtifactStore {
   copyIn(req: CopyInRequest): Promise<PushedArtifact>;
   /** Copies one of our artifacts to an external registry; returns where it landed. */
   copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }>;
-  /** true when the manifest is present. */
-  hasManifest(repository: string, digest: string): Promise<boolean>;
+  /**
+   * true when the manifest is present. An implementation may remember a recent answer; `fresh` asks the registry
+   * regardless (a registry event said it was removed).
+   */
+  hasManifest(repository: string, digest: string, opts?: { fresh?: boolean }): Promise<boolean>;
   /** Downloads the single layer of one of our manifests to a temp file (digest-checked). */
   fetchLayer(repository: string, digest: string): Promise<LocalBlob>;
   /** Deletes a manifest; resolves false when it was not there. */

@@ -2,7 +2,7 @@ import type { KubeObject } from './kinds.js';
 
 /**
  * Which object to look at. Built from ApiServerSource Resource/Reference events (the payload, when present, is a
- * hint only: handlers re-read the object) or from a resync tick.
+ * hint only: handlers re-read the object), registry events (`lost`) or from a resync tick.
  */
 export type Hint =
   | {
@@ -11,6 +11,11 @@ export type Hint =
       ref: { apiVersion?: string; kind: string; namespace: string; name: string };
       /** the object from a Resource-mode event (possibly stale); absent in Reference mode */
       object?: KubeObject;
+      /**
+       * A registry event said this manifest was removed from the object's repository: the producing stage re-pushes
+       * it if the object's Ready Snapshot references it (kit/snapshots.ts `lostOutput`), else there is nothing to do.
+       */
+      lost?: { repository: string; digest: string };
     }
   | {
       type: 'resync';

@@ -20,6 +20,7 @@ export function toStageHint(hint: KubeEventHint): Hint {
     action: hint.type,
     ref: { apiVersion: hint.apiVersion, kind: hint.kind, namespace: hint.namespace, name: hint.name },
     ...(hint.object ? { object: hint.object as unknown as KubeObject } : {}),
+    ...(hint.lost ? { lost: hint.lost } : {}),
   };
 }
 

@@ -20,11 +20,24 @@ const goTools = {
   'kube-apiserver': 'k8s.io/kubernetes',
   helm: 'helm.sh/helm/v3',
   ocm: 'ocm.software/ocm',
-  zot: 'zotregistry.io/zot/v2',
   'apiserver-receive-adapter': 'knative.dev/eventing',
 } as const;
 
-export type GoTool = keyof typeof goTools;
+/**
+ * Tools the Go module proxy refuses, built by tests/infra/install from an upstream tag (vendor_source + build_in):
+ * tool name -> the version part of its binary name in ~/.cache/ocm-knative/bin (<name>-<version>), exactly as
+ * install names it: the upstream tag plus the build tags, so a tag change is a new binary.
+ */
+const vendorTools = {
+  /** v2.1.20 with the extensions registry/config.json uses (build tags events,metrics) */
+  zot: 'v2.1.20-events-metrics',
+} as const;
+
+export type GoTool = keyof typeof goTools | keyof typeof vendorTools;
+
+function isVendorTool(name: GoTool): name is keyof typeof vendorTools {
+  return name in vendorTools;
+}
 
 export class MissingBinaryError extends Error {
   constructor(name: string, detail: string) {
@@ -42,8 +55,9 @@ function isExecutable(path: string): boolean {
   }
 }
 
-/** The version tools/<name>/go.mod requires, or undefined when there is no tool module. */
+/** The version tools/<name>/go.mod requires (a vendor tool: its tag and build tags), or undefined when there is no tool module. */
 export function toolVersion(name: GoTool): string | undefined {
+  if (isVendorTool(name)) return vendorTools[name];
   let mod: string;
   try {
     mod = readFileSync(join(repoRoot, 'tools', name, 'go.mod'), 'utf8');

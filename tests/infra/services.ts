@@ -13,6 +13,30 @@ export interface RegistryEndpoint {
   host: string;
 }
 
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+export interface ZotEndpoint extends RegistryEndpoint {
+  /** https://127.0.0.1:PORT; trust `caFile` (the run's CA) */
+  url: string;
+  /** PEM file of the CA that signed zot's serving certificate */
+  caFile: string;
+  /** user `ocm-knative`: read, create, update, delete (what the functions use) */
+  push: Credentials;
+  /** user `flux`: read only (what Flux uses) */
+  read: Credentials;
+  /** user `metrics`: GET /metrics only */
+  metrics: Credentials;
+  /** S3 bucket and key prefix (storageDriver.rootdirectory) it stores under */
+  bucket: string;
+  rootDirectory: string;
+  /** the rendered config it runs with, and its log (secrets checks read it) */
+  configFile: string;
+  logFile: string;
+}
+
 export interface Services {
   /** scratch root for this run (deleted at teardown) */
   workDir: string;
@@ -26,8 +50,13 @@ export interface Services {
     s3: RegistryEndpoint & { bucket: string; rootDirectory: string };
     /** docker-registry 2.8, filesystem storage, TLS (self-signed CA) + htpasswd (bcrypt) */
     tls: RegistryEndpoint & { caFile: string; username: string; password: string };
-    /** zot, if it could be built (undefined otherwise) */
-    zot?: RegistryEndpoint;
+    /**
+     * zot v2.1.20 (the registry registry/ ships) with the SHIPPED registry/config.json, overriding only what a user
+     * would (tests/infra/zot.ts): S3 storage on the S3 store below (bucket `zot`, prefix `/zot`, GC and retention
+     * as shipped), TLS signed by `ca`, bcrypt htpasswd with the shipped users and access control. Events are off
+     * (the shipped sink is a cluster address); a test that needs its own zot calls startZot() from tests/infra/zot.ts.
+     */
+    zot: ZotEndpoint;
   };
   s3: {
     endpoint: string;

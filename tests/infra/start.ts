@@ -18,7 +18,8 @@ import { stringify } from 'yaml';
 import { findGoTool, goTool, systemTool } from './binaries.js';
 import { makeCa, makeCert, makeRsaKeyPair, type CertFiles } from './pki.js';
 import { freePort, ServiceStartError, startProcess, waitReady, type RunningProcess } from './process.js';
-import type { RegistryEndpoint, Services } from './services.js';
+import type { RegistryEndpoint, Services, ZotEndpoint } from './services.js';
+import { startZot } from './zot.js';
 
 const run = promisify(execFile);
 
@@ -235,6 +236,16 @@ async function startRegistry(
   return { url, host: `127.0.0.1:${port}` };
 }
 
+/** zot with the shipped config (tests/infra/zot.ts), stopped with the other services. */
+async function startSharedZot(r: Runner, ca: CertFiles, s3: Services['s3']): Promise<ZotEndpoint> {
+  const t = Date.now();
+  const zot = await startZot({ bin: goTool('zot'), workDir: r.workDir, ca, s3, timeoutMs: r.timeoutMs });
+  r.procs.push(zot.proc);
+  r.agents.push(zot.agent);
+  r.log(`zot ready in ${Date.now() - t} ms (pid ${zot.proc.pid})`);
+  return zot.endpoint;
+}
+
 // ------------------------------------------------------------------------------------- kube-apiserver
 
 async function startKube(r: Runner, ca: CertFiles): Promise<Services['kube']> {
@@ -390,6 +401,7 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
         ),
       ),
       retryOnPortClash(() => startKube(r, ca)),
+      s3.then((s) => retryOnPortClash(() => startSharedZot(r, ca, s))),
     ] as const);
     // the S3 registry fails with the S3 store's own error when the store did not start: report it once
     const failures = [...new Set(results.flatMap((res) => (res.status === 'rejected' ? [res.reason as unknown] : [])))];
@@ -398,12 +410,13 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
       const messages = failures.map((f) => (f instanceof Error ? f.message : String(f)));
       throw new ServiceStartError(`${failures.length} service(s)`, `\n${messages.join('\n\n')}`);
     }
-    const [s3Res, fsRes, s3RegRes, tlsRes, kubeRes] = results as unknown as [
+    const [s3Res, fsRes, s3RegRes, tlsRes, kubeRes, zotRes] = results as unknown as [
       PromiseFulfilledResult<Services['s3']>,
       PromiseFulfilledResult<RegistryEndpoint>,
       PromiseFulfilledResult<RegistryEndpoint>,
       PromiseFulfilledResult<RegistryEndpoint>,
       PromiseFulfilledResult<Services['kube']>,
+      PromiseFulfilledResult<ZotEndpoint>,
     ];
     const services: Services = {
       workDir,
@@ -411,6 +424,7 @@ export async function startServices(opts: StartOptions = {}): Promise<StartedSer
         fs: fsRes.value,
         s3: { ...s3RegRes.value, bucket: REGISTRY_BUCKET, rootDirectory: REGISTRY_ROOT },
         tls: { ...tlsRes.value, caFile: ca.certFile, username: TLS_USER, password },
+        zot: zotRes.value,
       },
       s3: s3Res.value,
       kube: kubeRes.value,

@@ -208,9 +208,24 @@ export async function inputStillCurrent(kube: KubePort, snap: SnapshotObject): P
 }
 
 /**
+ * A registry event said `hint.lost` was removed from the repository of `key` (its producer). True when that is the
+ * manifest the producer's Snapshot references and the registry confirms it is gone (asked afresh): then the caller
+ * reconciles, which re-pushes it. False for a superseded manifest (our own cleanup of a replaced result sends
+ * such events too) or one that is back already: nothing to do.
+ */
+export async function lostOutput(deps: SnapshotDeps, key: ObjectKey, lost: { repository: string; digest: string }): Promise<boolean> {
+  const snap = await deps.kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: key.namespace, name: snapshotName(key.kind, key.name) });
+  if (!snap?.spec || snap.metadata.deletionTimestamp) return false;
+  if (snap.spec.repository !== lost.repository || snap.spec.digest !== lost.digest) return false;
+  const present = await step('OCIRepositoryExistsFailed', () => deps.store.hasManifest(lost.repository, lost.digest, { fresh: true }));
+  return !present;
+}
+
+/**
  * The part of `handle` every Snapshot-producing stage shares (resource, configure): a resync tick finishes deleting
  * the kind's Snapshots, sweeps orphans and reconciles every object in scope; an event on the kind itself sweeps on
- * delete and reconciles otherwise. Returns undefined for hints the stage must route itself (Snapshot events).
+ * delete and reconciles otherwise; a registry event (`hint.lost`) reconciles only when the lost manifest is the
+ * object's current output. Returns undefined for hints the stage must route itself (Snapshot events).
  */
 export async function handleProducerHint(
   deps: SnapshotDeps,
@@ -234,6 +249,11 @@ export async function handleProducerHint(
   if (hint.action === 'delete') {
     await sweepOrphans(deps, kind, key.namespace, { name: key.name });
     return { objects: [{ ...key, outcome: 'deleted' }] };
+  }
+  if (hint.lost) {
+    // not an event on the object itself: no shortcut on its status, the input digest check decides
+    if (!(await lostOutput(deps, key, hint.lost))) return { objects: [{ ...key, outcome: 'unchanged', reason: 'NotCurrentOutput' }] };
+    return { objects: [await reconcile(key, false)] };
   }
   return { objects: [await reconcile(key, true)] };
 }

@@ -26,11 +26,14 @@ const s3Driver = {
     encrypt: { type: 'boolean' },
     keyid: { type: 'string' },
     v4auth: { type: 'boolean' },
-    // distribution's s3-aws driver: part size of multipart uploads, minimum 5 MiB
-    chunksize: { type: 'integer', minimum: 5 * 1024 * 1024 },
-    multipartcopychunksize: { type: 'integer', minimum: 5 * 1024 * 1024 },
-    multipartcopythresholdsize: { type: 'integer', minimum: 0 },
-    multipartcopymaxconcurrency: { type: 'integer', minimum: 1 },
+    // distribution's s3-aws driver reads these with fmt.Sscanf("%d", fmt.Sprint(v)); zot hands JSON numbers over as
+    // float64, printed as 3.3554432e+07 and read as 3 (zot v2.1.20 refused chunksize 33554432 at start, and silently
+    // took multipartcopythresholdsize 5368709120 as 5). Digits in a string are read exactly.
+    // chunksize: part size of multipart uploads, minimum 5 MiB (checked in policyProblems)
+    chunksize: { type: 'string', pattern: '^[0-9]+$' },
+    multipartcopychunksize: { type: 'string', pattern: '^[0-9]+$' },
+    multipartcopythresholdsize: { type: 'string', pattern: '^[0-9]+$' },
+    multipartcopymaxconcurrency: { type: 'string', pattern: '^[0-9]+$' },
     storageclass: { type: 'string' },
     objectacl: { type: 'string' },
     loglevel: { type: 'string' },
@@ -199,7 +202,30 @@ export const zotConfigSchema = {
         trust: { type: 'object' },
         mgmt: { type: 'object' },
         apikey: { type: 'object' },
-        events: { type: 'object' },
+        // zot's pkg/extensions/config/events: sinks of type http (CloudEvents binary mode) or nats
+        events: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enable: { type: 'boolean' },
+            sinks: {
+              type: 'array',
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['type', 'address'],
+                properties: {
+                  type: { enum: ['http', 'nats'] },
+                  address: { type: 'string', minLength: 1 },
+                  channel: { type: 'string' },
+                  timeout: duration,
+                  proxy: { type: 'string' },
+                  headers: { type: 'object', additionalProperties: { type: 'string' } },
+                },
+              },
+            },
+          },
+        },
       },
     },
     scheduler: { type: 'object', properties: { numWorkers: { type: 'integer', minimum: 1 } } },
@@ -215,7 +241,7 @@ export interface ZotConfig {
     dedupe?: boolean;
     gc?: boolean;
     retention?: { policies?: { repositories: string[]; deleteUntagged?: boolean }[] };
-    storageDriver?: { name: string; rootdirectory?: string; bucket: string; regionendpoint?: string; secure?: boolean; accesskey?: string; secretkey?: string };
+    storageDriver?: { name: string; rootdirectory?: string; bucket: string; regionendpoint?: string; secure?: boolean; accesskey?: string; secretkey?: string; chunksize?: string; multipartcopychunksize?: string };
   };
   http: {
     address: string;
@@ -242,6 +268,10 @@ export function policyProblems(c: ZotConfig): string[] {
   if (!c.http.auth?.htpasswd) p.push('http.auth.htpasswd must be set');
   if (d?.accesskey || d?.secretkey) p.push('S3 credentials must come from the environment, not the config file');
   if (d?.secure === false) p.push('storageDriver.secure must not be false in the shipped config');
+  for (const key of ['chunksize', 'multipartcopychunksize'] as const) {
+    const v = d?.[key];
+    if (v !== undefined && !(Number(v) >= 5 * 1024 * 1024 && Number(v) <= 5 * 1024 ** 3)) p.push(`storageDriver.${key} must be between 5 MiB and 5 GiB (S3 part sizes)`);
+  }
   if (c.extensions?.metrics?.enable !== true) p.push('extensions.metrics.enable must be true');
   for (const [repo, ac] of Object.entries(c.http.accessControl?.repositories ?? {})) {
     if (ac.anonymousPolicy?.length) p.push(`accessControl ${repo}: no anonymous access`);
