@@ -186,6 +186,10 @@ export async function spawnFunction(
       KUBECONFIG: s.kube.kubeconfig,
       REGISTRY_URL: opts.registryUrl,
       INSECURE_REGISTRIES: [s.registry.fs.host, s.registry.s3.host].join(','),
+      // the benchmark's sources are a CTF directory and registries on loopback, which the egress policy
+      // refuses by default: allow them as an operator would
+      CTF_ROOT: '/',
+      EGRESS_ALLOW: '127.0.0.0/8,::1',
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: opts.logLevel ?? 'info',

@@ -21,6 +21,8 @@ import {
 } from '../../shared/snapshot/index.js';
 import {
   DigestMismatchError,
+  ObjectFailure,
+  Reason,
   ResourceContentError,
   SnapshotContentMissingError,
   TransientError,
@@ -38,6 +40,7 @@ import { spool } from './temp-file.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { egressRefusal, type EgressPolicy } from '../../shared/egress/index.js';
 
 export interface ArtifactStoreAdapterOptions {
   /** host[:port] Flux and Snapshot status use for this store (e.g. the in-cluster service); default: the store URL's host */
@@ -46,6 +49,8 @@ export interface ArtifactStoreAdapterOptions {
   insecureHosts?: string[];
   /** PEM CA for external registries */
   caFile?: string;
+  /** where sources (copyIn) and targets (copyOut) may be (shared/egress); unrestricted when absent */
+  egress?: EgressPolicy;
   /** settings put on every Flux OCIRepository */
   flux?: ArtifactStore['flux'];
   /** sign published artifacts with this key (cosign-compatible); Flux finds the public key in `verifySecretRef` */
@@ -72,8 +77,13 @@ function connectionProblem(err: unknown, host: string): Error | undefined {
   return p.transient ? new TransientError(p.message, { cause: err }) : new Error(p.message, { cause: err });
 }
 
-/** Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client. */
-function mapError(err: unknown): unknown {
+/**
+ * Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client; an egress refusal
+ * becomes the object's failure with `refused` as its reason.
+ */
+function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unknown {
+  const refusal = egressRefusal(err);
+  if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
   if (err instanceof OciDigestMismatchError) {
     return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
@@ -95,6 +105,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
       url: `${scheme}://${host}`,
       ...(dockerConfig ? { credentials: credentialsFromDockerConfig(dockerConfig) } : {}),
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(opts.egress?.guardsConnections ? { guard: opts.egress } : {}),
     });
     clients.push(client);
     return client;
@@ -220,7 +231,7 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
         });
         return { url: `oci://${ref.host}/${ref.repository}`, digest: root.digest };
       } catch (err) {
-        throw mapError(err);
+        throw mapError(err, Reason.TargetNotAllowed);
       } finally {
         await release(client);
       }

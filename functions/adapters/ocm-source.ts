@@ -34,16 +34,22 @@ import {
   type ResourceEntry,
 } from '../../shared/ports/index.js';
 import { spool } from './temp-file.js';
+import { egressRefusal, splitHostPort, type EgressPolicy } from '../../shared/egress/index.js';
+import { guardedFetch } from './guarded-fetch.js';
 
 export interface OcmSourceOptions {
   /** registries reached over plain HTTP (host:port) besides http:// baseUrls */
   insecureHosts?: string[];
   caFile?: string;
+  /** where sources may be (shared/egress); unrestricted when absent (the local runner) */
+  egress?: EgressPolicy;
 }
 
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
 export function mapOcmError(err: unknown, reason: string): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
+  const refusal = egressRefusal(err);
+  if (refusal) return new ObjectFailure(Reason.SourceNotAllowed, refusal.message, { cause: err });
   const host = hostOf(err);
   const problem = host ? describeConnectionError(err, host) : undefined;
   if (problem) {
@@ -111,24 +117,43 @@ function isRetryable(err: unknown): boolean {
   return false;
 }
 
+/** The registry connector of one operation, and the guarded fetch for Helm repositories when a policy applies. */
+type Connections = ReturnType<typeof registryConnectorFor> & { fetch?: typeof fetch };
+
+/** The policy's static checks of a repository spec (before it is opened): CTF path, registry host. */
+async function checkRepositorySpec(egress: EgressPolicy | undefined, spec: unknown): Promise<void> {
+  if (!egress) return;
+  const s = (spec ?? {}) as { filePath?: unknown; baseUrl?: unknown };
+  if (typeof s.filePath === 'string') await egress.checkCtfFile(s.filePath);
+  if (typeof s.baseUrl === 'string') {
+    const { host, port } = splitHostPort(s.baseUrl);
+    egress.checkHost(host, port);
+  }
+}
+
 export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
-  async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: ReturnType<typeof registryConnectorFor>) => Promise<T>): Promise<T> {
+  const egress = opts.egress;
+  async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
+    const guard = egress?.guardsConnections ? egress : undefined;
     const oci = registryConnectorFor({
       ...(access.dockerConfig ? { credentials: credentialsFromDockerConfig(access.dockerConfig) } : {}),
       ...(opts.insecureHosts ? { insecureHosts: opts.insecureHosts } : {}),
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
+      ...(guard ? { guard } : {}),
     });
+    const http = guard ? guardedFetch(guard) : undefined;
     try {
+      await checkRepositorySpec(egress, access.spec);
       const repo = await openRepository(access.spec, { oci: oci.connect });
       try {
-        return await fn(repo, oci);
+        return await fn(repo, { ...oci, ...(http ? { fetch: http.fetch } : {}) });
       } finally {
         await repo.close?.();
       }
     } catch (err) {
       throw mapOcmError(err, reason);
     } finally {
-      await oci.close();
+      await Promise.all([oci.close(), http?.close()]);
     }
   }
 
@@ -154,6 +179,7 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
       const access = await openResourceAccess(cd, resource, {
         repository: repo,
         oci: oci.connect,
+        ...(oci.fetch ? { fetch: oci.fetch } : {}),
         ...(req.skipVerify || setDigest ? { skipDigestVerification: true } : {}),
       });
       if (access.kind !== 'blob') {

@@ -4,6 +4,7 @@
  */
 import { env, type ConfigOf } from '../../shared/config/index.js';
 import type { CosignSigner } from '../../shared/oci/cosign.js';
+import { egressConfigSchema, egressPolicyFrom } from '../../shared/config/egress.js';
 import type { ArtifactStore, KubeObject, KubePort, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
 
 export const stageConfigSchema = {
@@ -28,6 +29,7 @@ export const stageConfigSchema = {
     description: 'answer reads from a list+watch cache of our kinds (needs list and watch on them; default true); false = every read is an API request',
     optional: true,
   }),
+  ...egressConfigSchema,
 } as const;
 
 export type StageConfig = ConfigOf<typeof stageConfigSchema>;
@@ -134,6 +136,12 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
           }),
         );
   const registryUrl = config.REGISTRY_URL.replace(/\/+$/, '');
+  // sources and targets tenants name may not be the API server or the internal registry (shared/egress)
+  const apiServer = kc.getCurrentCluster()?.server;
+  const egress = egressPolicyFrom(config, {
+    apiServer: apiServer ? [apiServer] : [],
+    internalRegistry: [registryUrl, ...(config.REGISTRY_PUBLIC_HOST ? [config.REGISTRY_PUBLIC_HOST] : [])],
+  });
   const insecureHosts = list(config.INSECURE_REGISTRIES);
   const store = artifactStoreAdapter(
     new RegistryStore({
@@ -148,6 +156,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
       insecureHosts,
       ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}),
       ...(opts.signing ? { signing: opts.signing } : {}),
+      egress,
       flux: {
         insecure: config.FLUX_INSECURE ?? registryUrl.startsWith('http:'),
         ...(config.FLUX_CERT_SECRET ? { certSecretRef: config.FLUX_CERT_SECRET } : {}),
@@ -155,7 +164,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
       },
     },
   );
-  const ocm = ocmSourceAdapter({ insecureHosts, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
+  const ocm = ocmSourceAdapter({ insecureHosts, egress, ...(config.SOURCE_CA_FILE ? { caFile: config.SOURCE_CA_FILE } : {}) });
   return {
     kube: kube ?? direct,
     store,

@@ -1,11 +1,13 @@
 /**
  * `ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [--output table|json]`
+ * `ocm-knative tenant add NAMESPACE --zot-config FILE --htpasswd FILE --registry-host HOST` (tenant.ts)
  * Exit codes: 0 everything Ready; 1 some object failed; 2 usage or input errors (nothing ran).
  */
 import { parseArgs } from 'node:util';
 import { loadManifests } from './manifests.js';
 import { allReady, jsonReport, Progress, rowsOf, table } from './report.js';
 import { runPipeline } from './run.js';
+import { addTenant, PULL_SECRET } from './tenant.js';
 
 const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [-n NAMESPACE] [--output table|json]
 
@@ -22,12 +24,60 @@ image layouts (readable with skopeo, oras, zot).
   -q, --quiet       no progress lines
   -h, --help        this text`;
 
+const TENANT_USAGE = `Usage: ocm-knative tenant add NAMESPACE --zot-config FILE --htpasswd FILE --registry-host HOST[:PORT]
+
+Gives tenant namespace NAMESPACE its own read-only registry identity (user tenant-NAMESPACE, read on
+NAMESPACE/** only): edits zot's config (accessControl) and htpasswd file in place, and prints the tenant's pull
+Secret (${PULL_SECRET}, the only copy of the password) for \`kubectl apply -f -\`. Running it again for the
+same namespace replaces the password. See README.md, "Tenants".`;
+
+async function tenant(rest: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: {
+        'zot-config': { type: 'string' },
+        htpasswd: { type: 'string' },
+        'registry-host': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      allowPositionals: true,
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${TENANT_USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${TENANT_USAGE}\n`);
+    return 0;
+  }
+  const [verb, namespace, ...extra] = positionals;
+  const missing = (['zot-config', 'htpasswd', 'registry-host'] as const).filter((k) => !values[k]);
+  if (verb !== 'add' || !namespace || extra.length > 0 || missing.length > 0) {
+    const why = verb !== 'add' ? `unknown tenant command "${verb ?? ''}"` : !namespace ? 'NAMESPACE is required' : missing.length ? `--${missing.join(', --')} required` : 'one NAMESPACE only';
+    process.stderr.write(`error: ${why}\n\n${TENANT_USAGE}\n`);
+    return 2;
+  }
+  try {
+    const added = await addTenant({ namespace, zotConfig: values['zot-config']!, htpasswd: values.htpasswd!, registryHost: values['registry-host']! });
+    process.stdout.write(added.secretYaml);
+    process.stderr.write(`tenant ${namespace}: user ${added.user} may read ${namespace}/** only; roll zot out with the new config and htpasswd, then apply the Secret above in ${namespace}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '-h' || command === '--help' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE}\n\n${TENANT_USAGE}\n`);
     return 0;
   }
+  if (command === 'tenant') return tenant(rest);
   if (command !== 'run') {
     process.stderr.write(`${command === undefined ? 'missing command' : `unknown command "${command}"`}\n\n${USAGE}\n`);
     return 2;

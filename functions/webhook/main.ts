@@ -5,12 +5,16 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { env, loadConfig } from '../../shared/config/index.js';
+import { egressConfigSchema, egressPolicyFrom } from '../../shared/config/egress.js';
 import { loadKubeConfig, type ExistsFn } from '../../shared/kube/index.js';
 import { createLogger } from '../../shared/log/index.js';
 import { clusterExists } from './exists.js';
 import { startWebhookServer } from './server.js';
 
 export const webhookConfigSchema = {
+  ...egressConfigSchema,
+  REGISTRY_URL: env.url({ description: 'the internal registry (as the stage functions have it): refused as a source or target', optional: true }),
+  REGISTRY_PUBLIC_HOST: env.string({ description: 'host[:port] Flux uses to reach the internal registry: refused as a source or target too', optional: true }),
   PORT: env.int({ description: 'HTTPS port of the admission webhook.', default: 8443, min: 0, max: 65535 }),
   HOST: env.string({ description: 'Listen address; unset = all interfaces.', optional: true }),
   TLS_CERT_FILE: env.string({ description: 'PEM serving certificate (valid for <service>.<namespace>.svc).', default: '/tls/tls.crt' }),
@@ -26,16 +30,21 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL, base: { component: 'webhook' } });
 
   let exists: ExistsFn | undefined;
-  if (config.REFERENCE_CHECKS) {
-    try {
-      exists = clusterExists(loadKubeConfig(config.KUBECONFIG !== undefined ? { kubeconfig: config.KUBECONFIG } : {}));
-    } catch (e) {
-      logger.warn({ err: e }, 'no Kubernetes config: reference warnings disabled');
-    }
+  let apiServer: string | undefined;
+  try {
+    const kc = loadKubeConfig(config.KUBECONFIG !== undefined ? { kubeconfig: config.KUBECONFIG } : {});
+    apiServer = kc.getCurrentCluster()?.server;
+    if (config.REFERENCE_CHECKS) exists = clusterExists(kc);
+  } catch (e) {
+    logger.warn({ err: e }, 'no Kubernetes config: reference warnings disabled, and the API server is refused only under its usual names');
   }
+  const egress = egressPolicyFrom(config, {
+    apiServer: apiServer ? [apiServer] : [],
+    internalRegistry: [config.REGISTRY_URL, config.REGISTRY_PUBLIC_HOST].filter((h): h is string => h !== undefined),
+  });
 
   const [cert, key] = await Promise.all([readFile(config.TLS_CERT_FILE), readFile(config.TLS_KEY_FILE)]);
-  const hook = await startWebhookServer({ cert, key, port: config.PORT, host: config.HOST, logger, exists, referenceTimeoutMs: config.REFERENCE_TIMEOUT });
+  const hook = await startWebhookServer({ cert, key, port: config.PORT, host: config.HOST, logger, exists, egress, referenceTimeoutMs: config.REFERENCE_TIMEOUT });
   logger.info({ port: hook.port, referenceChecks: exists !== undefined }, 'admission webhook listening (POST /validate)');
 
   // pick up rotated certificates (cert-manager / Secret volume updates) without a restart

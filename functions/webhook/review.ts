@@ -3,6 +3,7 @@
  * do (the apiserver has already applied those before a validating webhook runs), plus warnings for
  * references to objects that do not exist yet. Pure logic; reference lookups come in as a function.
  */
+import { egressIssues, type EgressPolicy } from '../../shared/egress/index.js';
 import { GROUP, isOurKind, referenceWarnings, semanticIssues, type ExistsFn, type ValidationIssue } from '../../shared/kube/index.js';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
@@ -48,6 +49,8 @@ export interface ReviewDeps {
   exists?: ExistsFn;
   /** budget for reference lookups, ms */
   referenceTimeoutMs?: number;
+  /** where objects may point (shared/egress); without it nothing is checked here (the stages still check) */
+  egress?: EgressPolicy;
 }
 
 const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
@@ -107,6 +110,9 @@ export async function review(request: AdmissionRequest, deps: ReviewDeps = {}): 
 
   const name = (rec(obj['metadata'])?.['name'] as string | undefined) ?? request.name ?? '';
   const issues = semanticIssues(kind, obj);
+  if (deps.egress) {
+    for (const e of egressIssues(kind, obj, deps.egress)) issues.push({ ...e, severity: 'error', source: 'semantic' });
+  }
   const errs = issues.filter((i) => i.severity === 'error');
   if (errs.length > 0) {
     const list = errs.map((i) => `${i.path}: ${i.message}`).join('; ');

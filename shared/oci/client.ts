@@ -24,6 +24,7 @@ import {
 } from './errors.js';
 import { nextLink } from './link-header.js';
 import { Agent, redirectInterceptor, request } from './undici-core.js';
+import { guardedConnector, type ConnectGuard } from './guarded-connect.js';
 import { getToFile, putFromFile, type RawResponse, type SocketTransferOptions } from './socket-transfer.js';
 import { IO_CHUNK_BYTES } from './sources.js';
 import { isIndexMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
@@ -66,6 +67,11 @@ export interface RegistryClientOptions {
   userAgent?: string;
   /** Called before each retry, e.g. for logging. */
   onRetry?: (err: Error, attempt: number, delayMs: number) => void;
+  /**
+   * Asked before every socket this client opens (undici and raw-socket transfers, redirects included): the
+   * egress policy of sources and targets a tenant names. Absent: connect anywhere (the internal registry).
+   */
+  guard?: ConnectGuard;
   /** Use this dispatcher instead of creating one (tests). Turns off the raw-socket transfers, which could not use it. */
   dispatcher?: Dispatcher;
   /**
@@ -228,16 +234,15 @@ export class RegistryClient {
       this.socketTransfer = Number.isFinite(this.socketTransferMinBytes)
         ? {
             ...(ca ? { ca } : {}),
+            ...(opts.guard ? { guard: opts.guard } : {}),
             connectTimeoutMs: opts.timeouts?.connectMs ?? 10_000,
             idleTimeoutMs: opts.timeouts?.bodyMs ?? 120_000,
             bufferBytes: IO_CHUNK_BYTES,
           }
         : undefined;
+      const connect = { timeout: opts.timeouts?.connectMs ?? 10_000, ...(ca ? { ca } : {}) };
       this.dispatcher = new Agent({
-        connect: {
-          timeout: opts.timeouts?.connectMs ?? 10_000,
-          ...(ca ? { ca } : {}),
-        },
+        connect: opts.guard ? guardedConnector(opts.guard, connect) : connect,
         headersTimeout: opts.timeouts?.headersMs ?? 120_000,
         bodyTimeout: opts.timeouts?.bodyMs ?? 120_000,
         keepAliveTimeout: 10_000,

@@ -65,6 +65,7 @@ export {
   SIMPLE_SIGNING_MEDIA_TYPE,
   simpleSigningPayload,
 } from './cosign.js';
+export { guardedConnector, type ConnectGuard } from './guarded-connect.js';
 export { contentLength, parseResponseHead, ResponseHeadError, ResponseHeadReader, type ResponseHead } from './http-head.js';
 export { keepWasmInBaselineTier } from './wasm-tiering.js';
 export type {

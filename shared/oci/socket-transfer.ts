@@ -5,6 +5,7 @@ import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { InvalidArgumentError, SizeMismatchError } from './errors.js';
 import { contentLength, ResponseHeadReader, type ResponseHead } from './http-head.js';
 import { PageCacheWriter } from './page-cache-writer.js';
+import { defaultPort, type ConnectGuard } from './guarded-connect.js';
 
 /**
  * Large-blob transfers on a raw socket with reused buffers: one HTTP/1.1 request per connection, no per-chunk
@@ -31,6 +32,8 @@ export interface SocketTransferOptions {
   idleTimeoutMs: number;
   /** size of the reused read buffer of a download, and of each rotating file buffer of an upload */
   bufferBytes: number;
+  /** checks the host (and the address it resolves to) before the socket opens; the socket goes to that address */
+  guard?: ConnectGuard;
 }
 
 /** A response that was not a blob body (redirect, error, or the answer to an upload), with its body text. */
@@ -66,9 +69,10 @@ function requestHead(method: string, url: URL, headers: Record<string, string>):
   return `${head}connection: close\r\n\r\n`;
 }
 
-function openSocket(url: URL, opts: SocketTransferOptions, readBuffer: Buffer, onRead: (chunk: Buffer) => void): Socket {
+/** `address`: where to connect (the guard's answer); the certificate is still checked against the URL's host. */
+function openSocket(url: URL, address: string, opts: SocketTransferOptions, readBuffer: Buffer, onRead: (chunk: Buffer) => void): Socket {
   const https = url.protocol === 'https:';
-  const port = Number(url.port) || (https ? 443 : 80);
+  const port = Number(url.port) || defaultPort(url.protocol);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const onread = {
     buffer: readBuffer,
@@ -77,10 +81,10 @@ function openSocket(url: URL, opts: SocketTransferOptions, readBuffer: Buffer, o
       return true;
     },
   };
-  if (!https) return netConnect({ host, port, onread });
+  if (!https) return netConnect({ host: address, port, onread });
   // tls.connect honours `onread` like net.connect (checked on Node 20: plaintext arrives in our buffer, up to
   // 16 KiB per TLS record), but @types/node 20 lists it for net only
-  const tlsOpts: ConnectionOptions & { onread: typeof onread } = { host, port, onread, ALPNProtocols: ['http/1.1'] };
+  const tlsOpts: ConnectionOptions & { onread: typeof onread } = { host: address, port, onread, ALPNProtocols: ['http/1.1'] };
   if (!isIP(host)) tlsOpts.servername = host;
   if (opts.ca) tlsOpts.ca = opts.ca;
   return tlsConnect(tlsOpts);
@@ -91,7 +95,7 @@ function openSocket(url: URL, opts: SocketTransferOptions, readBuffer: Buffer, o
  * whether the body is the blob (then every body chunk goes to `sink` straight from the read buffer) or an
  * ordinary response to collect. `sendBody` streams a request body after the head.
  */
-function exchange(
+async function exchange(
   url: URL,
   head: string,
   opts: SocketTransferOptions,
@@ -104,6 +108,8 @@ function exchange(
     sendBody?: (socket: Socket, failed: (err: Error) => void, stopped: () => boolean) => void;
   },
 ): Promise<TransferResult> {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const address = opts.guard ? await opts.guard.resolve(host, Number(url.port) || defaultPort(url.protocol)) : host;
   return new Promise<TransferResult>((resolve, reject) => {
     const reader = new ResponseHeadReader();
     let phase: 'connecting' | 'head' | 'blob' | 'other' | 'done' = 'connecting';
@@ -167,7 +173,7 @@ function exchange(
       }
     };
 
-    const socket = openSocket(url, opts, Buffer.allocUnsafe(readBytes), onRead);
+    const socket = openSocket(url, address, opts, Buffer.allocUnsafe(readBytes), onRead);
     const connectTimer = setTimeout(
       () => finish(undefined, networkError('ETIMEDOUT', `connecting to ${url.host} timed out after ${opts.connectTimeoutMs} ms`)),
       opts.connectTimeoutMs,

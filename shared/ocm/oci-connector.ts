@@ -2,7 +2,7 @@
  * The OciConnector backed by shared/oci's RegistryClient: one client per registry host, credentials looked up
  * per host (dockerconfigjson), plain HTTP only for hosts the caller marks insecure (or `http://` baseUrls).
  */
-import { RegistryClient, type CredentialProvider, type Credential } from '../oci/index.js';
+import { RegistryClient, type ConnectGuard, type CredentialProvider, type Credential } from '../oci/index.js';
 import type { OciConnector, RegistryLocation } from './ports.js';
 
 export interface RegistryConnectorOptions {
@@ -12,6 +12,8 @@ export interface RegistryConnectorOptions {
   caFile?: string;
   /** hosts (host:port) reached over plain HTTP even without an http:// prefix */
   insecureHosts?: string[];
+  /** asked before every connection (the egress policy) */
+  guard?: ConnectGuard;
 }
 
 export interface ClosableConnector {
@@ -32,6 +34,7 @@ export function registryConnector(opts: RegistryConnectorOptions = {}): Closable
         ...(opts.credentials ? { credentials: opts.credentials } : {}),
         ...(opts.ca ? { ca: opts.ca } : {}),
         ...(opts.caFile ? { caFile: opts.caFile } : {}),
+        ...(opts.guard ? { guard: opts.guard } : {}),
       });
       clients.set(key, c);
     }

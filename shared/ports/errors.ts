@@ -99,4 +99,7 @@ export const Reason = {
   /** our cosign signature of a published artifact could not be checked or pushed */
   SigningFailed: 'SigningFailed',
   OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
+  /** the egress policy (shared/egress) refused a location the object names: no connection was made */
+  SourceNotAllowed: 'SourceNotAllowed',
+  TargetNotAllowed: 'TargetNotAllowed',
 } as const;

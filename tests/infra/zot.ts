@@ -21,14 +21,19 @@ import { bootstrapBucket } from '../../registry/bootstrap/bootstrap.js';
 import { makeS3Client } from '../../registry/bootstrap/client.js';
 import { loadConfig } from '../../registry/bootstrap/config.js';
 import { repoRoot, systemTool } from './binaries.js';
+import { tenantUser, withTenant } from '../../functions/runner/tenant.js';
 import { makeCert, type CertFiles } from './pki.js';
 import { freePort, startProcess, waitReady, type RunningProcess } from './process.js';
 import type { Services, ZotEndpoint } from './services.js';
 
 const run = promisify(execFile);
 
-/** The users registry/config.json's accessControl names: functions push, Flux reads, Prometheus scrapes. */
-export const ZOT_USERS = { push: 'ocm-knative', read: 'flux', metrics: 'metrics' } as const;
+/**
+ * The users: functions push (registry/config.json), Prometheus scrapes, and the read identity of tenant namespace
+ * ZOT_TENANT, added by `ocm-knative tenant add` as an operator would (it reads ZOT_TENANT/** only).
+ */
+export const ZOT_TENANT = 'ocm-tenant';
+export const ZOT_USERS = { push: 'ocm-knative', read: tenantUser(ZOT_TENANT), metrics: 'metrics' } as const;
 
 /** The parts of zot's config this harness touches; the rest is passed through as shipped. */
 export interface ZotConfig {
@@ -195,7 +200,7 @@ export async function startZot(opts: StartZotOptions): Promise<RunningZot> {
   });
   opts.edit?.(cfg);
   const configFile = join(dir, 'config.json');
-  await writeFile(configFile, `${JSON.stringify(cfg, null, 2)}\n`);
+  await writeFile(configFile, `${JSON.stringify(withTenant(cfg, ZOT_TENANT), null, 2)}\n`);
 
   // The s3 driver reads credentials from the AWS SDK chain (registry/deployment.yaml sets the same two variables).
   const env: NodeJS.ProcessEnv = {

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { freePort, stopChild } from '../../infra/process.js';
+import { testEgressEnv } from '../../infra/egress.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -81,6 +82,7 @@ export class FunctionProcess {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         NO_PROXY: '127.0.0.1,localhost',
         LOG_LEVEL: 'info',
+        ...testEgressEnv,
         ...this.env,
         PORT: String(this.port),
         HOST: '127.0.0.1',

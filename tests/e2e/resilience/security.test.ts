@@ -18,6 +18,7 @@ import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, verifyReadySnapshots } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, watchNamespace } from './rig.js';
+import { TEST_EGRESS_ALLOW } from '../../infra/egress.js';
 
 describe('resilience: registry over TLS with auth, and no credential leaks', () => {
   let fns: Record<string, FunctionProcess>;
@@ -37,6 +38,9 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
         FLUX_CERT_SECRET: 'registry-ca',
         FLUX_SECRET: 'registry-pull',
         INSECURE_REGISTRIES: s.registry.fs.host,
+        // the Publication below targets the same TLS registry the functions use internally: the egress policy
+        // refuses the internal registry as a target unless the operator names it, as this test does
+        EGRESS_ALLOW: [...TEST_EGRESS_ALLOW, tls.host].join(','),
         // the most talkative level: whatever could leak, would leak here
         LOG_LEVEL: 'debug',
       },

@@ -26,6 +26,7 @@ import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
+import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
 
 export { GROUP, VERSION };
 
@@ -122,6 +123,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     INSECURE_REGISTRIES: s.registry.fs.host,
     // the TLS registry's CA (the run's throwaway CA) for sources behind TLS + auth
     SOURCE_CA_FILE: s.registry.tls.caFile,
+    ...testEgressConfig,
     ...opts.config,
   };
   const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
@@ -143,6 +145,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       REGISTRY_URL: s.registry.s3.url,
       INSECURE_REGISTRIES: s.registry.fs.host,
       SOURCE_CA_FILE: s.registry.tls.caFile,
+      ...testEgressEnv,
     };
     const started = await Promise.all(Object.keys(stages).map(async (name) => [name, await spawnMain(name, env, s.workDir)] as const));
     for (const [name, m] of started) servers[name] = { url: m.url, stop: m.stop };

@@ -26,6 +26,7 @@ import { componentVersion } from '../../unit/functions/fixtures.js';
 import { startAdapterAs } from './receive-adapter-rbac.js';
 import { functionKubeconfigFile, functionKubeConfig, installTenant } from './rbac-fixture.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
+import { testEgressConfig } from '../../infra/egress.js';
 
 
 function ready(obj: KubeObject | undefined): boolean {
@@ -105,6 +106,7 @@ describe('the pipeline runs with the shipped RBAC only (minted ServiceAccount to
         FLUX_SECRET: 'ocm-knative-registry-pull',
         INSECURE_REGISTRIES: s.registry.fs.host,
         SOURCE_CA_FILE: undefined,
+        ...testEgressConfig,
       };
       // the read cache lists and watches every kind the stage reads: a missing verb shows up as a warning here
       const d = await realDeps(config, stage, {

@@ -16,6 +16,8 @@ import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { repoRoot, run } from './manifests.js';
 import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js';
+import { withTenant } from '../../../functions/runner/tenant.js';
+import { ZOT_TENANT } from '../../infra/zot.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(zotConfigSchema);
@@ -42,12 +44,15 @@ describe('zot configuration (registry/config.json)', () => {
     expect(shipped.storage.gc).toBe(true);
   });
 
-  it('gives the functions push rights, Flux read-only, nobody anonymous', () => {
+  it('gives the functions push rights and nobody else any right on every repository (tenants read their own only)', () => {
     const all = shipped.http.accessControl?.repositories?.['**'];
     const byUser = Object.fromEntries((all?.policies ?? []).flatMap((p) => (p.users ?? []).map((u) => [u, [...(p.actions ?? [])].sort()])));
-    expect(byUser['ocm-knative']).toEqual(['create', 'delete', 'read', 'update']);
-    expect(byUser.flux).toEqual(['read']);
+    expect(byUser).toEqual({ 'ocm-knative': ['create', 'delete', 'read', 'update'] });
     expect(all?.anonymousPolicy ?? []).toEqual([]);
+    const added = withTenant(shipped, 'team-a') as ZotConfig;
+    expect(added.http.accessControl?.repositories?.['team-a/**']?.policies).toEqual([...(all?.policies ?? []), { users: ['tenant-team-a'], actions: ['read'] }]);
+    expect(errorsOf(added)).toEqual([]);
+    expect(policyProblems(added)).toEqual([]);
   });
 
   // Negative controls: each mistake must be caught, by the schema or by the policy.
@@ -100,7 +105,33 @@ describe('zot runs with this config on the S3 store', () => {
     }
   });
 
-  it('push as the functions, pull as Flux, refuse Flux pushes and anonymous reads', async () => {
+  it("a tenant's identity (ocm-knative tenant add) pulls its namespace's snapshots and gets 403 for another namespace's", async () => {
+    const zot = services().registry.zot;
+    const oras = services().bin.oras;
+    const dir = join(services().workDir, `zot-tenants-${Date.now().toString(36)}`);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'layer.txt'), 'tenant data\n');
+    const as = (c: { username: string; password: string }) => ['--ca-file', zot.caFile, '-u', c.username, '-p', c.password];
+    const own = `${zot.host}/${ZOT_TENANT}/configuration/app:1.0.0`;
+    const other = `${zot.host}/tenant-b/configuration/app:1.0.0`;
+    for (const ref of [own, other]) {
+      const push = await run(oras, ['push', ...as(zot.push), ref, 'layer.txt:application/vnd.oci.image.layer.v1.tar'], undefined, { cwd: dir });
+      expect(push.code, push.stderr).toBe(0);
+    }
+    const pull = await run(oras, ['pull', ...as(zot.read), '-o', join(dir, 'out'), own]);
+    expect(pull.code, pull.stderr).toBe(0);
+    const res = await request(`${zot.url}/v2/tenant-b/configuration/app/manifests/1.0.0`, {
+      dispatcher: agent,
+      headers: { authorization: basic(zot.read), accept: 'application/vnd.oci.image.manifest.v1+json' },
+    });
+    await res.body.dump();
+    expect(res.statusCode).toBe(403);
+    // the push identity reads every namespace: it stays with the functions (knative/secrets, ocm-knative-system)
+    const pushRead = await run(oras, ['pull', ...as(zot.push), '-o', join(dir, 'out-b'), other]);
+    expect(pushRead.code, pushRead.stderr).toBe(0);
+  });
+
+  it("push as the functions, pull as the tenant's identity, refuse its pushes and anonymous reads", async () => {
     const zot = services().registry.zot;
     const oras = services().bin.oras;
     const dir = join(services().workDir, `zot-artifact-${Date.now().toString(36)}`);

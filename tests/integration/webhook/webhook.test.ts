@@ -13,7 +13,7 @@ import { InvalidError, KubeClient, toKubeError, type KubeError, type OurObject }
 import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } from '../../infra/kube.js';
 import { makeCa, makeCert } from '../../infra/pki.js';
 import { services } from '../../infra/services.js';
-import { validComponent, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
+import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 let kube: KubeClient;
@@ -72,7 +72,7 @@ beforeAll(async () => {
 
   hook = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'functions/webhook/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile, KUBECONFIG: services().kube.kubeconfig, REFERENCE_TIMEOUT: '1500ms', LOG_LEVEL: 'info' },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', TLS_CERT_FILE: cert.certFile, TLS_KEY_FILE: cert.keyFile, KUBECONFIG: services().kube.kubeconfig, REFERENCE_TIMEOUT: '1500ms', LOG_LEVEL: 'info', REGISTRY_URL: 'https://zot.ocm-knative-registry.svc:5000' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   hook.stdout?.on('data', (d: Buffer) => (hookLog += d.toString()));
@@ -144,6 +144,23 @@ describe('admission webhook called by the apiserver', () => {
     const res = inNs(validResource);
     res.spec.componentRef = { name: 'with-repo' };
     expect(await createWithWarnings(res)).toEqual([]);
+  });
+
+  it('refuses objects that point the functions at forbidden places (default egress policy), naming the field', async () => {
+    const apiServer = new URL(services().kube.server).host;
+    const cases: [OurObject, string, string][] = [
+      [{ ...inNs(validRepository), metadata: { name: 'metadata', namespace: ns }, spec: { repositorySpec: { type: 'OCIRegistry', baseUrl: 'http://169.254.169.254/latest' } } }, 'spec.repositorySpec.baseUrl', 'link-local'],
+      [{ ...inNs(validRepository), metadata: { name: 'apiserver', namespace: ns }, spec: { repositorySpec: { type: 'OCIRegistry', baseUrl: `https://${apiServer}/api` } } }, 'spec.repositorySpec.baseUrl', 'the Kubernetes API server'],
+      [{ ...inNs(validRepository), metadata: { name: 'in-pod', namespace: ns }, spec: { repositorySpec: { type: 'CommonTransportFormat', filePath: '/var/run/secrets/kubernetes.io/serviceaccount' } } }, 'spec.repositorySpec.filePath', 'no CTF_ROOT'],
+      [{ ...inNs(validPublication), metadata: { name: 'other-tenant', namespace: ns }, spec: { ...validPublication.spec, target: { url: 'oci://zot.ocm-knative-registry.svc:5000/tenant-b/x' } } } as OurObject, 'spec.target.url', 'the internal registry'],
+    ];
+    for (const [obj, field, why] of cases) {
+      const err = await rejection(obj);
+      expect(err, obj.metadata.name).toBeInstanceOf(InvalidError);
+      expect(err.message, obj.metadata.name).toContain('denied the request');
+      expect(err.message, obj.metadata.name).toContain(`${field}: `);
+      expect(err.message, obj.metadata.name).toContain(why);
+    }
   });
 
   it('checks updates too, and leaves status writes alone', async () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { review, parseReview, MalformedReviewError, type AdmissionRequest } from '../../../functions/webhook/review.js';
 import { createWebhookApp } from '../../../functions/webhook/server.js';
 import { VALID, WEBHOOK_DENIED, WEBHOOK_WARNED } from './corpus.js';
+import { EgressPolicy } from '../../../shared/egress/index.js';
 
 const req = (object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({
   uid: 'u-1',
@@ -18,6 +19,18 @@ const req = (object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionR
 describe('review()', () => {
   it.each(VALID.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))('admits %s', async (_n, o) => {
     expect(await review(req(o))).toEqual({ uid: 'u-1', allowed: true });
+  });
+
+  it('with the egress policy: denies what points the functions at forbidden places, naming the field', async () => {
+    const egress = new EgressPolicy({ internalRegistry: ['https://zot.ocm-knative-registry.svc:5000'] });
+    const repo = { apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'OCMRepository', metadata: { name: 'r' }, spec: { repositorySpec: { type: 'OCIRegistry', baseUrl: 'http://169.254.169.254/x' } } };
+    const r = await review(req(repo), { egress });
+    expect(r.allowed).toBe(false);
+    expect(r.status?.details?.causes).toEqual([
+      { field: 'spec.repositorySpec.baseUrl', message: '169.254.169.254:80 is not allowed: it is a link-local address (cloud metadata endpoints live here)', reason: 'FieldValueInvalid' },
+    ]);
+    // the same objects the runner accepts stay valid when they point somewhere allowed
+    expect((await review(req(VALID.find((o) => o.kind === 'OCMRepository' && o.metadata.name === 'acme')), { egress })).allowed).toBe(true);
   });
 
   it.each(WEBHOOK_DENIED.map((c) => [c.title, c] as const))('denies: %s', async (_t, c) => {
