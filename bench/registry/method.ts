@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -51,6 +51,12 @@ export interface BenchRegistry {
   host: string;
   /** removes the layer `sha256:<hex>` from the registry's storage, so the next push transfers it again */
   dropLayer(hex: string): Promise<void>;
+  /** an https registry: its CA (PEM file) for every client; default: plain HTTP */
+  caFile?: string;
+  /** basic auth for every client (peers get it the way they take it: flags, or a Docker config for crane) */
+  credentials?: { username: string; password: string };
+  /** a folder this method may write the peers' auth files into (needed with `credentials`) */
+  authDir?: string;
 }
 
 export interface MethodOptions {
@@ -66,9 +72,9 @@ export interface MethodOptions {
 }
 
 /** Runs a command under /usr/bin/time; returns wall seconds, CPU seconds and peak RSS. */
-export function timed(cmd: string, args: string[], cwd?: string): Promise<Sample & { stdout: string }> {
+export function timed(cmd: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Promise<Sample & { stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '@@TIME %e %M %U %S', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '@@TIME %e %M %U %S', cmd, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -95,6 +101,41 @@ async function randomFile(path: string, mib: number): Promise<void> {
     for (let i = 0; i < mib; i++) yield cipher.update(zeros);
   }
   await pipeline(Readable.from(chunks()), createWriteStream(path));
+}
+
+/**
+ * How each client reaches `reg`: plain HTTP flags, or the registry's CA and credentials the way each tool takes them
+ * (skopeo: --*-cert-dir and --*-creds; oras: --ca-file, -u/-p; crane: SSL_CERT_FILE and a Docker config; ours:
+ * OCMK_BENCH_* variables read by ours.ts).
+ */
+async function clientAccess(reg: BenchRegistry, work: string) {
+  if (!reg.caFile) {
+    return { skopeoDest: ['--dest-tls-verify=false'], skopeoSrc: ['--src-tls-verify=false'], oras: ['--plain-http'], crane: ['--insecure'], craneEnv: undefined, oursEnv: undefined };
+  }
+  const dir = reg.authDir ?? join(work, 'auth');
+  const certDir = join(dir, 'certs');
+  await mkdir(certDir, { recursive: true });
+  // containers/image reads *.crt in the cert dir as CAs
+  await copyFile(reg.caFile, join(certDir, 'ca.crt'));
+  const c = reg.credentials;
+  const creds = c ? `${c.username}:${c.password}` : undefined;
+  let craneEnv: NodeJS.ProcessEnv = { ...process.env, SSL_CERT_FILE: reg.caFile };
+  if (c) {
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [reg.host]: { auth: Buffer.from(creds!).toString('base64') } } }), { mode: 0o600 });
+    craneEnv = { ...craneEnv, DOCKER_CONFIG: dir };
+  }
+  return {
+    skopeoDest: ['--dest-cert-dir', certDir, ...(creds ? ['--dest-creds', creds] : [])],
+    skopeoSrc: ['--src-cert-dir', certDir, ...(creds ? ['--src-creds', creds] : [])],
+    oras: ['--ca-file', reg.caFile, ...(c ? ['-u', c.username, '-p', c.password] : [])],
+    crane: [] as string[],
+    craneEnv,
+    oursEnv: {
+      ...process.env,
+      OCMK_BENCH_CA_FILE: reg.caFile,
+      ...(c ? { OCMK_BENCH_USERNAME: c.username, OCMK_BENCH_PASSWORD: c.password } : {}),
+    } as NodeJS.ProcessEnv,
+  };
 }
 
 /** Bundles bench/registry/ours.ts into `outfile`. */
@@ -142,11 +183,13 @@ export async function measureRegistry(
   const { url, host } = reg;
   const { log } = opts;
   await mkdir(opts.work, { recursive: true });
+  const access = await clientAccess(reg, opts.work);
   const ours = join(opts.work, 'ours.mjs');
   await bundleOurs(ours);
   // the floor every one of our processes pays before it sends a byte: Node start-up plus loading the bundle
   const idleRuns: Sample[] = [];
-  for (let i = 0; i < 5; i++) idleRuns.push(await timed('node', [ours, 'idle', url]));
+  const node = (args: string[]): Promise<Sample & { stdout: string }> => timed('node', [ours, ...args], undefined, access.oursEnv);
+  for (let i = 0; i < 5; i++) idleRuns.push(await node(['idle', url]));
   const idle: Sample = {
     seconds: median(idleRuns.map((s) => s.seconds)),
     cpuS: median(idleRuns.map((s) => s.cpuS)),
@@ -170,22 +213,22 @@ export async function measureRegistry(
     let n = 0;
     const fresh = (tool: string): string => `bench/${tool}/s${mib}-${n++}`;
     const pushers: Record<string, () => Promise<Sample>> = {
-      'ours (layout)': () => oursSample(timed('node', [ours, 'push-layout', url, layoutRoot, 'src', 'v1', fresh('ours')])),
-      'ours (file)': () => oursSample(timed('node', [ours, 'push-file', url, file, fresh('oursf'), 'v1'])),
-      skopeo: () => timed(SKOPEO, ['copy', '-q', '--dest-tls-verify=false', `oci:${layoutDir}:v1`, `docker://${host}/${fresh('skopeo')}:v1`]),
+      'ours (layout)': () => oursSample(node(['push-layout', url, layoutRoot, 'src', 'v1', fresh('ours')])),
+      'ours (file)': () => oursSample(node(['push-file', url, file, fresh('oursf'), 'v1'])),
+      skopeo: () => timed(SKOPEO, ['copy', '-q', ...access.skopeoDest, `oci:${layoutDir}:v1`, `docker://${host}/${fresh('skopeo')}:v1`]),
       oras: () =>
-        timed(ORAS, ['push', '--plain-http', '--artifact-type', 'application/vnd.example.bench', `${host}/${fresh('oras')}:v1`, 'big.bin:application/octet-stream'], dir),
-      crane: () => timed(CRANE, ['push', '--insecure', layoutDir, `${host}/${fresh('crane')}:v1`]),
+        timed(ORAS, ['push', ...access.oras, '--artifact-type', 'application/vnd.example.bench', `${host}/${fresh('oras')}:v1`, 'big.bin:application/octet-stream'], dir),
+      crane: () => timed(CRANE, ['push', ...access.crane, layoutDir, `${host}/${fresh('crane')}:v1`], undefined, access.craneEnv),
     };
     const pullRepo = 'bench/pull/src';
     // the pull source, pushed once up front; this also takes the store's first-write cost (SeaweedFS creates its
     // volumes on the first upload: seconds) out of the first measured push
-    await timed('node', [ours, 'push-layout', url, layoutRoot, 'src', 'v1', pullRepo]);
+    await node(['push-layout', url, layoutRoot, 'src', 'v1', pullRepo]);
     const pullers: Record<string, (out: string) => Promise<Sample>> = {
-      ours: (out) => oursSample(timed('node', [ours, 'pull', url, pullRepo, 'v1', out])),
-      skopeo: (out) => timed(SKOPEO, ['copy', '-q', '--src-tls-verify=false', `docker://${host}/${pullRepo}:v1`, `oci:${out}:v1`]),
-      oras: (out) => timed(ORAS, ['pull', '--plain-http', '-o', out, `${host}/${pullRepo}:v1`]),
-      crane: (out) => timed(CRANE, ['pull', '--insecure', '--format', 'oci', `${host}/${pullRepo}:v1`, out]),
+      ours: (out) => oursSample(node(['pull', url, pullRepo, 'v1', out])),
+      skopeo: (out) => timed(SKOPEO, ['copy', '-q', ...access.skopeoSrc, `docker://${host}/${pullRepo}:v1`, `oci:${out}:v1`]),
+      oras: (out) => timed(ORAS, ['pull', ...access.oras, '-o', out, `${host}/${pullRepo}:v1`]),
+      crane: (out) => timed(CRANE, ['pull', ...access.crane, '--format', 'oci', `${host}/${pullRepo}:v1`, out], undefined, access.craneEnv),
     };
     const push: Record<string, Sample[]> = {};
     const pull: Record<string, Sample[]> = {};
@@ -209,7 +252,7 @@ export async function measureRegistry(
       }
       // the pushes deleted and re-uploaded the (registry-global) layer; if one of them failed, the pull source lost
       // it: put it back (HEADs only when it is there)
-      await timed('node', [ours, 'push-layout', url, layoutRoot, 'src', 'v1', pullRepo]);
+      await node(['push-layout', url, layoutRoot, 'src', 'v1', pullRepo]);
       for (const name of rotated(Object.keys(pullers), run)) {
         const out = join(dir, `pull-${name}-${run}`);
         await attempt('pull', name, run, async () => {
@@ -220,7 +263,7 @@ export async function measureRegistry(
         await rm(out, { recursive: true, force: true });
       }
       // repeat push of content the registry already has: HEADs only
-      const r = await timed('node', [ours, 'repush', url, layoutRoot, 'src', 'v1', pullRepo]).catch(() => undefined);
+      const r = await node(['repush', url, layoutRoot, 'src', 'v1', pullRepo]).catch(() => undefined);
       if (r) repush.push((JSON.parse(r.stdout) as { repushMs: number }).repushMs);
     }
     const pushSum = summarise(mib, push);

@@ -21,6 +21,11 @@ async function main(): Promise<void> {
   const socketTransfers: Array<{ op: string; mib: number; ms: number; endAtMs: number; smallWrites?: boolean }> = [];
   const registry = new RegistryStore({
     url,
+    // an https registry with auth (bench/pipeline/registry-zot.ts): its CA and credentials
+    ...(process.env.OCMK_BENCH_CA_FILE ? { caFile: process.env.OCMK_BENCH_CA_FILE } : {}),
+    ...(process.env.OCMK_BENCH_USERNAME
+      ? { credentials: { username: process.env.OCMK_BENCH_USERNAME, password: process.env.OCMK_BENCH_PASSWORD ?? '' } }
+      : {}),
     // OCMK_SOCKET_TRANSFER=0: large blobs through undici as well, for comparison
     ...(process.env.OCMK_SOCKET_TRANSFER === '0' ? { socketTransferMinBytes: Infinity } : {}),
     onRetry: (err, attempt, delayMs) => retries.push(`${attempt}: ${err.message.slice(0, 160)} (after ${Math.round(delayMs)} ms)`),

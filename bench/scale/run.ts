@@ -9,8 +9,12 @@
  * deliveries), apiserver requests (apiserver_request_total before/after, minus the bench's own requests), peak RSS
  * (VmHWM) and CPU seconds of each function process and of the apiserver and etcd.
  *
+ * `--registry zot`: the pipeline's registry is zot with the shipped config on SeaweedFS S3 (services().registry.zot:
+ * TLS, htpasswd), and its peak RSS and CPU seconds are reported with the rest; default: the filesystem
+ * docker-registry (what earlier results used).
+ *
  *   npx tsx functions/build.ts --outdir bench/.tmp/dist
- *   npx tsx bench/scale/run.ts [--counts 50,500] [--timeout-min 12] [--create-concurrency 16]
+ *   npx tsx bench/scale/run.ts [--counts 50,500] [--timeout-min 12] [--create-concurrency 16] [--registry fs|zot]
  */
 import type { KubeObject } from '../../shared/ports/index.js';
 import type { ManifestObject } from '../pipeline/harness.js';
@@ -22,6 +26,7 @@ import {
   diffCounts,
   ensureBundles,
   exampleCtf,
+  findPid,
   isReadyNow,
   listObjects,
   loadSampler,
@@ -41,6 +46,8 @@ const TIMEOUT_MS = Number(arg('timeout-min', '12')) * 60_000;
 const CREATE_CONCURRENCY = Number(arg('create-concurrency', '16'));
 /** PingSource stand-in: a resync tick after this many seconds without progress (0 = never, like no PingSource) */
 const RESYNC_STALL_S = Number(arg('resync-stall', '0'));
+const REGISTRY = arg('registry', 'fs');
+if (REGISTRY !== 'fs' && REGISTRY !== 'zot') throw new Error(`--registry must be fs or zot, not ${REGISTRY}`);
 
 function objectsFor(n: number, ctf: string): ManifestObject[] {
   const objs: ManifestObject[] = [
@@ -62,8 +69,21 @@ function objectsFor(n: number, ctf: string): ManifestObject[] {
 
 async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<string, unknown>> {
   const ns = await newNamespace(b.kc);
-  const p = await startProcessPipeline(b, ns, { registryUrl: b.services.registry.fs.url });
-  const pids = { ...Object.fromEntries(Object.entries(p.functions).map(([k, f]) => [k, f.pid])), apiserver: b.apiserverPid, etcd: b.etcdPid };
+  const zot = b.services.registry.zot;
+  const p =
+    REGISTRY === 'zot'
+      ? await startProcessPipeline(b, ns, {
+          registryUrl: zot.url,
+          env: { REGISTRY_CA_FILE: zot.caFile, REGISTRY_USERNAME: zot.push.username, REGISTRY_PASSWORD: zot.push.password },
+        })
+      : await startProcessPipeline(b, ns, { registryUrl: b.services.registry.fs.url });
+  const zotPid = REGISTRY === 'zot' ? findPid((cmd) => cmd[1] === 'serve' && cmd[2] === zot.configFile) : undefined;
+  const pids = {
+    ...Object.fromEntries(Object.entries(p.functions).map(([k, f]) => [k, f.pid])),
+    apiserver: b.apiserverPid,
+    etcd: b.etcdPid,
+    ...(zotPid ? { zot: zotPid } : {}),
+  };
   const cpu0 = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSecondsOf(pid) ?? 0]));
   const load = loadSampler();
   let own = 0;
@@ -140,6 +160,7 @@ async function runOne(b: BenchServices, n: number, ctf: string): Promise<Record<
   for (const d of p.driver.deliveries) byStage[d.stage] = (byStage[d.stage] ?? 0) + 1;
   const result = {
     n,
+    registry: REGISTRY === 'zot' ? 'zot v2.1.20 on SeaweedFS S3 (TLS, htpasswd)' : 'docker-registry 2.8 (filesystem)',
     objects: objs.length,
     complete: Number.isFinite(readyMs),
     progress,

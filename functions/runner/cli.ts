@@ -9,7 +9,7 @@ import { allReady, jsonReport, Progress, rowsOf, table } from './report.js';
 import { runPipeline } from './run.js';
 import { addTenant, PULL_SECRET } from './tenant.js';
 
-const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL] [--kubeconfig PATH] [-n NAMESPACE] [--output table|json]
+const USAGE = `Usage: ocm-knative run -f FILE_OR_DIR... [--out DIR] [--registry URL [--registry-ca-file PEM]] [--kubeconfig PATH] [-n NAMESPACE] [--output table|json]
 
 Runs the OCM delivery pipeline (descriptor, resource, configure, publish) on the resources in the given
 manifests, with no cluster: objects and their status go to DIR/objects/, artifacts to DIR/registry/ as OCI
@@ -17,7 +17,10 @@ image layouts (readable with skopeo, oras, zot).
 
   -f, --filename    manifest file or directory (repeatable), as kubectl apply -f
       --out         output directory (default: ./out)
-      --registry    push artifacts to this OCI registry (e.g. http://127.0.0.1:5000) instead of DIR/registry
+      --registry    push artifacts to this OCI registry (e.g. http://127.0.0.1:5000) instead of DIR/registry;
+                    credentials from REGISTRY_USERNAME and REGISTRY_PASSWORD in the environment (never on the
+                    command line)
+      --registry-ca-file  PEM CA bundle for an https --registry (added to the public roots)
       --kubeconfig  use this API server instead of DIR/objects (our CRDs must be installed)
   -n, --namespace   namespace for objects that name none (default: default)
   -o, --output      table (default) or json
@@ -90,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
         filename: { type: 'string', short: 'f', multiple: true },
         out: { type: 'string', default: './out' },
         registry: { type: 'string' },
+        'registry-ca-file': { type: 'string' },
         kubeconfig: { type: 'string' },
         namespace: { type: 'string', short: 'n', default: 'default' },
         output: { type: 'string', short: 'o', default: 'table' },
@@ -116,6 +120,13 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(`--registry must be a registry base URL such as http://127.0.0.1:5000, not "${args.registry}"`);
   }
 
+  if (args['registry-ca-file'] !== undefined && args.registry === undefined) return usageError('--registry-ca-file needs --registry');
+  const username = process.env.REGISTRY_USERNAME;
+  const password = process.env.REGISTRY_PASSWORD;
+  if (args.registry !== undefined && (username === undefined) !== (password === undefined)) {
+    return usageError('set both REGISTRY_USERNAME and REGISTRY_PASSWORD for --registry, or neither');
+  }
+
   const input = await loadManifests(args.filename, args.namespace);
   if (input.problems.length > 0) {
     process.stderr.write(`${input.problems.length} problem(s) in the manifests; nothing was run:\n`);
@@ -131,6 +142,8 @@ export async function main(argv: string[]): Promise<number> {
   const summary = await runPipeline(input, {
     out: args.out!,
     ...(args.registry ? { registry: args.registry.replace(/\/$/, '') } : {}),
+    ...(args['registry-ca-file'] ? { registryCaFile: args['registry-ca-file'] } : {}),
+    ...(args.registry && username !== undefined && password !== undefined ? { registryCredentials: { username, password } } : {}),
     ...(args.kubeconfig ? { kubeconfig: args.kubeconfig } : {}),
     progress: (line) => progress.line(line),
   });

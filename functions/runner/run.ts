@@ -25,6 +25,10 @@ export interface RunOptions {
   out: string;
   /** push artifacts to this registry instead of DIR/registry */
   registry?: string;
+  /** PEM CA bundle for an https `registry` */
+  registryCaFile?: string;
+  /** basic/token auth for `registry` */
+  registryCredentials?: { username: string; password: string };
   /** use this API server instead of DIR/objects */
   kubeconfig?: string;
   /** where progress lines go */
@@ -55,7 +59,11 @@ export interface RunSummary {
 export async function runPipeline(input: LoadedManifests, opts: RunOptions): Promise<RunSummary> {
   await mkdir(opts.out, { recursive: true });
   const snapshotStore = opts.registry
-    ? new RegistryStore({ url: opts.registry })
+    ? new RegistryStore({
+        url: opts.registry,
+        ...(opts.registryCaFile ? { caFile: opts.registryCaFile } : {}),
+        ...(opts.registryCredentials ? { credentials: opts.registryCredentials } : {}),
+      })
     : new LayoutStore(path.join(opts.out, 'registry'));
   // a plain-HTTP registry needs `insecure: true` on the OCIRepositories: Flux only lets it pass without for loopback
   const store = artifactStoreAdapter(snapshotStore, opts.registry?.startsWith('http:') ? { flux: { insecure: true } } : {});

@@ -17,7 +17,7 @@ import { rsaKeys } from '../../unit/functions/fixtures.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace } from './rig.js';
+import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace, zotEnv } from './rig.js';
 
 /**
  * Bound on how much a function's peak RSS may grow while it works through the corpus, over its peak after
@@ -114,7 +114,7 @@ describe('resilience: the bad input corpus', () => {
     const s = services();
     // the cluster first: it installs the CRDs, without which the warm-up resync cannot list anything
     c = await Cluster.create();
-    fns = await startFunctions({ KUBECONFIG: s.kube.kubeconfig, REGISTRY_URL: s.registry.s3.url, INSECURE_REGISTRIES: s.registry.fs.host }, await logDir('bad-input'));
+    fns = await startFunctions({ KUBECONFIG: s.kube.kubeconfig, ...zotEnv(), INSECURE_REGISTRIES: s.registry.fs.host }, await logDir('bad-input'));
     // a resync tick loads each handler and its adapters: the baseline the bound is measured from
     // a 503 right after the CRDs were installed ("storage is (re)initializing") is retried, as the broker would
     const warmUp = async (f: FunctionProcess) => {

@@ -5,6 +5,7 @@
  * Ready Snapshot may point at content the registry does not have.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBlobResource, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
@@ -29,7 +30,9 @@ describe('resilience: a function killed mid-push', () => {
   beforeAll(async () => {
     const s = services();
     const dir = await logDir('crash');
-    const reg = new URL(s.registry.s3.url);
+    const zot = s.registry.zot;
+    const reg = new URL(zot.url);
+    // TLS passes through unopened (no faults here, only the byte count); zot's cert names 127.0.0.1, whatever the port
     proxy = await FaultProxy.start({
       target: { host: reg.hostname, port: Number(reg.port) },
       onUpstreamBytes: (total) => {
@@ -39,10 +42,17 @@ describe('resilience: a function killed mid-push', () => {
         }
       },
     });
-    const env = { KUBECONFIG: s.kube.kubeconfig, INSECURE_REGISTRIES: s.registry.fs.host, REGISTRY_PUBLIC_HOST: s.registry.s3.host };
+    const env = {
+      KUBECONFIG: s.kube.kubeconfig,
+      INSECURE_REGISTRIES: s.registry.fs.host,
+      REGISTRY_PUBLIC_HOST: zot.host,
+      REGISTRY_CA_FILE: zot.caFile,
+      REGISTRY_USERNAME: zot.push.username,
+      REGISTRY_PASSWORD: zot.push.password,
+    };
     [descriptor, resource] = await Promise.all([
-      FunctionProcess.start('descriptor', { ...env, REGISTRY_URL: s.registry.s3.url }, dir),
-      FunctionProcess.start('resource', { ...env, REGISTRY_URL: proxy.url }, dir),
+      FunctionProcess.start('descriptor', { ...env, REGISTRY_URL: zot.url }, dir),
+      FunctionProcess.start('resource', { ...env, REGISTRY_URL: `https://${proxy.host}` }, dir),
     ]);
   });
   afterAll(async () => {
@@ -52,8 +62,8 @@ describe('resilience: a function killed mid-push', () => {
   });
 
   it('SIGKILL during a 64 MiB push, restart, redelivery: completes, and no Ready Snapshot points at missing content', async () => {
-    const s = services();
-    const reg = registryAccess(s.registry.s3.url);
+    const zot = services().registry.zot;
+    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
     const base = sourceBaseUrl('crash-src');
     const big = await localBlobResource(
       { name: 'big', version: '1.0.0', type: 'blob' },

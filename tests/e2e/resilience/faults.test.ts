@@ -1,6 +1,7 @@
 /**
- * Faults (issue 9): the functions reach the registry and the kube-apiserver only through FaultProxy, which
- * resets connections, answers 503, delays requests and cuts responses short on a seeded fraction of requests.
+ * Faults (issue 9): the functions reach the registry (zot on S3, TLS + htpasswd) and the kube-apiserver only
+ * through FaultProxy, which resets connections, answers 503, delays requests and cuts responses short on a
+ * seeded fraction of requests.
  * The broker retries like Knative's (10 retries, exponential backoff) and a PingSource tick comes every 3 s.
  * Everything must end Ready, and every Ready Snapshot's manifest and layer must be in the registry (read
  * directly, not through the proxy) with bytes that hash to the recorded digests.
@@ -31,16 +32,19 @@ describe('resilience: faults between the functions and the registry / API server
   beforeAll(async () => {
     const s = services();
     const dir = await logDir('faults');
-    const reg = new URL(s.registry.s3.url);
+    const zot = s.registry.zot;
+    const reg = new URL(zot.url);
+    const cert = await makeCert(dir, 'fault-proxy', s.ca);
+    // zot speaks TLS: the proxy terminates it (a cert of the run's CA) so HTTP-level faults reach it too
     registryProxy = await FaultProxy.start({
       target: { host: reg.hostname, port: Number(reg.port) },
       faults: REGISTRY_FAULTS,
       latencyMs: [50, 400],
       truncateAfterBytes: 200,
       seed: 9001,
+      tls: { cert: await readFile(cert.certFile), key: await readFile(cert.keyFile), upstreamCa: await readFile(zot.caFile) },
     });
     const api = new URL(s.kube.server);
-    const cert = await makeCert(dir, 'fault-proxy', s.ca);
     apiProxy = await FaultProxy.start({
       target: { host: api.hostname, port: Number(api.port) },
       faults: API_FAULTS,
@@ -57,8 +61,11 @@ describe('resilience: faults between the functions and the registry / API server
       {
         KUBECONFIG: proxiedKubeconfig,
         REGISTRY_URL: registryProxy.url,
+        REGISTRY_CA_FILE: s.ca.certFile,
+        REGISTRY_USERNAME: zot.push.username,
+        REGISTRY_PASSWORD: zot.push.password,
         // what Flux and the Snapshots name: the registry itself
-        REGISTRY_PUBLIC_HOST: s.registry.s3.host,
+        REGISTRY_PUBLIC_HOST: zot.host,
         INSECURE_REGISTRIES: s.registry.fs.host,
       },
       dir,
@@ -104,11 +111,12 @@ describe('resilience: faults between the functions and the registry / API server
     }
     expect(injected.registry.truncated + injected.api.truncated).toBeGreaterThan(0);
 
-    const verified = await verifyReadySnapshots(c, registryAccess(s.registry.s3.url));
+    const zot = s.registry.zot;
+    const verified = await verifyReadySnapshots(c, registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read }));
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
     for (const repo of await c.listOCIRepositories()) {
-      expect((repo.spec as { url?: string }).url).toContain(s.registry.s3.host);
+      expect((repo.spec as { url?: string }).url).toContain(zot.host);
     }
     for (const f of Object.values(fns)) expect(f.running, `${f.stage} still running`).toBe(true);
   });

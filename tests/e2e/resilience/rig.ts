@@ -4,7 +4,7 @@
  * processes, and log checks.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
@@ -12,7 +12,7 @@ import { componentVersion } from '../../unit/functions/fixtures.js';
 import { GROUP, VERSION } from '../stages/env.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
 import { PLURALS } from '../../../shared/kube/index.js';
-import type { Cluster } from './cluster.js';
+import { registryAccess, type Cluster, type RegistryAccess } from './cluster.js';
 import { STAGE_KINDS, type FunctionProcess, type LogLine } from './functions.js';
 
 export async function logDir(name: string): Promise<string> {
@@ -51,6 +51,23 @@ export async function watchNamespace(c: Cluster, fns: Record<string, FunctionPro
     Object.values(PLURALS).map((plural) => ({ group: GROUP, version: VERSION, plural })),
   );
   return broker;
+}
+
+/** The functions' registry settings for zot (services().registry.zot) as their internal registry, as the push user. */
+export function zotEnv(): Record<string, string> {
+  const zot = services().registry.zot;
+  return {
+    REGISTRY_URL: zot.url,
+    REGISTRY_CA_FILE: zot.caFile,
+    REGISTRY_USERNAME: zot.push.username,
+    REGISTRY_PASSWORD: zot.push.password,
+  };
+}
+
+/** Read access to zot as Flux has it (the read-only user), for verifyReadySnapshots and registryContents. */
+export async function zotReadAccess(): Promise<RegistryAccess> {
+  const zot = services().registry.zot;
+  return registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
 }
 
 export function errorLogs(fns: Record<string, FunctionProcess>): string[] {

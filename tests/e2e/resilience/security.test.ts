@@ -1,10 +1,11 @@
 /**
- * Security (issue 9, docs/design.md §10): the functions use the TLS + htpasswd registry (services().registry.tls) as
- * their internal registry (REGISTRY_URL/REGISTRY_CA_FILE/REGISTRY_USERNAME/REGISTRY_PASSWORD), read the
- * component from the same registry with a dockerconfigjson Secret (OCMRepository.spec.secretRef), and copy one
- * publication to it (Publication.spec.target.secretRef). The pipeline must go Ready, and the password, the
- * basic-auth token and the dockerconfigjson must appear nowhere: not in any function's log (at debug level),
- * not in any object of the namespace (our kinds, OCIRepositories, Kubernetes Events) but the Secret itself.
+ * Security (issue 9, docs/design.md §10): the functions use zot with the shipped config (services().registry.zot: TLS,
+ * htpasswd, access control) as their internal registry (REGISTRY_URL/REGISTRY_CA_FILE/REGISTRY_USERNAME/
+ * REGISTRY_PASSWORD), read the component from a second TLS + htpasswd registry (docker-registry,
+ * services().registry.tls) with a dockerconfigjson Secret (OCMRepository.spec.secretRef), and copy one
+ * publication to it (Publication.spec.target.secretRef). The pipeline must go Ready, and the passwords, the
+ * basic-auth tokens and the dockerconfigjson must appear nowhere: not in any function's log (at debug level), not
+ * in zot's log, not in any object of the namespace (our kinds, OCIRepositories, Kubernetes Events) but the Secret.
  */
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -27,13 +28,14 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
   beforeAll(async () => {
     const s = services();
     const tls = s.registry.tls;
+    const zot = s.registry.zot;
     fns = await startFunctions(
       {
         KUBECONFIG: s.kube.kubeconfig,
-        REGISTRY_URL: tls.url,
-        REGISTRY_CA_FILE: tls.caFile,
-        REGISTRY_USERNAME: tls.username,
-        REGISTRY_PASSWORD: tls.password,
+        REGISTRY_URL: zot.url,
+        REGISTRY_CA_FILE: zot.caFile,
+        REGISTRY_USERNAME: zot.push.username,
+        REGISTRY_PASSWORD: zot.push.password,
         SOURCE_CA_FILE: tls.caFile,
         FLUX_CERT_SECRET: 'registry-ca',
         FLUX_SECRET: 'registry-pull',
@@ -54,12 +56,20 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
 
   async function leakScan(c: Cluster): Promise<{ lines: number; bytes: number }> {
     const tls = services().registry.tls;
+    const zot = services().registry.zot;
     const basic = Buffer.from(`${tls.username}:${tls.password}`).toString('base64');
-    const needles = [tls.password, basic, dockerConfigB64, Buffer.from(tls.password).toString('base64')];
+    const zotBasic = Buffer.from(`${zot.push.username}:${zot.push.password}`).toString('base64');
+    const needles = [tls.password, basic, dockerConfigB64, Buffer.from(tls.password).toString('base64'), zot.push.password, zotBasic];
     const logText = Object.values(fns)
       .flatMap((f) => [...f.logs.map((l) => l.raw), ...f.stderr])
       .join('\n');
     expect(logText.length).toBeGreaterThan(1000);
+    // zot logs every request (user names included): never a password or an Authorization value
+    const zotLog = await readFile(zot.logFile, 'utf8');
+    expect(zotLog).toContain(zot.push.username);
+    for (const needle of [zot.push.password, zotBasic]) {
+      expect(zotLog.includes(needle), `a credential (${needle.slice(0, 4)}...) in zot's log`).toBe(false);
+    }
     const events = await c.kc.makeApiClient(CoreV1Api).listNamespacedEvent({ namespace: c.namespace });
     const objectsYaml = [...(await c.all()).map((o) => stringify(o)), ...events.items.map((e) => stringify(e))].join('\n---\n');
     expect(objectsYaml).toContain('registry-creds');
@@ -73,7 +83,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
   let c: Cluster;
   let dockerConfigB64 = '';
 
-  it('the pipeline goes Ready through the TLS registry with auth; credentials appear in no log, status or object', async () => {
+  it('the pipeline goes Ready through zot (TLS, auth, access control); credentials appear in no log, status or object', async () => {
     const s = services();
     const tls = s.registry.tls;
     const basic = Buffer.from(`${tls.username}:${tls.password}`).toString('base64');
@@ -104,17 +114,19 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
     const ms = performance.now() - t0;
     await broker.settle(500, 60_000);
 
-    const reg = registryAccess(tls.url, { ca: await readFile(tls.caFile, 'utf8'), username: tls.username, password: tls.password });
+    const zot = s.registry.zot;
+    // the zot as Flux reads it: the read-only user
+    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
     for (const repo of await c.listOCIRepositories()) {
-      expect((repo.spec as { url?: string }).url).toContain(tls.host);
+      expect((repo.spec as { url?: string }).url).toContain(zot.host);
       // Flux gets the names of the CA and pull Secrets, never their contents
       expect(repo.spec).toMatchObject({ certSecretRef: { name: 'registry-ca' }, secretRef: { name: 'registry-pull' } });
     }
     const scanned = await leakScan(c);
-    console.log(`security: Ready through the TLS registry in ${ms.toFixed(0)} ms; ${scanned.lines} log lines and ${scanned.bytes} bytes of object YAML scanned`);
+    console.log(`security: Ready through zot in ${ms.toFixed(0)} ms; ${scanned.lines} log lines and ${scanned.bytes} bytes of object YAML scanned`);
     expect(broker.dead).toEqual([]);
   });
 

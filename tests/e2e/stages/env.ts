@@ -23,6 +23,7 @@ import { createFunctionServer, handlerFromStage, stageErrorClassifier, type Func
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
+import { peerToolEnv } from '../../infra/zot.js';
 import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
@@ -42,6 +43,8 @@ export interface Pipeline {
   driver: EventingDriver;
   servers: Record<string, { server?: FunctionServer; url: string; stop?: () => Promise<void> }>;
   deps: StageDeps;
+  /** the pipeline's registry (zot, services().registry.zot): host, and an env for crane/oras/helm as its read user */
+  registry: { host: string; url: string; caFile: string; toolEnv: NodeJS.ProcessEnv };
   /** base URL (http://host:port/<path>) for source component versions of this test */
   sourceBaseUrl: string;
   pushSource(cv: ComponentVersionInput): Promise<void>;
@@ -112,10 +115,11 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const config: StageConfig = {
     KUBECONFIG: s.kube.kubeconfig,
     KUBE_CACHE: undefined,
-    REGISTRY_URL: s.registry.s3.url,
-    REGISTRY_CA_FILE: undefined,
-    REGISTRY_USERNAME: undefined,
-    REGISTRY_PASSWORD: undefined,
+    // zot with the shipped config (TLS, htpasswd, access control), as a cluster has it
+    REGISTRY_URL: s.registry.zot.url,
+    REGISTRY_CA_FILE: s.registry.zot.caFile,
+    REGISTRY_USERNAME: s.registry.zot.push.username,
+    REGISTRY_PASSWORD: s.registry.zot.push.password,
     REGISTRY_PUBLIC_HOST: undefined,
     FLUX_INSECURE: undefined,
     FLUX_CERT_SECRET: undefined,
@@ -142,7 +146,10 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   if (opts.processes) {
     const env: Record<string, string> = {
       KUBECONFIG: s.kube.kubeconfig,
-      REGISTRY_URL: s.registry.s3.url,
+      REGISTRY_URL: s.registry.zot.url,
+      REGISTRY_CA_FILE: s.registry.zot.caFile,
+      REGISTRY_USERNAME: s.registry.zot.push.username,
+      REGISTRY_PASSWORD: s.registry.zot.push.password,
       INSECURE_REGISTRIES: s.registry.fs.host,
       SOURCE_CA_FILE: s.registry.tls.caFile,
       ...testEgressEnv,
@@ -177,6 +184,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const sourceBaseUrl = `http://${s.registry.fs.host}/src-${namespace}-${randomBytes(3).toString('hex')}`;
   const connector = registryConnector({ insecureHosts: [s.registry.fs.host] });
 
+  const zot = s.registry.zot;
   const p: Pipeline = {
     namespace,
     kc,
@@ -184,6 +192,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     driver,
     servers,
     deps: d1,
+    registry: { host: zot.host, url: zot.url, caFile: zot.caFile, toolEnv: await peerToolEnv(zot, join(s.workDir, `e2e-${namespace}`)) },
     sourceBaseUrl,
     async pushSource(cv) {
       await pushComponentVersion(connector.connect, sourceBaseUrl, cv);

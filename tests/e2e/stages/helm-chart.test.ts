@@ -99,11 +99,12 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
       blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' },
     });
     expect(ociRepo.spec).toMatchObject({
-      url: `oci://${s.registry.s3.host}/${p.namespace}/configuration/chart`,
+      url: `oci://${p.registry.host}/${p.namespace}/configuration/chart`,
       ref: { digest: cfgSnap.spec!.digest },
       layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
-      insecure: true,
     });
+    // zot speaks TLS: Flux must not be told to skip it
+    expect(ociRepo.spec).not.toHaveProperty('insecure');
     expect(ociRepo.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Publication', name: 'chart', controller: true });
     for (const [kind, name] of [
       ['OCMRepository', 'source'],
@@ -115,20 +116,21 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     }
 
     // a peer reads what we wrote: the manifest by tag = chart version has Helm media types
-    const ref = `${s.registry.s3.host}/${p.namespace}/configuration/chart`;
-    const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', '--insecure', `${ref}:1.0.0`]);
+    const ref = `${p.registry.host}/${p.namespace}/configuration/chart`;
+    const env = p.registry.toolEnv;
+    const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}:1.0.0`], { env });
     const manifest = JSON.parse(manifestJson) as { config: { mediaType: string }; layers: Array<{ mediaType: string }> };
     expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
     expect(manifest.layers).toHaveLength(1);
     expect(manifest.layers[0]!.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
-    const { stdout: digest } = await run(s.bin.crane, ['digest', '--insecure', `${ref}:1.0.0`]);
+    const { stdout: digest } = await run(s.bin.crane, ['digest', `${ref}:1.0.0`], { env });
     expect(digest.trim()).toBe(cfgSnap.spec!.digest);
 
     // the layer is a valid chart with the configured values
     const dir = await mkdtemp(join(tmpdir(), 'e2e-chart-'));
     try {
       if (s.bin.helm) {
-        await run(s.bin.helm, ['pull', `oci://${ref}`, '--version', '1.0.0', '--plain-http', '--untar', '--destination', dir]);
+        await run(s.bin.helm, ['pull', `oci://${ref}`, '--version', '1.0.0', '--ca-file', p.registry.caFile, '--untar', '--destination', dir], { env });
         const values = await readFile(join(dir, 'podinfo', 'values.yaml'), 'utf8');
         expect(values).toContain('replicaCount: 3');
         expect(values).toContain('repository: ghcr.io/stefanprodan/podinfo');

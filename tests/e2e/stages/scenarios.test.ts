@@ -120,13 +120,14 @@ describe('e2e scenarios 2-7', () => {
     expect(snap.spec!.digest).toBe(image.digest);
     expect(snap.spec!.blob.mediaType).toBe(MediaType.ImageIndex);
     const s = services();
-    const ours = `${s.registry.s3.host}/${snap.spec!.repository}`;
-    const { stdout: digest } = await run(s.bin.crane, ['digest', '--insecure', `${ours}:1.0.0`]);
+    const ours = `${p.registry.host}/${snap.spec!.repository}`;
+    const env = p.registry.toolEnv;
+    const { stdout: digest } = await run(s.bin.crane, ['digest', `${ours}:1.0.0`], { env });
     expect(digest.trim()).toBe(image.digest);
     for (const child of image.children) {
-      const { stdout } = await run(s.bin.crane, ['manifest', '--insecure', `${ours}@${child}`]);
+      const { stdout } = await run(s.bin.crane, ['manifest', `${ours}@${child}`], { env });
       const m = JSON.parse(stdout) as { layers: Array<{ digest: string }> };
-      await run(s.bin.crane, ['blob', '--insecure', `${ours}@${m.layers[0]!.digest}`]);
+      await run(s.bin.crane, ['blob', `${ours}@${m.layers[0]!.digest}`], { env, maxBuffer: 64 * 1024 * 1024 });
     }
     const repo = (await p.getOCIRepository('image')) as OCIRepositoryObject;
     expect(repo.spec!.ref.digest).toBe(image.digest);
@@ -165,7 +166,7 @@ describe('e2e scenarios 2-7', () => {
     const tags = await p.deps.store.hasManifest(`${p.namespace}/component/tampered`, 'sha256:' + '0'.repeat(64));
     expect(tags).toBe(false);
     const s = services();
-    const ls = await run(s.bin.crane, ['ls', '--insecure', `${s.registry.s3.host}/${p.namespace}/component/tampered`]).then(
+    const ls = await run(s.bin.crane, ['ls', `${p.registry.host}/${p.namespace}/component/tampered`], { env: p.registry.toolEnv }).then(
       (r) => r.stdout.trim(),
       () => '',
     );

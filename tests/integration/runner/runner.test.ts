@@ -14,6 +14,7 @@ import { repoRoot } from '../../infra/binaries.js';
 import { createNamespace, installCrds } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
+import { peerToolEnv } from '../../infra/zot.js';
 
 const run = promisify(execFile);
 const bin = path.join(repoRoot, 'functions/runner/bin.js');
@@ -25,9 +26,9 @@ interface Result {
   stderr: string;
 }
 
-function runner(args: string[], cwd = repoRoot): Promise<Result> {
+function runner(args: string[], cwd = repoRoot, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -135,7 +136,28 @@ describe('ocm-knative run on the bundled example', () => {
     expect((values['image'] as Record<string, unknown>)['tag']).toBeTypeOf('string');
   });
 
-  it('--registry pushes the snapshots to a real registry where crane finds them by digest', async () => {
+  it('--registry pushes the snapshots to zot (TLS, htpasswd, the shipped config) where crane finds them by digest', async () => {
+    const { registry, bin: tools } = services();
+    const zot = registry.zot;
+    const out = await tmp();
+    const creds = { REGISTRY_USERNAME: zot.push.username, REGISTRY_PASSWORD: zot.push.password };
+    const r = await runner(['run', '-f', manifests, '--out', out, '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json'], repoRoot, creds);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(zot.push.password);
+    const report = JSON.parse(r.stdout) as JsonReport;
+    expect(digests(report)).toEqual(digests(first));
+    // crane as Flux would read: the read-only user, trusting the run's CA
+    const craneEnv = await peerToolEnv(zot, await tmp());
+    for (const o of report.objects.filter((x) => x.snapshot)) {
+      const { stdout } = await run(tools.crane, ['digest', `${zot.host}/${o.snapshot!.repository}:${o.snapshot!.tag}`], { env: craneEnv });
+      expect(stdout.trim()).toBe(o.snapshot!.digest);
+    }
+    // without credentials zot refuses, and the runner says so instead of crashing
+    const anon = await runner(['run', '-f', manifests, '--out', await tmp(), '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json']);
+    expect(anon.code).toBe(1);
+  });
+
+  it('--registry pushes the snapshots to a second implementation (docker-registry) where crane finds them by digest', async () => {
     const { registry, bin: tools } = services();
     const out = await tmp();
     const r = await runner(['run', '-f', manifests, '--out', out, '--registry', registry.fs.url, '-o', 'json']);
