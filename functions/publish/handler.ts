@@ -122,6 +122,19 @@ export function createPublishStage(deps: PublishDeps): Stage {
       const signatures = store.signatures;
       const verify = signatures ? { provider: 'cosign' as const, secretRef: { name: signatures.verifySecretRef } } : undefined;
       const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux, verify });
+      // Flux reads from our registry (a target is an extra copy for others). Only fields we own: `suspend` and the
+      // like stay with whoever set them (server-side apply).
+      const access = store.flux;
+      const spec: OCIRepositorySpec = {
+        url,
+        ref: { digest: snap.digest },
+        ...(layerSelector ? { layerSelector } : {}),
+        interval,
+        ...(access.insecure ? { insecure: true } : {}),
+        ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
+        ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
+        ...(verify ? { verify } : {}),
+      };
 
       const ociKey = { kind: 'OCIRepository' as const, namespace: key.namespace, name: key.name };
       const existing = await kube.get<OCIRepositoryObject>(ociKey);
@@ -142,7 +155,7 @@ export function createPublishStage(deps: PublishDeps): Stage {
         const resigned = signatures ? !(await step(Reason.SigningFailed, () => signatures.isSigned(snap.repository, snap.digest))) : false;
         if (resigned) await step(Reason.SigningFailed, () => signatures!.sign(snap.repository, snap.digest));
         if (resigned || fluxFailed(existing)) {
-          await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, existing.spec!, existing, new Date().toISOString())));
+          await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing, new Date().toISOString())));
           deps.log?.info({ publication: key.name, resigned }, 'asked Flux to reconcile the OCIRepository again');
         }
         return { outcome: 'unchanged', message, fields: current };
@@ -170,20 +183,8 @@ export function createPublishStage(deps: PublishDeps): Stage {
         published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
       }
 
-      // Flux reads from our registry (a target is an extra copy for others)
-      const access = store.flux;
       // sign before Flux is told to check signatures, so it never sees our artifact unsigned
       if (signatures) await step(Reason.SigningFailed, () => signatures.sign(snap.repository, snap.digest));
-      const spec: OCIRepositorySpec = {
-        url,
-        ref: { digest: snap.digest },
-        ...(layerSelector ? { layerSelector } : {}),
-        interval,
-        ...(access.insecure ? { insecure: true } : {}),
-        ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
-        ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
-        ...(verify ? { verify } : {}),
-      };
       await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing)));
       await assertInputUnchanged(kube, snapshot, `Publication ${key.name}`);
       return {

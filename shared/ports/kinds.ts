@@ -210,13 +210,7 @@ export interface OCIRepositorySpec {
   /** set by people (`flux suspend source oci`), never by us; server-side apply keeps it */
   suspend?: boolean;
 }
-/** What source-controller reports, the parts we read. */
-export interface OCIRepositoryStatus {
-  conditions?: Condition[];
-  artifact?: { revision?: string; digest?: string; url?: string };
-  observedGeneration?: number;
-}
-export type OCIRepositoryObject = KubeObject<OCIRepositorySpec, OCIRepositoryStatus>;
+export type OCIRepositoryObject = KubeObject<OCIRepositorySpec>;
 
 /** Annotations and finalizers we own. */
 export const INPUT_DIGEST_ANNOTATION = `${GROUP}/input-digest`;

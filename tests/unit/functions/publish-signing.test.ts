@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CosignSigner, hasCosignSignature, pushCosignSignature } from '../../../shared/oci/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { REQUESTED_AT } from '../../../shared/ports/kit/index.js';
+import { fluxFailed } from '../../../functions/publish/handler.js';
 import { componentVersion } from './fixtures.js';
 import { harness, NS } from './harness.js';
 
@@ -56,7 +57,7 @@ describe('publish signs what it hands to Flux', () => {
   it('a resync puts the OCIRepository back when someone pointed it elsewhere', async () => {
     const { snap, repo } = await state();
     const other = `sha256:${'0'.repeat(64)}`;
-    await h.kube.upsert({ ...repo, metadata: { ...repo.metadata, managedFields: undefined }, spec: { ...repo.spec!, ref: { digest: other } } });
+    await h.kube.upsert({ ...repo, spec: { ...repo.spec!, ref: { digest: other } } });
     expect((await state()).repo.spec!.ref.digest).toBe(other);
     h.bus.resync();
     await h.bus.drain();
@@ -79,4 +80,18 @@ it('without a signing key the OCIRepository has no spec.verify', async () => {
   } finally {
     await h.close();
   }
+});
+
+it('fluxFailed: only a Ready=False that source-controller reported for the current generation, not when suspended', () => {
+  const repo = (generation: number, observedGeneration: number, status: 'True' | 'False', suspend?: boolean): OCIRepositoryObject => ({
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'OCIRepository',
+    metadata: { name: 'x', namespace: NS, generation },
+    spec: { url: 'oci://r/x', ref: { digest: 'sha256:0' }, interval: '10m', ...(suspend ? { suspend } : {}) },
+    status: { conditions: [{ type: 'Ready', status, reason: 'R', message: 'm', observedGeneration, lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+  });
+  expect(fluxFailed(repo(2, 2, 'False'))).toBe(true);
+  expect(fluxFailed(repo(3, 2, 'False'))).toBe(false);
+  expect(fluxFailed(repo(2, 2, 'True'))).toBe(false);
+  expect(fluxFailed(repo(2, 2, 'False', true))).toBe(false);
 });
