@@ -49,7 +49,7 @@ export interface KnativeRigOptions {
 export async function startKnativeRig(opts: KnativeRigOptions = {}): Promise<KnativeRig> {
   const s = services();
   const log = (line: string): void => {
-    if (process.env.E2E_LOG_LEVEL) process.stderr.write(`[knative] ${line}\n`);
+    if (process.env.KNATIVE_LOG === '1') process.stderr.write(`[knative] ${line}\n`);
   };
   const knative = await startKnativeEventing({ kube: s.kube, workDir: s.workDir, log });
   const cleanups: Array<() => Promise<unknown>> = [() => knative.stop()];

@@ -48,6 +48,7 @@ function pipe(a: Socket, b: Socket): void {
 export class ClusterNetwork {
   private readonly table: Table = { names: {}, routes: {} };
   private readonly servers: Server[] = [];
+  private readonly podIds = new Map<string, string>();
   private nextAddress = 1;
   readonly tablePath: string;
   readonly socketDir: string;
@@ -72,7 +73,7 @@ export class ClusterNetwork {
 
   /** The agent configuration of a pod whose own ports are `ports` (sockets under the run's folder). */
   podAgentConfig(pod: string, ports: number[]): PodAgentConfig {
-    const podDir = join(this.socketDir, pod);
+    const podDir = this.podDir(pod);
     mkdirSync(podDir, { recursive: true });
     return {
       tablePath: this.tablePath,
@@ -85,7 +86,17 @@ export class ClusterNetwork {
   }
 
   podSocket(pod: string, port: number): string {
-    return join(this.socketDir, pod, String(port));
+    return join(this.podDir(pod), String(port));
+  }
+
+  /** A pod's folder: a short id, not its name (Deployment names make pod names too long for socket paths). */
+  podDir(pod: string): string {
+    let id = this.podIds.get(pod);
+    if (!id) {
+      id = `p${this.podIds.size}`;
+      this.podIds.set(pod, id);
+    }
+    return join(this.socketDir, id);
   }
 
   /** `<name>.<namespace>.svc.cluster.local` */

@@ -45,7 +45,7 @@ export interface PodSpec {
 
 export function startPod(net: ClusterNetwork, spec: PodSpec): RunningProcess {
   const config = net.podAgentConfig(spec.name, spec.ports);
-  const dir = join(net.socketDir, spec.name);
+  const dir = net.podDir(spec.name);
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'agent.json');
   writeFileSync(configFile, JSON.stringify(config));
