@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, registryContents, verifyReadySnapshots } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryContents, verifyReadySnapshots } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { errorLogs, logDir, standardSource, watchNamespace } from './rig.js';
+import { errorLogs, logDir, standardSource, watchNamespace, zotEnv, zotReadAccess } from './rig.js';
 
 const INPUT_DIGEST = 'serverless.ocm.software/input-digest';
 const CHAOS = { copies: 3, concurrency: 8, holdMs: 400, retries: 10, backoffMs: 100, maxBackoffMs: 2000, seed: 20261129 };
@@ -63,7 +63,7 @@ describe('resilience: duplicate, shuffled, concurrent delivery', () => {
   beforeAll(async () => {
     const s = services();
     source = await standardSource('dup-src');
-    fns = await startFunctions({ KUBECONFIG: s.kube.kubeconfig, REGISTRY_URL: s.registry.s3.url, INSECURE_REGISTRIES: s.registry.fs.host }, await logDir('duplicates'));
+    fns = await startFunctions({ KUBECONFIG: s.kube.kubeconfig, ...zotEnv(), INSECURE_REGISTRIES: s.registry.fs.host }, await logDir('duplicates'));
   });
   afterAll(async () => {
     for (const b of brokers) await b.stop();
@@ -71,7 +71,6 @@ describe('resilience: duplicate, shuffled, concurrent delivery', () => {
   });
 
   async function run(mode: typeof ORDERED): Promise<RunResult> {
-    const s = services();
     const c = await Cluster.create();
     const broker = await watchNamespace(c, fns, mode);
     brokers.push(broker);
@@ -81,7 +80,7 @@ describe('resilience: duplicate, shuffled, concurrent delivery', () => {
     await broker.settle(1000, 150_000);
     const ms = performance.now() - t0;
     const snapshots = (await c.list('Snapshot')) as SnapshotObject[];
-    const reg = registryAccess(s.registry.s3.url);
+    const reg = await zotReadAccess();
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
