@@ -22,7 +22,8 @@ async function setResource(name: string, type: string, opts: SetOptions): Promis
   return { resource, blob: lb.blob };
 }
 
-describe('resource stage: artifact sets', () => {
+// the whole pipeline runs per test; on a shared, loaded machine that can take longer than the 10 s default
+describe('resource stage: artifact sets', { timeout: 60_000 }, () => {
   let h: H;
   let chartTgz: Buffer;
   let img: ReturnType<typeof image>;
@@ -32,7 +33,7 @@ describe('resource stage: artifact sets', () => {
     h = await harness();
     chartTgz = await helmChart('0.4.0');
     const chart = image(Buffer.from('{"name":"podinfo","version":"0.4.0"}'), [{ bytes: chartTgz, mediaType: MediaType.HelmChart }], MediaType.HelmConfig);
-    largeLayer = randomBytes(2 * 1024 * 1024);
+    largeLayer = randomBytes(1280 * 1024); // above the 1 MiB the reader keeps in memory: streamed
     img = image(Buffer.from('{"architecture":"amd64","os":"linux"}'), [
       { bytes: Buffer.from('small layer'), mediaType: MediaType.LayerGzip },
       { bytes: largeLayer, mediaType: MediaType.LayerGzip },
@@ -61,7 +62,7 @@ describe('resource stage: artifact sets', () => {
       await h.apply('Resource', name, { componentRef: { name: 'app' }, resource: { byReference: { resource: { name } } } });
     }
     await h.bus.drain();
-  });
+  }, 60_000);
   afterEach(async () => h.close());
 
   it('a Helm chart set becomes a Helm snapshot of its chart layer, tagged with the chart version', async () => {
