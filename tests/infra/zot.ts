@@ -256,8 +256,9 @@ export async function startZot(opts: StartZotOptions): Promise<RunningZot> {
  * Environment for peer tools (crane, oras, skopeo, helm) to use zot as one of its users: a Docker config with that
  * user's credentials (DOCKER_CONFIG; helm reads the same file through HELM_REGISTRY_CONFIG, skopeo through
  * REGISTRY_AUTH_FILE) and the run's CA (SSL_CERT_FILE: Go tools add nothing to it, so only zot's CA is trusted).
+ * Default: the functions' identity, which reads every test namespace; the tenant read user sees only its own.
  */
-export async function peerToolEnv(zot: ZotEndpoint, dir: string, user: 'push' | 'read' = 'read'): Promise<NodeJS.ProcessEnv> {
+export async function peerToolEnv(zot: ZotEndpoint, dir: string, user: 'push' | 'read' = 'push'): Promise<NodeJS.ProcessEnv> {
   const creds = zot[user];
   const configDir = join(dir, `docker-config-${user}`);
   await mkdir(configDir, { recursive: true });
