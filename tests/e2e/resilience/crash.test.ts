@@ -63,7 +63,7 @@ describe('resilience: a function killed mid-push', () => {
 
   it('SIGKILL during a 64 MiB push, restart, redelivery: completes, and no Ready Snapshot points at missing content', async () => {
     const zot = services().registry.zot;
-    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
+    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
     const base = sourceBaseUrl('crash-src');
     const big = await localBlobResource(
       { name: 'big', version: '1.0.0', type: 'blob' },

@@ -112,7 +112,7 @@ describe('resilience: faults between the functions and the registry / API server
     expect(injected.registry.truncated + injected.api.truncated).toBeGreaterThan(0);
 
     const zot = s.registry.zot;
-    const verified = await verifyReadySnapshots(c, registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read }));
+    const verified = await verifyReadySnapshots(c, registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push }));
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
     for (const repo of await c.listOCIRepositories()) {

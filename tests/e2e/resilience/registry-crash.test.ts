@@ -73,7 +73,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
 
   it('SIGKILL of zot during a 64 MiB push, restart on the same bucket: completes, no Ready Snapshot points at missing content', async () => {
     const first = zot!.endpoint;
-    const reg = registryAccess(first.url, { ca: await readFile(first.caFile, 'utf8'), ...first.read });
+    const reg = registryAccess(first.url, { ca: await readFile(first.caFile, 'utf8'), ...first.push });
     const base = sourceBaseUrl('registry-crash-src');
     const big = await localBlobResource(
       { name: 'big', version: '1.0.0', type: 'blob' },

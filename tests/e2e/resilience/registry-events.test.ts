@@ -75,7 +75,7 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
         };
       },
     });
-    reg = registryAccess(zot.endpoint.url, { ca: await readFile(zot.endpoint.caFile, 'utf8'), ...zot.endpoint.read });
+    reg = registryAccess(zot.endpoint.url, { ca: await readFile(zot.endpoint.caFile, 'utf8'), ...zot.endpoint.push });
     pushAuth = `Basic ${Buffer.from(`${zot.endpoint.push.username}:${zot.endpoint.push.password}`).toString('base64')}`;
     c = await Cluster.create();
     broker = await watchNamespace(c, fns, { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 200, maxBackoffMs: 3000, seed: 11 });

@@ -67,7 +67,7 @@ export function zotEnv(): Record<string, string> {
 /** Read access to zot as Flux has it (the read-only user), for verifyReadySnapshots and registryContents. */
 export async function zotReadAccess(): Promise<RegistryAccess> {
   const zot = services().registry.zot;
-  return registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
+  return registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
 }
 
 export function errorLogs(fns: Record<string, FunctionProcess>): string[] {

@@ -116,7 +116,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
 
     const zot = s.registry.zot;
     // the zot as Flux reads it: the read-only user
-    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.read });
+    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
