@@ -107,7 +107,7 @@ ${['1.0.0', '1.1.0']
     type: ociImage
     version: 6.7.1
     relation: external
-    access: { type: ociArtifact, imageReference: ${image.reference} }`,
+    access: { type: ociArtifact, imageReference: http://${image.reference} }`, // http://: the OCM CLI's way to say plain HTTP
   )
   .join('\n')}
 `;
