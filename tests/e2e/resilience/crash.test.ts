@@ -5,16 +5,15 @@
  * Ready Snapshot may point at content the registry does not have.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBlobResource, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, isReady, registryAccess, verifyReadySnapshots } from './cluster.js';
+import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
-import { logDir, pushSource, sourceBaseUrl, watchNamespace } from './rig.js';
+import { logDir, pushSource, sourceBaseUrl, watchNamespace, zotAccess } from './rig.js';
 
 const BIG = 64 * 1024 * 1024;
 const KILL_AFTER = 8 * 1024 * 1024;
@@ -63,7 +62,7 @@ describe('resilience: a function killed mid-push', () => {
 
   it('SIGKILL during a 64 MiB push, restart, redelivery: completes, and no Ready Snapshot points at missing content', async () => {
     const zot = services().registry.zot;
-    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
+    const reg = await zotAccess(zot);
     const base = sourceBaseUrl('crash-src');
     const big = await localBlobResource(
       { name: 'big', version: '1.0.0', type: 'blob' },

@@ -11,7 +11,7 @@ import { services } from '../../infra/services.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryContents, verifyReadySnapshots } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { errorLogs, logDir, standardSource, watchNamespace, zotEnv, zotReadAccess } from './rig.js';
+import { errorLogs, logDir, standardSource, watchNamespace, zotEnv, zotAccess } from './rig.js';
 
 const INPUT_DIGEST = 'serverless.ocm.software/input-digest';
 const CHAOS = { copies: 3, concurrency: 8, holdMs: 400, retries: 10, backoffMs: 100, maxBackoffMs: 2000, seed: 20261129 };
@@ -80,7 +80,7 @@ describe('resilience: duplicate, shuffled, concurrent delivery', () => {
     await broker.settle(1000, 150_000);
     const ms = performance.now() - t0;
     const snapshots = (await c.list('Snapshot')) as SnapshotObject[];
-    const reg = await zotReadAccess();
+    const reg = await zotAccess();
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);

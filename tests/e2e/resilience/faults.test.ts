@@ -13,10 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../../infra/pki.js';
 import { services } from '../../infra/services.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, verifyReadySnapshots } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy, type FaultRates } from './fault-proxy.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { logDir, standardSource, watchNamespace } from './rig.js';
+import { logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
 
 /** per request; about 1 in 6 requests to each service is hit by something */
 const REGISTRY_FAULTS: FaultRates = { reset: 0.04, http503: 0.05, latency: 0.05, truncate: 0.02 };
@@ -112,7 +112,7 @@ describe('resilience: faults between the functions and the registry / API server
     expect(injected.registry.truncated + injected.api.truncated).toBeGreaterThan(0);
 
     const zot = s.registry.zot;
-    const verified = await verifyReadySnapshots(c, registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push }));
+    const verified = await verifyReadySnapshots(c, await zotAccess(zot));
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
     for (const repo of await c.listOCIRepositories()) {

@@ -6,7 +6,6 @@
  * while it is down nor after.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localBlobResource, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
@@ -14,10 +13,10 @@ import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { startZot, type RunningZot, type StartZotOptions } from '../../infra/zot.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, isReady, registryAccess, verifyReadySnapshots } from './cluster.js';
+import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
-import { logDir, pushSource, sourceBaseUrl, watchNamespace } from './rig.js';
+import { logDir, pushSource, sourceBaseUrl, watchNamespace, zotAccess } from './rig.js';
 
 const BIG = 64 * 1024 * 1024;
 const KILL_AFTER = 8 * 1024 * 1024;
@@ -73,7 +72,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
 
   it('SIGKILL of zot during a 64 MiB push, restart on the same bucket: completes, no Ready Snapshot points at missing content', async () => {
     const first = zot!.endpoint;
-    const reg = registryAccess(first.url, { ca: await readFile(first.caFile, 'utf8'), ...first.push });
+    const reg = await zotAccess(first);
     const base = sourceBaseUrl('registry-crash-src');
     const big = await localBlobResource(
       { name: 'big', version: '1.0.0', type: 'blob' },

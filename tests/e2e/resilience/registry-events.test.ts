@@ -6,7 +6,6 @@
  * re-pushes it on zot's `zotregistry.image.deleted` alone, with no resync tick. A deleted manifest no Snapshot
  * references (the pipeline's own cleanup of a replaced result) changes nothing.
  */
-import { readFile } from 'node:fs/promises';
 import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
@@ -15,9 +14,9 @@ import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { startZot, ZOT_USERS, type RunningZot } from '../../infra/zot.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { errorLogs, logDir, standardSource, watchNamespace } from './rig.js';
+import { errorLogs, logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
 
 const PRODUCERS = ['descriptor', 'resource', 'configure'];
 
@@ -75,7 +74,7 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
         };
       },
     });
-    reg = registryAccess(zot.endpoint.url, { ca: await readFile(zot.endpoint.caFile, 'utf8'), ...zot.endpoint.push });
+    reg = await zotAccess(zot.endpoint);
     pushAuth = `Basic ${Buffer.from(`${zot.endpoint.push.username}:${zot.endpoint.push.password}`).toString('base64')}`;
     c = await Cluster.create();
     broker = await watchNamespace(c, fns, { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 200, maxBackoffMs: 3000, seed: 11 });

@@ -8,7 +8,6 @@
  *   Snapshot verifies again.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,9 +18,9 @@ import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { startZot, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady, registryAccess, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { logDir, standardSource, watchNamespace } from './rig.js';
+import { logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
 
 /** the shipped GC and retention, only faster */
 function shortDelays(cfg: ZotConfig): void {
@@ -82,7 +81,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       },
       dir,
     );
-    reg = registryAccess(zot.endpoint.url, { ca: await readFile(zot.endpoint.caFile, 'utf8'), ...zot.endpoint.push });
+    reg = await zotAccess(zot.endpoint);
     pushAuth = `Basic ${Buffer.from(`${zot.endpoint.push.username}:${passwords.push}`).toString('base64')}`;
     c = await Cluster.create();
     broker = await watchNamespace(c, fns, { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 200, maxBackoffMs: 3000, seed: 13 });

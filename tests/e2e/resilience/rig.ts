@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
+import type { ZotEndpoint } from '../../infra/services.js';
 import { componentVersion } from '../../unit/functions/fixtures.js';
 import { GROUP, VERSION } from '../stages/env.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
@@ -64,9 +65,11 @@ export function zotEnv(): Record<string, string> {
   };
 }
 
-/** Read access to zot as Flux has it (the read-only user), for verifyReadySnapshots and registryContents. */
-export async function zotReadAccess(): Promise<RegistryAccess> {
-  const zot = services().registry.zot;
+/**
+ * Access to a zot (default: the run's) as the functions' push user, which reads every test namespace (the tenant
+ * read user sees only its own), for verifyReadySnapshots and registryContents.
+ */
+export async function zotAccess(zot: ZotEndpoint = services().registry.zot): Promise<RegistryAccess> {
   return registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
 }
 

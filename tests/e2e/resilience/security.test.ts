@@ -18,7 +18,7 @@ import { componentVersion } from '../../unit/functions/fixtures.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, verifyReadySnapshots } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
-import { logDir, watchNamespace } from './rig.js';
+import { logDir, watchNamespace, zotAccess } from './rig.js';
 import { TEST_EGRESS_ALLOW } from '../../infra/egress.js';
 
 describe('resilience: registry over TLS with auth, and no credential leaks', () => {
@@ -116,7 +116,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
 
     const zot = s.registry.zot;
     // the zot as Flux reads it: the read-only user
-    const reg = registryAccess(zot.url, { ca: await readFile(zot.caFile, 'utf8'), ...zot.push });
+    const reg = await zotAccess(zot);
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);
