@@ -180,9 +180,11 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
       if (existing) {
         return { outcome: 'unchanged', message, fields: { snapshotRef: { name: existing.metadata.name }, digest: existing.spec!.digest } };
       }
-      const helm = targetSnap.spec!.blob.mediaType === HELM_CHART_LAYER;
       const input = await step(Reason.TargetFetchFailed, () => fetchInputLayer(kube, store, targetSnap, Reason.TargetIsNotReady));
       try {
+        // the layer, not the Snapshot's blob: a Helm chart copied whole from a registry (an ociArtifact resource) has
+        // its manifest as the Snapshot's blob, and its chart layer must read the same as our single-layer Helm artifact
+        const helm = input.mediaType === HELM_CHART_LAYER;
         const output = await step(Reason.ConfigurationFailed, () => engine.apply(input, subs, { helm }));
         try {
           const identity = { ...targetSnap.spec!.identity, 'configuration-name': obj.metadata.name };

@@ -15,7 +15,7 @@
  *   component versions our registry layout pushed.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
@@ -23,28 +23,15 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { descriptorSet, pushComponentVersion, registryConnector, RSA_PSS, signComponent, writeCtfDirectory } from '../../../shared/ocm/index.js';
 import { repoRoot } from '../../infra/binaries.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, type SampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, sampleGraph, type SampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } from '../../fixtures/ocm/cli-made.js';
 
 const run = promisify(execFile);
-const APP_CLI = 'acme.org/cli/app';
-const BASE_CLI = 'acme.org/cli/base';
-
 let svc: Services;
 let work: string;
 let host: string;
-let imageRef: string;
-let imageDigest: string;
-const keys = rsaKeyPair();
-
-async function ocm(args: string[], cwd = work): Promise<string> {
-  try {
-    const { stdout } = await run(svc.bin.ocm, args, { cwd, env: { ...process.env, HOME: work }, maxBuffer: 16 << 20 });
-    return stdout;
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`ocm ${args.join(' ')} failed: ${e.message}\n${e.stdout ?? ''}\n${e.stderr ?? ''}`);
-  }
-}
+let made: CliMade;
+const ocm = (args: string[]): Promise<string> => made.ocm(args);
 
 interface Report {
   ready: boolean;
@@ -77,14 +64,19 @@ function manifests(repositorySpec: Record<string, unknown>): string {
       semver: '>=1.0.0',
       interval: '10m',
       verify: [
-        { signature: 'acme', value: keys.publicKey },
-        { signature: 'acme-pss', value: keys.publicKey },
+        { signature: 'acme', value: made.keys.publicKey },
+        { signature: 'acme-pss', value: made.keys.publicKey },
       ],
     }),
     resource('chart'),
     resource('data'),
     resource('config'),
     resource('image'),
+    // chart paths are relative to the chart directory, whether the chart came as an artifact set or an OCI artifact
+    doc('Configuration', 'chart', {
+      target: { kind: 'Resource', name: 'chart' },
+      rules: [{ yamlsubst: { source: { value: 'configured' }, target: { file: { path: 'values.yaml', value: 'greeting' } } } }],
+    }),
     doc('Resource', 'base-config', {
       componentRef: { name: 'app' },
       resource: { byReference: { resource: { name: 'config' }, referencePath: [{ name: 'base' }] } },
@@ -124,24 +116,31 @@ async function layerFile(repository: string, digest: string, name: string): Prom
   return path;
 }
 
+/** `helm template` of the chart layer of a Helm OCI artifact in the test registry. */
+async function renderChart(repository: string, digest: string): Promise<string> {
+  const manifest = await manifestOf(repository, digest);
+  expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
+  const layer = manifest.layers.find((l) => l.mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
+  expect(layer, JSON.stringify(manifest)).toBeDefined();
+  if (!svc.bin.helm) throw new Error('helm is not built (tests/infra/install)');
+  const tgz = await layerFile(repository, layer!.digest, 'chart.tgz');
+  const { stdout } = await run(svc.bin.helm, ['template', 'demo', tgz]);
+  expect(stdout).toMatch(/kind: ConfigMap/);
+  return stdout;
+}
+
 async function checkSnapshots(report: Report): Promise<void> {
-  const snap = (name: string) => {
-    const o = report.objects.find((x) => x.kind === 'Resource' && x.name === name);
-    if (!o?.snapshot) throw new Error(`Resource ${name} has no snapshot in the report`);
+  const snap = (name: string, kind = 'Resource') => {
+    const o = report.objects.find((x) => x.kind === kind && x.name === name);
+    if (!o?.snapshot) throw new Error(`${kind} ${name} has no snapshot in the report`);
     return o.snapshot;
   };
   // the chart: a Helm OCI artifact (our single-layer Helm snapshot from a CTF, or the whole copy of the chart the
-  // CLI pushed into a registry) whose chart layer helm renders
+  // CLI pushed into a registry) whose chart layer helm renders, before and after configuration
   const chart = snap('chart');
-  const chartManifest = await manifestOf(chart.repository, chart.digest);
-  expect(chartManifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
-  const chartLayer = chartManifest.layers.find((l) => l.mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
-  expect(chartLayer, JSON.stringify(chartManifest)).toBeDefined();
-  if (!svc.bin.helm) throw new Error('helm is not built (tests/infra/install)');
-  const tgz = await layerFile(chart.repository, chartLayer!.digest, 'chart.tgz');
-  const { stdout: rendered } = await run(svc.bin.helm, ['template', 'demo', tgz]);
-  expect(rendered).toMatch(/kind: ConfigMap/);
-  expect(rendered).toMatch(/greeting: hello from the OCM CLI/);
+  expect(await renderChart(chart.repository, chart.digest)).toContain(`greeting: ${CHART_GREETING}`);
+  const configured = snap('chart', 'Configuration');
+  expect(await renderChart(configured.repository, configured.digest)).toContain('greeting: configured');
   // the directory and the single file (stored under the resource name, README "File paths in Configuration rules")
   const files = async (name: string): Promise<string> => {
     const s = snap(name);
@@ -150,85 +149,30 @@ async function checkSnapshots(report: Report): Promise<void> {
     const path = await layerFile(s.repository, m.layers[0]!.digest, `${name}.tgz`);
     return (await run('tar', ['-xzOf', path])).stdout;
   };
-  expect(await files('data')).toBe('A\n');
-  expect(await files('config')).toBe('replicas: 2\n');
-  expect(await files('base-config')).toBe('base: true\n');
+  expect(await files('data')).toBe(FILE_CONTENTS.data);
+  expect(await files('config')).toBe(FILE_CONTENTS.config);
+  expect(await files('base-config')).toBe(FILE_CONTENTS.baseConfig);
   // the image: copied whole, same digest, pullable by crane
   const image = snap('image');
-  expect(image.digest).toBe(imageDigest);
+  expect(image.digest).toBe(made.image.digest);
   const { stdout: digest } = await run(svc.bin.crane, ['digest', '--insecure', `${host}/${image.repository}:${image.tag}`]);
-  expect(digest.trim()).toBe(imageDigest);
+  expect(digest.trim()).toBe(made.image.digest);
 }
 
 beforeAll(async () => {
   svc = services();
   host = svc.registry.fs.host;
   work = await mkdtemp(join(svc.workDir, 'ocm-cli-'));
-  // an image in the test registry, pushed with crane
-  const layerDir = join(work, 'layer');
-  await mkdir(layerDir, { recursive: true });
-  await writeFile(join(layerDir, 'hello.txt'), 'hello from an image layer\n');
-  await run('tar', ['-cf', join(work, 'layer.tar'), '-C', layerDir, 'hello.txt']);
-  imageRef = `${host}/ocm-cli-it/images/app:1.0.0`;
-  await run(svc.bin.crane, ['append', '--insecure', '-f', join(work, 'layer.tar'), '-t', imageRef]);
-  imageDigest = (await run(svc.bin.crane, ['digest', '--insecure', imageRef])).stdout.trim();
-  // sources of the constructor
-  await mkdir(join(work, 'chart/templates'), { recursive: true });
-  await writeFile(join(work, 'chart/Chart.yaml'), 'apiVersion: v2\nname: cli-chart\nversion: 0.2.0\ndescription: made for the OCM CLI test\n');
-  await writeFile(join(work, 'chart/values.yaml'), 'greeting: hello from the OCM CLI\n');
-  await writeFile(join(work, 'chart/templates/cm.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  greeting: {{ .Values.greeting }}\n');
-  await mkdir(join(work, 'data'), { recursive: true });
-  await writeFile(join(work, 'data/a.txt'), 'A\n');
-  await writeFile(join(work, 'config.yaml'), 'replicas: 2\n');
-  await writeFile(join(work, 'base-config.yaml'), 'base: true\n');
-  await writeFile(join(work, 'rsa.priv'), keys.privateKey);
-  await writeFile(
-    join(work, 'constructor.yaml'),
-    `components:
-- name: ${BASE_CLI}
-  version: 1.0.0
-  provider: { name: acme.org }
-  resources:
-  - name: config
-    type: plainText
-    input: { type: file, path: base-config.yaml, mediaType: application/x-yaml }
-- name: ${APP_CLI}
-  version: 1.0.0
-  provider: { name: acme.org }
-  componentReferences:
-  - { name: base, componentName: ${BASE_CLI}, version: 1.0.0 }
-  resources:
-  - name: chart
-    type: helmChart
-    input: { type: helm, path: chart }
-  - name: data
-    type: directoryTree
-    input: { type: dir, path: data }
-  - name: config
-    type: plainText
-    input: { type: file, path: config.yaml, mediaType: application/x-yaml }
-  - name: image
-    type: ociImage
-    version: 1.0.0
-    relation: external
-    access: { type: ociArtifact, imageReference: http://${imageRef} }
-`,
-  );
-  await ocm(['add', 'componentversions', '--create', '--file', 'ctf', 'constructor.yaml']);
-  await ocm(['sign', 'componentversions', '--signature', 'acme', '--private-key', 'rsa.priv', '--repo', 'ctf', `${APP_CLI}:1.0.0`]);
-  await ocm(['sign', 'componentversions', '--signature', 'acme-pss', '--algorithm', 'RSASSA-PSS', '--private-key', 'rsa.priv', '--repo', 'ctf', `${APP_CLI}:1.0.0`]);
-  await ocm(['transfer', 'ctf', '--copy-resources', 'ctf', 'ctf-by-value']);
-  await ocm(['transfer', 'ctf', '--copy-resources', 'ctf', `http://${host}/ocm-cli-by-value`]);
-  await ocm(['transfer', 'ctf', 'ctf', `http://${host}/ocm-cli-by-reference`]);
+  made = await makeWithOcmCli({ ocm: svc.bin.ocm, crane: svc.bin.crane, registryHost: host, work, prefix: 'ocm-cli-it' });
 }, 600_000);
 
 describe('OCM CLI as producer -> ocm-knative run', () => {
   it('the CTF the CLI built (helm/dir/file inputs, image by reference, component reference, RSA + PSS) goes Ready', async () => {
-    await checkSnapshots(await runPipeline('ctf', { type: 'CommonTransportFormat', filePath: join(work, 'ctf') }));
+    await checkSnapshots(await runPipeline('ctf', { type: 'CommonTransportFormat', filePath: made.ctf }));
   });
 
   it('a CTF made by `ocm transfer --copy-resources` (chart and image as artifact sets) goes Ready', async () => {
-    const cd = YAML.parse(await ocm(['get', 'cv', '--repo', 'ctf-by-value', `${APP_CLI}:1.0.0`, '-o', 'yaml'])) as {
+    const cd = YAML.parse(await ocm(['get', 'cv', '--repo', made.ctfByValue, `${APP_CLI}:1.0.0`, '-o', 'yaml'])) as {
       component: { resources: { name: string; access: { type: string; mediaType?: string } }[] };
     };
     const image = cd.component.resources.find((r) => r.name === 'image')!;
@@ -236,24 +180,24 @@ describe('OCM CLI as producer -> ocm-knative run', () => {
     expect(image.access.type).toMatch(/^localBlob/);
     // crane makes a Docker v2 manifest, so the set is the Docker variant of the media type
     expect(image.access.mediaType).toMatch(/^application\/vnd\.(oci\.image\.(manifest|index)\.v1|docker\.distribution\.manifest\.v2)\+tar/);
-    await checkSnapshots(await runPipeline('ctf-by-value', { type: 'CommonTransportFormat', filePath: join(work, 'ctf-by-value') }));
+    await checkSnapshots(await runPipeline('ctf-by-value', { type: 'CommonTransportFormat', filePath: made.ctfByValue }));
   });
 
   it('the registry copy by value (imageReference http://...) goes Ready', async () => {
-    await checkSnapshots(await runPipeline('registry-by-value', { type: 'OCIRegistry', baseUrl: `http://${host}/ocm-cli-by-value` }));
+    await checkSnapshots(await runPipeline('registry-by-value', { type: 'OCIRegistry', baseUrl: made.registryByValue }));
   });
 
   it('the registry copy by reference goes Ready', async () => {
-    await checkSnapshots(await runPipeline('registry-by-reference', { type: 'OCIRegistry', baseUrl: `http://${host}/ocm-cli-by-reference` }));
+    await checkSnapshots(await runPipeline('registry-by-reference', { type: 'OCIRegistry', baseUrl: made.registryByReference }));
   });
 });
 
 /** Our sample graph, app 1.1.0 signed twice: `acme` (RSASSA-PKCS1-V1_5) and `acme-pss` (RSASSA-PSS). */
 async function ourGraph(): Promise<SampleGraph> {
-  const g = await sampleGraph({ privateKey: keys.privateKey });
+  const g = await sampleGraph({ privateKey: made.keys.privateKey });
   const app = g.apps.find((a) => a.descriptor.version === '1.1.0')!;
   const others = g.cvs.filter((c) => c !== app).map((c) => c.descriptor);
-  const pss = await signComponent(descriptorSet(app.descriptor, others), { signatureName: 'acme-pss', privateKey: keys.privateKey, algorithm: RSA_PSS });
+  const pss = await signComponent(descriptorSet(app.descriptor, others), { signatureName: 'acme-pss', privateKey: made.keys.privateKey, algorithm: RSA_PSS });
   app.descriptor = pss.root;
   return g;
 }
@@ -266,14 +210,14 @@ async function cliReads(repo: string, g: SampleGraph): Promise<void> {
   expect(got.component).toMatchObject({ name: APP, version: '1.1.0' });
   expect(got.component.resources.map((r) => r.name)).toEqual(['chart', 'data', 'config']);
   const pub = join(work, 'rsa.pub');
-  await writeFile(pub, keys.publicKey);
+  await writeFile(pub, made.keys.publicKey);
   // ocm verify recomputes the reference digest (base) and every resource digest, then checks the signature
   const verified = await ocm(['verify', 'cv', '--signature', 'acme', '--public-key', pub, '--repo', repo, `${APP}:1.1.0`]);
   expect(verified).toMatch(/successfully verified/);
   // OCM v0.48.0 cannot verify a plain RSASSA-PSS signature, not even its own: its RSA handler accepts only the
   // media type application/vnd.ocm.signature.rsa (or a PEM), while its PSS signer writes ...rsa.pss
   // (api/tech/signing/handlers/rsa/handler.go). Ours must fare exactly as the CLI's own PSS signature does.
-  const theirs = await verifyOutcome(join(work, 'ctf'), `${APP_CLI}:1.0.0`, 'acme-pss', pub);
+  const theirs = await verifyOutcome(made.ctf, `${APP_CLI}:1.0.0`, 'acme-pss', pub);
   expect(await verifyOutcome(repo, `${APP}:1.1.0`, 'acme-pss', pub)).toBe(theirs);
   expect(theirs).toMatch(/invalid signature mediaType application\/vnd\.ocm\.signature\.rsa\.pss|successfully verified/);
   const out = await mkdtemp(join(work, 'downloaded-'));
