@@ -65,6 +65,8 @@ export interface PipelineOptions {
   config?: Partial<StageConfig>;
   /** the publish stage signs what it publishes (as with SIGNING_KEY_FILE); in-process only */
   signing?: Signing;
+  /** CTF_ROOT: CTFs under this folder may be read (unset: none, as on a cluster by default) */
+  ctfRoot?: string;
 }
 
 /** Starts functions/<stage>/main.ts with tsx on a free port; resolves once /healthz answers. */
@@ -128,6 +130,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     // the TLS registry's CA (the run's throwaway CA) for sources behind TLS + auth
     SOURCE_CA_FILE: s.registry.tls.caFile,
     ...testEgressConfig,
+    ...(opts.ctfRoot ? { CTF_ROOT: opts.ctfRoot } : {}),
     ...opts.config,
   };
   const logger = createLogger({ level: (process.env.E2E_LOG_LEVEL as 'info' | undefined) ?? 'silent' });
@@ -153,6 +156,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
       INSECURE_REGISTRIES: s.registry.fs.host,
       SOURCE_CA_FILE: s.registry.tls.caFile,
       ...testEgressEnv,
+      ...(opts.ctfRoot ? { CTF_ROOT: opts.ctfRoot } : {}),
     };
     const started = await Promise.all(Object.keys(stages).map(async (name) => [name, await spawnMain(name, env, s.workDir)] as const));
     for (const [name, m] of started) servers[name] = { url: m.url, stop: m.stop };
