@@ -34,6 +34,8 @@ const KEEP_MAX = 1024 * 1024;
 /** Upper bound of all kept blobs together; past it every further blob streams to the sink. */
 const KEEP_TOTAL = 64 * 1024 * 1024;
 const DESCRIPTOR_MAX = 4 * 1024 * 1024;
+/** gunzip output pieces: zlib's 16 KiB default makes 65536 callbacks, socket writes and buffers per GiB. */
+const INFLATE_CHUNK = 256 * 1024;
 
 /** The set is not what it claims: a blob whose bytes do not match its name, a missing blob, a bad document. */
 export class ArtifactSetError extends OcmError {
@@ -196,7 +198,7 @@ export async function readArtifactSet(input: Readable, opts: ReadOptions): Promi
 
   const { gz, stream } = await sniffGzip(input);
   try {
-    if (gz) await pipeline(stream, createGunzip(), extract);
+    if (gz) await pipeline(stream, createGunzip({ chunkSize: INFLATE_CHUNK }), extract);
     else await pipeline(stream, extract);
   } catch (err) {
     if (blobError) throw blobError;
