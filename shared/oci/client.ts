@@ -1023,7 +1023,9 @@ export class RemoteManifestStore implements ManifestStore {
     const digest = digestOf(bytes);
     const reference = tag ?? digest;
     assertReference(reference);
-    const what = `PUT manifest ${this.repository}:${reference}`;
+    // the media type in the message: a registry refusing a kind of manifest (zot without docker2s2 compat answers 415
+    // MANIFEST_INVALID to Docker v2 ones) is then named in the reason
+    const what = `PUT manifest ${this.repository}:${reference} (${mediaType})`;
     const res = await this.client.send({
       method: 'PUT',
       url: `/v2/${this.repository}/manifests/${reference}`,
