@@ -65,6 +65,8 @@ export interface PipelineOptions {
   config?: Partial<StageConfig>;
   /** the publish stage signs what it publishes (as with SIGNING_KEY_FILE); in-process only */
   signing?: Signing;
+  /** the namespace to work in (created when missing); default: a new random one */
+  namespace?: string;
 }
 
 /** Starts functions/<stage>/main.ts with tsx on a free port; resolves once /healthz answers. */
@@ -109,7 +111,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const s = services();
   crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
   await crdsInstalled;
-  const namespace = await createNamespace();
+  const namespace = await createNamespace(opts.namespace);
   const kc = kubeConfig();
   const api = kc.makeApiClient(CustomObjectsApi);
   const config: StageConfig = {
