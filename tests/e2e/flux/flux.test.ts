@@ -1,22 +1,28 @@
-// Work in progress (issue 15): written against the controllers' and cosign's source, not yet run to a pass here, so vitest
-// does not pick this file up (its name is not *.test.ts). Rename it back to *.test.ts once it passes.
 /**
  * Flux in the loop (issue 15): the real source-, kustomize- and helm-controller (tests/infra/flux.ts) consume what
- * the real stage functions publish into the TLS + htpasswd registry, with the Secrets the publish stage names:
+ * the real stage functions publish into the pipeline's registry (zot with the shipped config: TLS, htpasswd, access
+ * control), in the tenant namespace knative/tenant/ describes, with the Secrets the publish stage names (Flux reads
+ * as that tenant's read-only zot user):
  * - the OCIRepository is Ready in source-controller, its artifact is our Snapshot, and its cosign signature (ours,
  *   from the publish stage's signing key) is verified (SourceVerified=True);
  * - a Kustomization applies the configured manifests (substituted value, localized image);
  * - a HelmRelease (chartRef to the OCIRepository) installs the configured chart with our values;
  * - a new component version reaches the cluster;
- * - a signature replaced behind our back makes Flux refuse the artifact, and our next resync puts ours back.
+ * - our manifest deleted and its tag given to a manifest signed by another key: Flux refuses it once the
+ *   OCIRepository points there (Ready=False, SourceVerified=False), and our resync puts manifest, tag and
+ *   OCIRepository back.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient } from '../../../shared/oci/index.js';
 import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { installFluxCrds, startFlux, type RunningFlux } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
+import { ZOT_TENANT } from '../../infra/zot.js';
+import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
 import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
 import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
 
@@ -30,6 +36,9 @@ interface FluxSourceStatus {
 }
 const fluxStatus = (obj: KubeObject | undefined): FluxSourceStatus => (obj?.status ?? {}) as FluxSourceStatus;
 const LONG = 240_000;
+/** the Secret names of knative/tenant/flux-secrets.yaml, and the default FLUX_VERIFY_SECRET */
+const CA_SECRET = 'ocm-knative-registry-ca';
+const VERIFY_SECRET = 'ocm-knative-cosign-pub';
 
 function manifests(version: string): Promise<Buffer> {
   return tgz([
@@ -62,9 +71,18 @@ function chart(version: string): Promise<Buffer> {
   ]);
 }
 
-function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string } {
+/** what helm-controller appends to the version of a chart from an OCIRepository: `+` and this */
+const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** zot as the functions' identity: someone with write access changing the registry behind our back */
+function pushClient(): RegistryClient {
+  const zot = services().registry.zot;
+  return new RegistryClient({ url: zot.url, caFile: zot.caFile, credentials: zot.push });
+}
+
+function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
   const c = obj?.status?.conditions?.find((x) => x.type === type);
-  return { status: c?.status, reason: c?.reason, message: c?.message };
+  return { status: c?.status, reason: c?.reason, message: c?.message, observedGeneration: c?.observedGeneration };
 }
 
 describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)', () => {
@@ -128,35 +146,26 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
 
   beforeAll(async () => {
     const s = services();
-    const registry = s.registry.tls;
+    const zot = s.registry.zot;
+    // the tenant namespace knative/tenant/ sets up: zot's tenant read user (`ocm-knative tenant add`) reads
+    // <namespace>/** only, and Flux reads our snapshots with it, as in a cluster
     p = await startPipeline({
-      config: {
-        REGISTRY_URL: registry.url,
-        REGISTRY_CA_FILE: registry.caFile,
-        REGISTRY_USERNAME: registry.username,
-        REGISTRY_PASSWORD: registry.password,
-        FLUX_INSECURE: false,
-        FLUX_CERT_SECRET: 'registry-ca',
-        FLUX_SECRET: 'registry-pull',
-      },
-      signing: { signer, verifySecretRef: 'cosign-pub' },
+      namespace: ZOT_TENANT,
+      config: { FLUX_INSECURE: false, FLUX_CERT_SECRET: CA_SECRET, FLUX_SECRET: PULL_SECRET },
+      signing: { signer, verifySecretRef: VERIFY_SECRET },
     });
     core = p.kc.makeApiClient(CoreV1Api);
     custom = p.kc.makeApiClient(CustomObjectsApi);
     await installFluxCrds(p.kc);
-    const { readFile } = await import('node:fs/promises');
     // the tenant Secrets knative/tenant/flux-secrets.yaml describes, plus the public key for spec.verify
-    const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
     const secrets: V1Secret[] = [
-      { metadata: { name: 'registry-ca' }, type: 'Opaque', stringData: { 'ca.crt': await readFile(registry.caFile, 'utf8') } },
-      {
-        metadata: { name: 'registry-pull' },
-        type: 'kubernetes.io/dockerconfigjson',
-        stringData: { '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { username: registry.username, password: registry.password, auth } } }) },
-      },
-      { metadata: { name: 'cosign-pub' }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
+      { metadata: { name: CA_SECRET }, type: 'Opaque', stringData: { 'ca.crt': await readFile(zot.caFile, 'utf8') } },
+      parseYaml(pullSecret(ZOT_TENANT, zot.host, zot.read.username, zot.read.password)) as V1Secret,
+      { metadata: { name: VERIFY_SECRET }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
     ];
     for (const body of secrets) {
+      // a namespace the run created earlier may still hold them (another file, or a rerun on the same services)
+      await core.deleteNamespacedSecret({ namespace: p.namespace, name: body.metadata!.name! }).catch(() => undefined);
       await core.createNamespacedSecret({ namespace: p.namespace, body });
     }
     flux = await startFlux({ namespace: p.namespace, kubeconfig: s.kube.kubeconfig, workDir: s.workDir, log: (l) => console.log(l) });
@@ -210,11 +219,11 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       const snap = (await p.get('Snapshot', `configuration-${name}`)) as SnapshotObject;
       const repo = await fluxReady(name, snap.spec!.digest);
       expect(repo.spec).toMatchObject({
-        url: `oci://${services().registry.tls.host}/${snap.spec!.repository}`,
+        url: `oci://${services().registry.zot.host}/${snap.spec!.repository}`,
         ref: { digest: snap.spec!.digest },
-        certSecretRef: { name: 'registry-ca' },
-        secretRef: { name: 'registry-pull' },
-        verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+        certSecretRef: { name: CA_SECRET },
+        secretRef: { name: PULL_SECRET },
+        verify: { provider: 'cosign', secretRef: { name: VERIFY_SECRET } },
       });
       expect(repo.spec!.insecure).toBeUndefined();
       // pinned by digest, the revision is the manifest digest itself
@@ -237,7 +246,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     });
     const cm = await p.waitFor('kustomize-controller to apply ConfigMap app', () => configMap('app'), LONG);
     expect(cm.data).toEqual({ version: '1.0.0', color: 'green' });
-    const apps = await import('@kubernetes/client-node').then((m) => p.kc.makeApiClient(m.AppsV1Api));
+    const apps = p.kc.makeApiClient(AppsV1Api);
     const deploy = await apps.readNamespacedDeployment({ namespace: p.namespace, name: 'app' });
     expect(deploy.spec?.template.spec?.containers[0]?.image).toBe(IMAGE);
     expect(deploy.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name']).toBe('manifests');
@@ -257,7 +266,10 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       upgrade: { disableWait: true },
     });
     const cm = await p.waitFor('helm-controller to install release podinfo', () => configMap('podinfo-values'), LONG);
-    expect(cm.data).toEqual({ replicas: '3', image: IMAGE, chartVersion: '1.0.0' });
+    // Found by running helm-controller: a chart from an OCIRepository pinned by digest is installed with the first 12
+    // hex digits of the manifest digest as semver build metadata on its version
+    const snap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
+    expect(cm.data).toEqual({ replicas: '3', image: IMAGE, chartVersion: `1.0.0+${shortDigest(snap.spec!.digest)}` });
     const secrets = await core.listNamespacedSecret({ namespace: p.namespace, labelSelector: 'owner=helm,name=podinfo' });
     expect(secrets.items.map((x) => x.metadata?.name)).toContain('sh.helm.release.v1.podinfo.v1');
   });
@@ -266,7 +278,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     const s = services();
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const ours = snap.spec!.digest;
-    const client = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    const client = pushClient();
     const repo = client.repository(snap.spec!.repository);
     const intruder = new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     let theirs: string;
@@ -285,7 +297,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
         layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
-      await pushCosignSignature(repo, `${s.registry.tls.host}/${snap.spec!.repository}`, theirs, intruder);
+      await pushCosignSignature(repo, `${s.registry.zot.host}/${snap.spec!.repository}`, theirs, intruder);
     } finally {
       await client.close();
     }
@@ -305,25 +317,31 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     );
     const refused = await p.waitFor('source-controller to refuse the foreign signature', async () => {
       const r = await ociRepos().get('manifests');
-      return r && fluxStatus(r).observedGeneration === r.metadata.generation && condition(r, 'SourceVerified').status === 'False'
-        ? r
-        : undefined;
+      // Found by running source-controller: status.observedGeneration moves only on a successful reconcile; a
+      // failed one shows in its conditions' observedGeneration
+      const verified = condition(r, 'SourceVerified');
+      return r && verified.observedGeneration === r.metadata.generation && verified.status === 'False' ? r : undefined;
     }, LONG);
     expect(condition(refused, 'Ready').status).toBe('False');
     console.log(`Flux on a foreign signature: ${condition(refused, 'SourceVerified').reason}: ${condition(refused, 'SourceVerified').message}`);
 
-    // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look
-    const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
-      p.driver.ping();
-      await new Promise((r) => setTimeout(r, 3000));
-      const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
-      return r?.spec?.ref.digest === ours && isReadyNow(r) && condition(r, 'SourceVerified').status === 'True' ? r : undefined;
-    }, LONG);
-    expect(fluxStatus(back).artifact?.revision).toBe(ours);
-    // and our manifest is in the registry again (configure pushed it back on a resync tick)
-    const check = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look.
+    // Found by running source-controller: back at a revision it still has in storage, Flux is Ready again (the
+    // signature is checked, the manifest is not fetched), so our manifest being back is waited for on its own.
+    const check = pushClient();
     try {
-      expect((await check.repository(snap.spec!.repository).manifests.resolve(ours))?.digest).toBe(ours);
+      const registry = check.repository(snap.spec!.repository);
+      const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
+        p.driver.ping();
+        await new Promise((r) => setTimeout(r, 3000));
+        const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
+        if (!(r?.spec?.ref.digest === ours && isReadyNow(r) && condition(r, 'SourceVerified').status === 'True')) return undefined;
+        return (await registry.manifests.resolve(ours))?.digest === ours ? r : undefined;
+      }, LONG);
+      expect(fluxStatus(back).artifact?.revision).toBe(ours);
+      expect(condition(back, 'SourceVerified').observedGeneration).toBe(back.metadata.generation);
+      // the tag is ours again too (a tag-following consumer would read our content)
+      expect((await registry.manifests.resolve(snap.spec!.tag!))?.digest).toBe(ours);
     } finally {
       await check.close();
     }
@@ -350,8 +368,10 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     expect(cm.data?.color).toBe('green');
     const values = await p.waitFor('helm-controller to upgrade to chart 1.1.0', async () => {
       const c = await configMap('podinfo-values');
-      return c?.data?.chartVersion === '1.1.0' ? c : undefined;
+      return c?.data?.chartVersion?.startsWith('1.1.0+') ? c : undefined;
     }, LONG);
+    const chartSnap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
+    expect(values.data?.chartVersion).toBe(`1.1.0+${shortDigest(chartSnap.spec!.digest)}`);
     expect(values.data).toMatchObject({ replicas: '3', image: IMAGE });
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const repo = await fluxReady('manifests', snap.spec!.digest);
