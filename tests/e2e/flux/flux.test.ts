@@ -318,11 +318,14 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     const refused = await p.waitFor('source-controller to refuse the foreign signature', async () => {
       const r = await ociRepos().get('manifests');
       // Found by running source-controller: status.observedGeneration moves only on a successful reconcile; a
-      // failed one shows in its conditions' observedGeneration
+      // failed one shows in its conditions' observedGeneration. Mid-reconcile it writes SourceVerified=False with
+      // Ready=Unknown first, so both are waited for.
       const verified = condition(r, 'SourceVerified');
-      return r && verified.observedGeneration === r.metadata.generation && verified.status === 'False' ? r : undefined;
+      const ready = condition(r, 'Ready');
+      const current = (c: { observedGeneration?: number }) => c.observedGeneration === r?.metadata.generation;
+      return r && current(verified) && verified.status === 'False' && current(ready) && ready.status === 'False' ? r : undefined;
     }, LONG);
-    expect(condition(refused, 'Ready').status).toBe('False');
+    expect(condition(refused, 'Ready').reason).toBe('VerificationError');
     console.log(`Flux on a foreign signature: ${condition(refused, 'SourceVerified').reason}: ${condition(refused, 'SourceVerified').message}`);
 
     // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look.
