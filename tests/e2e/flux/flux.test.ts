@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient } from '../../../shared/oci/index.js';
+import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient, signatureTag } from '../../../shared/oci/index.js';
 import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { installFluxCrds, startFlux, type RunningFlux } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
@@ -352,6 +352,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
   });
 
   it('a new component version flows through to changed objects in the cluster', async () => {
+    const previous = ((await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject).spec!;
     await p.pushSource(await componentVersion({ version: '1.1.0', image: { reference: IMAGE }, manifests: await manifests('1.1.0'), chart: await chart('1.1.0') }));
     await p.api.patchNamespacedCustomObject(
       {
@@ -379,5 +380,15 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const repo = await fluxReady('manifests', snap.spec!.digest);
     expect(condition(repo, 'SourceVerified').status).toBe('True');
+    // the replaced manifest is gone from zot, and its signature with it (zot's retention keeps every tag)
+    const check = pushClient();
+    try {
+      const registry = check.repository(previous.repository);
+      expect(await registry.manifests.resolve(previous.digest)).toBeUndefined();
+      expect(await registry.manifests.resolve(signatureTag(previous.digest))).toBeUndefined();
+      expect(await registry.manifests.resolve(signatureTag(snap.spec!.digest))).toBeDefined();
+    } finally {
+      await check.close();
+    }
   });
 });
