@@ -86,6 +86,7 @@ export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): 
       signature: sig.signature,
       key: key.publicKey,
       ...(key.issuer ? { issuer: key.issuer } : {}),
+      ...(key.subject ? { subject: key.subject } : {}),
     });
     verified.push({ name: sig.name, algorithm: sig.signature.algorithm, digest: { ...sig.digest } });
   }
