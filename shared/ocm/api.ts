@@ -37,6 +37,8 @@ export interface VerificationKey {
   issuer?: string;
   /** sigstore only: the identity (email or URI) the Fulcio certificate certifies */
   subject?: string;
+  /** sigstore only: the Rekor log's PEM public key; each entry's signed entry timestamp must verify with it */
+  rekorKey?: string | Buffer;
 }
 
 export interface VerifyOptions {

@@ -149,6 +149,8 @@ export interface VerifySignatureInput {
   issuer?: string;
   /** sigstore only: the identity (email or URI) the Fulcio certificate certifies */
   subject?: string;
+  /** sigstore only: PEM public key(s) of the Rekor log, to check each entry's signed entry timestamp */
+  rekorKey?: string | Buffer;
 }
 
 export const SUPPORTED_SIGNATURE_ALGORITHMS: readonly string[] = [RSA_PKCS1_V15, RSA_PSS, ...SIGSTORE_ALGORITHMS];
@@ -167,18 +169,19 @@ export function verifySignatureValue(input: VerifySignatureInput): void {
     if (SIGSTORE_ALGORITHMS.includes(s.algorithm)) {
       if (s.mediaType && s.mediaType !== MEDIA_TYPE_SIGSTORE) throw new SignatureInvalidError(component, name, `media type ${s.mediaType} is not a sigstore signature's (${MEDIA_TYPE_SIGSTORE})`);
       const material = loadVerificationMaterial(input.key);
+      const rekorKeys = input.rekorKey ? loadVerificationMaterial(input.rekorKey).keys : [];
       verifySigstoreSignature({
         component,
         signatureName: name,
         digestHex: input.digestHex,
         hashAlgorithm: input.hashAlgorithm,
         signature: s,
-        trust: { keys: material.keys, roots: material.certs, ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.subject ? { subject: input.subject } : {}) },
+        trust: { keys: material.keys, roots: material.certs, ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.subject ? { subject: input.subject } : {}), rekorKeys },
       });
       return;
     }
-    if (input.subject) {
-      throw new SignatureInvalidError(component, name, `subject applies to sigstore signatures (Fulcio certificates); name the signer of a ${s.algorithm} signature with issuer`);
+    if (input.subject || input.rekorKey) {
+      throw new SignatureInvalidError(component, name, `${input.subject ? 'subject' : 'a Rekor key'} applies to sigstore signatures only; name the signer of a ${s.algorithm} signature with issuer`);
     }
     verifyRsaSignature(input);
   } catch (err) {

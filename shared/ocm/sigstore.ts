@@ -10,11 +10,13 @@
  * OCM trusts whatever key the entry carries and asks Rekor's public log about it. We trust only what the user
  * configured instead (verify[]): a public key the entry's key must equal, or CA certificates the entry's certificate
  * must chain to, together with the identity Fulcio certified (OIDC issuer and subject), so that any certificate
- * from the same CA for somebody else does not pass.
+ * from the same CA for somebody else does not pass. Given Rekor's public key, the entry's signed entry timestamp
+ * is checked too, and the certificate must have been valid when Rekor logged the entry; the inclusion proof is not
+ * checked (it needs a current signed tree head from Rekor).
  */
-import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify as verifySignature, X509Certificate, type KeyObject } from 'node:crypto';
 import { p256, p384, p521 } from '@noble/curves/nist.js';
-import { ASN1Obj, X509Certificate as SigstoreCertificate } from '@sigstore/core';
+import { ASN1Obj, json as canonicalJson, X509Certificate as SigstoreCertificate } from '@sigstore/core';
 import { CertificateError, SignatureInvalidError } from './errors.js';
 import type { SignatureSpec } from './model.js';
 import { verifyChain, rfc2253 } from './certificates.js';
@@ -38,6 +40,11 @@ export interface SigstoreTrust {
   issuer?: string;
   /** the certified identity: an email or URI subject alternative name (required with `roots`) */
   subject?: string;
+  /**
+   * Rekor's public key(s): when given, every entry's signedEntryTimestamp must verify with the key whose log ID it
+   * names, and a certificate must have been valid at the entry's integratedTime (then a proven time)
+   */
+  rekorKeys?: KeyObject[];
 }
 
 /** One hashedrekord entry of the signature value, decoded. */
@@ -50,8 +57,10 @@ export interface HashedRekordEntry {
   signature: Buffer;
   /** the key material in the entry, PEM (PUBLIC KEY or CERTIFICATE) */
   publicMaterial: string;
-  /** seconds since the epoch, as Rekor recorded it (not verified offline) */
+  /** seconds since the epoch, as Rekor recorded it (proven only by the signed entry timestamp) */
   integratedTime?: number;
+  /** what Rekor signed in its signedEntryTimestamp: canonical JSON of body, integratedTime, logID and logIndex */
+  timestamp?: { payload: Buffer; signature: Buffer; logID: string };
 }
 
 type Invalid = (detail: string) => SignatureInvalidError;
@@ -91,6 +100,16 @@ export function parseSigstoreValue(value: string, invalid: Invalid): HashedRekor
     const key = record(sig?.['publicKey']);
     if (typeof hash?.['value'] !== 'string' || typeof hash['algorithm'] !== 'string') throw invalid(`${at} has no data.hash`);
     const integratedTime = entry['integratedTime'];
+    const set = record(entry['verification'])?.['signedEntryTimestamp'];
+    const logID = entry['logID'];
+    const timestamp =
+      typeof set === 'string' && typeof logID === 'string' && typeof integratedTime === 'number' && typeof entry['logIndex'] === 'number'
+        ? {
+            payload: Buffer.from(canonicalJson.canonicalize({ body: entry['body'], integratedTime, logID, logIndex: entry['logIndex'] })),
+            signature: base64(set, `${at} signedEntryTimestamp`, invalid),
+            logID,
+          }
+        : undefined;
     return {
       uuid,
       digestHex: hash['value'],
@@ -98,6 +117,7 @@ export function parseSigstoreValue(value: string, invalid: Invalid): HashedRekor
       signature: base64(sig?.['content'], `${at} signature.content`, invalid),
       publicMaterial: base64(key?.['content'], `${at} signature.publicKey.content`, invalid).toString('utf8'),
       ...(typeof integratedTime === 'number' ? { integratedTime } : {}),
+      ...(timestamp ? { timestamp } : {}),
     };
   });
 }
@@ -158,13 +178,14 @@ export function verifySigstoreSignature(input: VerifySigstoreInput): void {
     const at = `Rekor entry ${entry.uuid}`;
     if (entry.hashAlgorithm !== 'sha256') throw invalid(`${at} hashes with ${entry.hashAlgorithm}, expected sha256`);
     if (entry.digestHex !== input.digestHex) throw invalid(`${at} is for digest ${entry.digestHex}, not the component digest ${input.digestHex}`);
-    const key = entryKey(entry, trust, input.signature.algorithm, invalid);
+    const integrated = trust.rekorKeys?.length ? provenIntegratedTime(entry, trust.rekorKeys, invalid) : undefined;
+    const key = entryKey(entry, trust, input.signature.algorithm, invalid, integrated);
     if (!verifyEcdsaDigest(key, digest, entry.signature)) throw invalid(`the ECDSA signature in ${at} does not verify with its key`);
   }
 }
 
 /** The entry's key, once it is bound to what the user trusts (a configured key, or a certificate of the trusted CA for the expected identity). */
-function entryKey(entry: HashedRekordEntry, trust: SigstoreTrust, algorithm: string, invalid: Invalid): KeyObject {
+function entryKey(entry: HashedRekordEntry, trust: SigstoreTrust, algorithm: string, invalid: Invalid, integrated: Date | undefined): KeyObject {
   const at = `Rekor entry ${entry.uuid}`;
   const pem = entry.publicMaterial;
   let cert: X509Certificate | undefined;
@@ -192,11 +213,14 @@ function entryKey(entry: HashedRekordEntry, trust: SigstoreTrust, algorithm: str
     if (trust.issuer || trust.subject) throw invalid(`${at} carries a bare public key, so the identity (issuer/subject) cannot be checked`);
     return key;
   }
+  if (integrated && (integrated < new Date(cert.validFrom) || integrated > new Date(cert.validTo))) {
+    throw invalid(`the certificate in ${at} was not valid when Rekor logged the entry (${integrated.toISOString()}, certificate ${cert.validFrom} .. ${cert.validTo})`);
+  }
   if (trust.roots.length) {
-    // Fulcio certificates live for minutes: like OCM for X.509 signatures, the chain must have held when the
-    // certificate was issued (what Rekor's integratedTime would prove is not checked offline)
+    // Fulcio certificates live for minutes: the chain must have held when Rekor logged the entry (a time its key
+    // proves), or else, like OCM for X.509 signatures, when the certificate was issued
     try {
-      verifyChain([cert], trust.roots, new Date(cert.validFrom), { codeSigning: true });
+      verifyChain([cert], trust.roots, integrated ?? new Date(cert.validFrom), { codeSigning: true });
     } catch (err) {
       if (err instanceof CertificateError) throw new CertificateError(`signature certificate in ${at} (${rfc2253(cert.subject) || 'no subject'}): ${err.message}`);
       throw err;
@@ -210,4 +234,16 @@ function entryKey(entry: HashedRekordEntry, trust: SigstoreTrust, algorithm: str
     if (trust.subject && subject !== trust.subject) throw invalid(`certificate in ${at} certifies ${subject ?? '(no email or URI)'}, expected ${trust.subject}`);
   }
   return key;
+}
+
+/** The entry's integratedTime, once its signedEntryTimestamp verifies with the Rekor key its logID names. */
+function provenIntegratedTime(entry: HashedRekordEntry, rekorKeys: KeyObject[], invalid: Invalid): Date {
+  const at = `Rekor entry ${entry.uuid}`;
+  const t = entry.timestamp;
+  if (!t || entry.integratedTime === undefined) throw invalid(`${at} has no signed entry timestamp, which the given Rekor key asks for`);
+  // a log's ID is the SHA-256 of its public key (DER SubjectPublicKeyInfo)
+  const key = rekorKeys.find((k) => createHash('sha256').update(k.export({ type: 'spki', format: 'der' })).digest('hex') === t.logID);
+  if (!key) throw invalid(`${at} was logged by Rekor log ${t.logID}, not by the log whose key is given`);
+  if (!verifySignature('sha256', t.payload, key, t.signature)) throw invalid(`the signed entry timestamp of ${at} does not verify with the given Rekor key`);
+  return new Date(entry.integratedTime * 1000);
 }

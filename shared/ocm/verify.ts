@@ -87,6 +87,7 @@ export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): 
       key: key.publicKey,
       ...(key.issuer ? { issuer: key.issuer } : {}),
       ...(key.subject ? { subject: key.subject } : {}),
+      ...(key.rekorKey ? { rekorKey: key.rekorKey } : {}),
     });
     verified.push({ name: sig.name, algorithm: sig.signature.algorithm, digest: { ...sig.digest } });
   }

@@ -27,10 +27,11 @@ import { TESTDATA } from './testdata.js';
 const UPSTREAM = join(TESTDATA, 'signed', 'sigstore');
 const upstream = (): ComponentDescriptor => parseComponentDescriptor(readFileSync(join(UPSTREAM, 'component-descriptor-signed.yaml')));
 const fulcioChain = readFileSync(join(UPSTREAM, 'fulcio-chain.pem'), 'utf8');
+const rekorKey = readFileSync(join(UPSTREAM, 'rekor.pub'), 'utf8');
 const GITHUB = 'https://github.com/login/oauth';
 const SIGNER = 'gerald.gm.morrison@gmail.com';
 
-const verify = (cd: ComponentDescriptor, key: { signature: string; publicKey: string | Buffer; issuer?: string; subject?: string }) =>
+const verify = (cd: ComponentDescriptor, key: { signature: string; publicKey: string | Buffer; issuer?: string; subject?: string; rekorKey?: string }) =>
   verifyComponent(descriptorSet(cd, []), { keys: [key], skipResourceDigests: true });
 const failure = async (p: Promise<unknown>): Promise<Error> => p.then(() => new Error('verified, but should not have'), (e: unknown) => e as Error);
 
@@ -65,6 +66,24 @@ describe('upstream signatures made by the OCM CLI with the public Fulcio and Rek
     await expect(verify(cd, { signature: 'sigstore-recommended', publicKey: leafKey })).resolves.toBeTruthy();
   });
 
+  it("with Rekor's key, the signed entry timestamps verify and the certificate was valid when the entry was logged", async () => {
+    const cd = upstream();
+    await expect(verify(cd, { signature: 'sigstore-recommended', publicKey: fulcioChain, issuer: GITHUB, subject: SIGNER, rekorKey })).resolves.toBeTruthy();
+    await expect(verify(cd, { signature: 'sigstore-legacy', publicKey: entryMaterial(cd, 'sigstore-legacy'), rekorKey })).resolves.toBeTruthy();
+    // another log's key
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const foreign = await failure(verify(cd, { signature: 'sigstore-legacy', publicKey: entryMaterial(cd, 'sigstore-legacy'), rekorKey: other }));
+    expect(foreign.message).toMatch(/was logged by Rekor log c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d, not by the log whose key is given/);
+    // a moved integratedTime no longer matches what Rekor signed
+    const moved = upstream();
+    const sig = moved.signatures.find((s) => s.name === 'sigstore-recommended')!;
+    const log = JSON.parse(Buffer.from(sig.signature.value, 'base64').toString()) as Record<string, { integratedTime: number }>;
+    Object.values(log)[0]!.integratedTime += 3600;
+    sig.signature.value = Buffer.from(JSON.stringify(log)).toString('base64');
+    const e = await failure(verify(moved, { signature: 'sigstore-recommended', publicKey: fulcioChain, issuer: GITHUB, subject: SIGNER, rekorKey }));
+    expect(e.message).toMatch(/the signed entry timestamp of Rekor entry .* does not verify with the given Rekor key/);
+  });
+
   it('a bare-key (sigstore) entry cannot be checked against a CA', async () => {
     const e = await failure(verify(upstream(), { signature: 'sigstore-legacy', publicKey: fulcioChain, issuer: GITHUB, subject: SIGNER }));
     expect(e.message).toMatch(/carries a bare public key, no certificate to check against the given CA/);
@@ -94,7 +113,7 @@ function sigstoreSignature(
   cd: ComponentDescriptor,
   signer: KeyObject,
   material: string,
-  opts: { algorithm?: string; name?: string; digest?: string; kind?: string; entries?: number } = {},
+  opts: { algorithm?: string; name?: string; digest?: string; kind?: string; entries?: number; rekor?: { key: KeyObject; integratedTime: number } } = {},
 ): Signature {
   const normalised = normaliseDescriptor(cd, 'jsonNormalisation/v3');
   const digest = opts.digest ?? createHashHex(normalised);
@@ -107,13 +126,15 @@ function sigstoreSignature(
       kind: opts.kind ?? 'hashedrekord',
       spec: { data: { hash: { algorithm: 'sha256', value: digest } }, signature: { content, publicKey: { content: Buffer.from(material).toString('base64') } } },
     };
-    log[randomBytes(40).toString('hex')] = {
+    const entry = {
       body: Buffer.from(JSON.stringify(body)).toString('base64'),
-      integratedTime: 1768821857,
-      logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d',
+      integratedTime: opts.rekor?.integratedTime ?? 1768821857,
+      logID: opts.rekor ? createHashHex(createPublicKey(opts.rekor.key).export({ type: 'spki', format: 'der' })) : 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d',
       logIndex: 834735212 + i,
-      verification: { inclusionProof: { hashes: [], logIndex: 1, rootHash: '00', treeSize: 2 }, signedEntryTimestamp: 'MEUCIQ==' },
     };
+    // Rekor signs the entry's fields as RFC 8785 JSON: these keys are in that order already, and hold no escapes
+    const set = opts.rekor ? sign('sha256', Buffer.from(JSON.stringify(entry)), opts.rekor.key).toString('base64') : 'MEUCIQ==';
+    log[randomBytes(40).toString('hex')] = { ...entry, verification: { inclusionProof: { hashes: [], logIndex: 1, rootHash: '00', treeSize: 2 }, signedEntryTimestamp: set } };
   }
   return {
     name: opts.name ?? 'keyless',
@@ -201,6 +222,18 @@ describe('signatures made here in OCM\'s layout', () => {
       const server = await pki.issue('server', 'fulcio', '/O=sigstore.dev', ['extendedKeyUsage=serverAuth', `subjectAltName=email:${identity.subject}`, fulcioIssuerExtension(identity.issuer)], { ec: true });
       const notForCode = withSignature(sigstoreSignature(unsigned(), createPrivateKey(server.key), server.cert));
       expect((await failure(verify(notForCode, { signature: 'keyless', publicKey: fulcio.cert, ...identity }))).message).toMatch(/is not for code signing/);
+    });
+
+    it("with a Rekor key, the certificate must have been valid when the entry was logged", async () => {
+      const rekor = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const rekorKey = rekor.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const now = Math.floor(Date.now() / 1000);
+      const logged = withSignature(sigstoreSignature(unsigned(), createPrivateKey(leaf.key), leaf.cert, { rekor: { key: rekor.privateKey, integratedTime: now } }));
+      await expect(verify(logged, { signature: 'keyless', publicKey: fulcio.cert, ...identity, rekorKey })).resolves.toBeTruthy();
+      const late = withSignature(sigstoreSignature(unsigned(), createPrivateKey(leaf.key), leaf.cert, { rekor: { key: rekor.privateKey, integratedTime: now + 10 * 86_400 } }));
+      expect((await failure(verify(late, { signature: 'keyless', publicKey: fulcio.cert, ...identity, rekorKey }))).message).toMatch(/was not valid when Rekor logged the entry/);
+      // without the Rekor key the unproven time is not used: the chain is checked at the certificate's issuance
+      await expect(verify(late, { signature: 'keyless', publicKey: fulcio.cert, ...identity })).resolves.toBeTruthy();
     });
   });
 });

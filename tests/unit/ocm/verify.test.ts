@@ -285,6 +285,9 @@ describe('PEM signatures with certificate chains', () => {
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=acme signer' }], skipResourceDigests: true })).resolves.toBeTruthy();
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: await readFile(join(pki, 'other.pem')) }], skipResourceDigests: true })).rejects.toBeInstanceOf(CertificateError);
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=someone else' }], skipResourceDigests: true })).rejects.toBeInstanceOf(SignatureInvalidError);
+    // sigstore's identity and log key mean nothing to an RSA signature: said, not ignored
+    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, subject: 'dev@acme.example' }], skipResourceDigests: true })).rejects.toThrow(/subject applies to sigstore signatures only/);
+    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, rekorKey: keys.publicKey }], skipResourceDigests: true })).rejects.toThrow(/a Rekor key applies to sigstore signatures only/);
     const forged = structuredClone(signed.root);
     forged.signatures.find((s) => s.name === 'pem')!.signature.issuer = 'CN=mallory';
     await expect(verifyComponent(descriptorSet(forged, signed.all.slice(1)), { keys: [{ signature: 'pem', publicKey: root }], skipResourceDigests: true })).rejects.toThrow(/issuer "CN=mallory"/);
