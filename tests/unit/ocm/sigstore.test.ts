@@ -4,7 +4,7 @@
  * (api/tech/signing/handlers/sigstore: base64 JSON Rekor answer, hashedrekord body, ECDSA over the digest) with a
  * self-made CA standing in for Fulcio.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { parseSigstoreValue } from '../../../shared/ocm/sigstore.js';
 import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../fixtures/ocm/pki.js';
+import { sigstoreSignature } from '../../fixtures/ocm/sigstore.js';
 import { TESTDATA } from './testdata.js';
 
 const UPSTREAM = join(TESTDATA, 'signed', 'sigstore');
@@ -107,43 +108,6 @@ describe('upstream signatures made by the OCM CLI with the public Fulcio and Rek
     expect(e.message).toMatch(/the ECDSA signature in Rekor entry .* does not verify/);
   });
 });
-
-/** A signature in OCM's sigstore layout, signed here: `material` is the PEM put into the Rekor entry. */
-function sigstoreSignature(
-  cd: ComponentDescriptor,
-  signer: KeyObject,
-  material: string,
-  opts: { algorithm?: string; name?: string; digest?: string; kind?: string; entries?: number; rekor?: { key: KeyObject; integratedTime: number } } = {},
-): Signature {
-  const normalised = normaliseDescriptor(cd, 'jsonNormalisation/v3');
-  const digest = opts.digest ?? createHashHex(normalised);
-  const log: Record<string, unknown> = {};
-  for (let i = 0; i < (opts.entries ?? 1); i++) {
-    // ECDSA over sha256(normalised) is ECDSA over the digest itself, as Rekor's hashedrekord has it
-    const content = sign('sha256', normalised, signer).toString('base64');
-    const body = {
-      apiVersion: '0.0.1',
-      kind: opts.kind ?? 'hashedrekord',
-      spec: { data: { hash: { algorithm: 'sha256', value: digest } }, signature: { content, publicKey: { content: Buffer.from(material).toString('base64') } } },
-    };
-    const entry = {
-      body: Buffer.from(JSON.stringify(body)).toString('base64'),
-      integratedTime: opts.rekor?.integratedTime ?? 1768821857,
-      logID: opts.rekor ? createHashHex(createPublicKey(opts.rekor.key).export({ type: 'spki', format: 'der' })) : 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d',
-      logIndex: 834735212 + i,
-    };
-    // Rekor signs the entry's fields as RFC 8785 JSON: these keys are in that order already, and hold no escapes
-    const set = opts.rekor ? sign('sha256', Buffer.from(JSON.stringify(entry)), opts.rekor.key).toString('base64') : 'MEUCIQ==';
-    log[randomBytes(40).toString('hex')] = { ...entry, verification: { inclusionProof: { hashes: [], logIndex: 1, rootHash: '00', treeSize: 2 }, signedEntryTimestamp: set } };
-  }
-  return {
-    name: opts.name ?? 'keyless',
-    digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'jsonNormalisation/v3', value: createHashHex(normalised) },
-    signature: { algorithm: opts.algorithm ?? 'sigstore-v2', mediaType: 'application/vnd.ocm.signature.sigstore', value: Buffer.from(JSON.stringify(log)).toString('base64') },
-  };
-}
-
-const createHashHex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 const unsigned = (): ComponentDescriptor => {
   const cd = upstream();
