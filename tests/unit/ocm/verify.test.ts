@@ -374,6 +374,15 @@ describe('order of checks', () => {
     expect(asked).toBe(0);
   });
 
+  it('an unsupported algorithm is named as such even when the digest does not match either', async () => {
+    const e = (await verifyComponent(descriptorSet(cd('ECDSA-P521-SOMETHING'), []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access }).catch((x: unknown) => x)) as Error;
+    expect(e).toBeInstanceOf(UnsupportedSignatureError);
+    expect(e.message).toBe(
+      'signature "acme" of acme.org/order:1.0.0: signature algorithm ECDSA-P521-SOMETHING is not supported: ocm-knative verifies RSASSA-PKCS1-V1_5, RSASSA-PSS, sigstore, sigstore-v2',
+    );
+    expect(asked).toBe(0);
+  });
+
   it('a missing signature fails before any resource is fetched', async () => {
     await expect(verifyComponent(descriptorSet(cd('RSASSA-PSS', false), []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access })).rejects.toBeInstanceOf(SignatureMissingError);
     expect(asked).toBe(0);
