@@ -67,6 +67,13 @@ describe('Component.spec.verify', () => {
     expect(ready(await h.get('Component', 'app'))).toMatchObject({ status: 'True', reason: 'Succeeded' });
   });
 
+  it('a Secret with one trust entry under another name still works beside rekor.pub', async () => {
+    h.kube.setSecret(NS, 'one-entry', { 'fulcio.pem': fulcio.cert, 'rekor.pub': rekorPub });
+    await component([{ signature: 'keyless', secretRef: { name: 'one-entry' }, ...identity }]);
+    await h.bus.drain();
+    expect(ready(await h.get('Component', 'app'))).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  });
+
   it('another identity verifies again and fails in words naming the signature', async () => {
     await component([{ signature: 'keyless', secretRef: { name: 'sigstore-trust' }, ...identity }]);
     await h.bus.drain();
