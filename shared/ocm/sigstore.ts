@@ -227,7 +227,12 @@ function entryKey(entry: HashedRekordEntry, trust: SigstoreTrust, algorithm: str
     }
   }
   if (trust.issuer || trust.subject) {
-    const parsed = SigstoreCertificate.parse(pem);
+    let parsed: SigstoreCertificate;
+    try {
+      parsed = SigstoreCertificate.parse(pem);
+    } catch (err) {
+      throw invalid(`the certificate in ${at} cannot be read for its identity: ${(err as Error).message}`);
+    }
     const issuer = fulcioIssuer(parsed);
     const subject = fulcioSubject(parsed);
     if (trust.issuer && issuer !== trust.issuer) throw invalid(`certificate in ${at} was issued for OIDC issuer ${issuer ?? '(none)'}, expected ${trust.issuer}`);
