@@ -10,7 +10,8 @@
  * - a new component version reaches the cluster;
  * - our manifest deleted and its tag given to a manifest signed by another key: Flux refuses it once the
  *   OCIRepository points there (Ready=False, SourceVerified=False), and our resync puts manifest, tag and
- *   OCIRepository back.
+ *   OCIRepository back;
+ * - `flux suspend` on our OCIRepository survives our next apply, and Flux takes the new digest on resume.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -390,5 +391,39 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     } finally {
       await check.close();
     }
+  });
+
+  it('flux suspend on our OCIRepository: publish keeps it suspended and moves the digest; Flux takes it on resume', async () => {
+    const setSuspend = (suspend: boolean) =>
+      custom.patchNamespacedCustomObject(
+        { group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: p.namespace, plural: 'ocirepositories', name: 'manifests', body: { spec: { suspend } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    const before = ((await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject).spec!.digest;
+    // what `flux suspend source oci manifests` does: a merge patch of spec.suspend
+    await setSuspend(true);
+    await p.pushSource(await componentVersion({ version: '1.2.0', image: { reference: IMAGE }, manifests: await manifests('1.2.0'), chart: await chart('1.2.0') }));
+    await p.api.patchNamespacedCustomObject(
+      { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: p.namespace, plural: 'components', name: 'app', body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const next = await p.waitFor('publish to point the suspended OCIRepository at 1.2.0', async () => {
+      const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject | undefined;
+      const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
+      return snap?.spec && snap.spec.digest !== before && r?.spec?.ref.digest === snap.spec.digest ? r : undefined;
+    }, LONG);
+    // our server-side apply leaves the field it does not own alone, and source-controller does not move while suspended
+    expect(next.spec!.suspend).toBe(true);
+    expect(fluxStatus(next).artifact?.revision).toBe(before);
+    expect((await configMap('app'))?.data?.version).toBe('1.1.0');
+
+    await setSuspend(false);
+    const resumed = await fluxReady('manifests', next.spec!.ref.digest);
+    expect(condition(resumed, 'SourceVerified').status).toBe('True');
+    const cm = await p.waitFor('kustomize-controller to apply version 1.2.0', async () => {
+      const c = await configMap('app');
+      return c?.data?.version === '1.2.0' ? c : undefined;
+    }, LONG);
+    expect(cm.data?.color).toBe('green');
   });
 });
