@@ -1,8 +1,10 @@
 /**
  * Flux in the loop (issue 15): the real source-, kustomize- and helm-controller (tests/infra/flux.ts) consume what
  * the real stage functions publish into the pipeline's registry (zot with the shipped config: TLS, htpasswd, access
- * control), in the tenant namespace knative/tenant/ describes, with the Secrets the publish stage names (Flux reads
- * as that tenant's read-only zot user):
+ * control), in a tenant namespace set up as knative/tenant/ describes, with the Secrets the publish stage names
+ * (Flux reads as that tenant's read-only zot user, which `ocm-knative tenant add` makes). The file runs its own
+ * zot (startZot, the shipped config on the run's S3 store) whose tenant is this file's own namespace: the shared
+ * zot's tenant namespace (ZOT_TENANT) is used by the integration tier, which runs at the same time.
  * - the OCIRepository is Ready in source-controller, its artifact is our Snapshot, and its cosign signature (ours,
  *   from the publish stage's signing key) is verified (SourceVerified=True);
  * - a Kustomization applies the configured manifests (substituted value, localized image);
@@ -22,7 +24,8 @@ import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryCli
 import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { installFluxCrds, startFlux, type RunningFlux } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
-import { ZOT_TENANT } from '../../infra/zot.js';
+import { goTool } from '../../infra/binaries.js';
+import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
 import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
 import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
@@ -75,10 +78,13 @@ function chart(version: string): Promise<Buffer> {
 /** what helm-controller appends to the version of a chart from an OCIRepository: `+` and this */
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
+/** this file's zot (see the header) */
+let zot: RunningZot;
+
 /** zot as the functions' identity: someone with write access changing the registry behind our back */
 function pushClient(): RegistryClient {
-  const zot = services().registry.zot;
-  return new RegistryClient({ url: zot.url, caFile: zot.caFile, credentials: zot.push });
+  const z = zot.endpoint;
+  return new RegistryClient({ url: z.url, caFile: z.caFile, credentials: z.push });
 }
 
 function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
@@ -147,12 +153,21 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
 
   beforeAll(async () => {
     const s = services();
-    const zot = s.registry.zot;
-    // the tenant namespace knative/tenant/ sets up: zot's tenant read user (`ocm-knative tenant add`) reads
-    // <namespace>/** only, and Flux reads our snapshots with it, as in a cluster
+    const namespace = `flux-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    // the tenant read user zot gets from `ocm-knative tenant add` reads <namespace>/** only; Flux reads with it
+    zot = await startZot({ bin: goTool('zot'), workDir: s.workDir, ca: s.ca, s3: s.s3, name: `zot-${namespace}`, rootDirectory: `/zot-${namespace}`, tenant: namespace });
+    const z = zot.endpoint;
     p = await startPipeline({
-      namespace: ZOT_TENANT,
-      config: { FLUX_INSECURE: false, FLUX_CERT_SECRET: CA_SECRET, FLUX_SECRET: PULL_SECRET },
+      namespace,
+      config: {
+        REGISTRY_URL: z.url,
+        REGISTRY_CA_FILE: z.caFile,
+        REGISTRY_USERNAME: z.push.username,
+        REGISTRY_PASSWORD: z.push.password,
+        FLUX_INSECURE: false,
+        FLUX_CERT_SECRET: CA_SECRET,
+        FLUX_SECRET: PULL_SECRET,
+      },
       signing: { signer, verifySecretRef: VERIFY_SECRET },
     });
     core = p.kc.makeApiClient(CoreV1Api);
@@ -160,15 +175,11 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     await installFluxCrds(p.kc);
     // the tenant Secrets knative/tenant/flux-secrets.yaml describes, plus the public key for spec.verify
     const secrets: V1Secret[] = [
-      { metadata: { name: CA_SECRET }, type: 'Opaque', stringData: { 'ca.crt': await readFile(zot.caFile, 'utf8') } },
-      parseYaml(pullSecret(ZOT_TENANT, zot.host, zot.read.username, zot.read.password)) as V1Secret,
+      { metadata: { name: CA_SECRET }, type: 'Opaque', stringData: { 'ca.crt': await readFile(z.caFile, 'utf8') } },
+      parseYaml(pullSecret(namespace, z.host, z.read.username, z.read.password)) as V1Secret,
       { metadata: { name: VERIFY_SECRET }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
     ];
-    for (const body of secrets) {
-      // a namespace the run created earlier may still hold them (another file, or a rerun on the same services)
-      await core.deleteNamespacedSecret({ namespace: p.namespace, name: body.metadata!.name! }).catch(() => undefined);
-      await core.createNamespacedSecret({ namespace: p.namespace, body });
-    }
+    for (const body of secrets) await core.createNamespacedSecret({ namespace: p.namespace, body });
     flux = await startFlux({ namespace: p.namespace, kubeconfig: s.kube.kubeconfig, workDir: s.workDir, log: (l) => console.log(l) });
 
     await p.pushSource(await componentVersion({ version: '1.0.0', image: { reference: IMAGE }, manifests: await manifests('1.0.0'), chart: await chart('1.0.0') }));
@@ -212,6 +223,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
   afterAll(async () => {
     await flux?.stop();
     await p?.stop();
+    await zot?.stop();
   });
 
   it('source-controller takes our OCIRepository: Ready, artifact = our Snapshot, signature verified', async () => {
@@ -220,7 +232,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       const snap = (await p.get('Snapshot', `configuration-${name}`)) as SnapshotObject;
       const repo = await fluxReady(name, snap.spec!.digest);
       expect(repo.spec).toMatchObject({
-        url: `oci://${services().registry.zot.host}/${snap.spec!.repository}`,
+        url: `oci://${zot.endpoint.host}/${snap.spec!.repository}`,
         ref: { digest: snap.spec!.digest },
         certSecretRef: { name: CA_SECRET },
         secretRef: { name: PULL_SECRET },
@@ -276,7 +288,6 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
   });
 
   it('content changed in the registry behind our back: Flux refuses what we did not sign, our resync puts ours back', async () => {
-    const s = services();
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const ours = snap.spec!.digest;
     const client = pushClient();
@@ -298,7 +309,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
         layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
-      await pushCosignSignature(repo, `${s.registry.zot.host}/${snap.spec!.repository}`, theirs, intruder);
+      await pushCosignSignature(repo, `${zot.endpoint.host}/${snap.spec!.repository}`, theirs, intruder);
     } finally {
       await client.close();
     }
