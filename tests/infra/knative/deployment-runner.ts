@@ -236,7 +236,7 @@ export class DeploymentRunner {
       }
       const client = new Client('http://pod', { socketPath: this.o.net.podSocket(pod.name, port), headersTimeout: 2000, bodyTimeout: 2000 });
       try {
-        const res = await client.request({ method: 'GET', path: probe.path ?? '/', headers: Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])) });
+        const res = await client.request({ method: 'GET', path: probePath(probe.path), headers: Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])) });
         await res.body.dump();
         if (res.statusCode >= 200 && res.statusCode < 400) return;
       } catch {
@@ -282,13 +282,23 @@ export class DeploymentRunner {
     }
   }
 
+  /** Create or replace; two publishes of one Service can race (a Service event and a pod start): retry on 409. */
   private async upsertEndpoints(namespace: string, name: string, body: { metadata: { name: string; namespace: string }; subsets: unknown[] }): Promise<void> {
-    try {
-      const cur = await this.core.readNamespacedEndpoints({ namespace, name });
-      await this.core.replaceNamespacedEndpoints({ namespace, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } as never });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-      await this.core.createNamespacedEndpoints({ namespace, body: body as never });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const cur = await this.core.readNamespacedEndpoints({ namespace, name }).catch((err: unknown) => {
+          if ((err as { code?: number }).code === 404) return undefined;
+          throw err;
+        });
+        if (cur) {
+          await this.core.replaceNamespacedEndpoints({ namespace, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } as never });
+        } else {
+          await this.core.createNamespacedEndpoints({ namespace, body: body as never });
+        }
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+      }
     }
   }
 
@@ -394,4 +404,13 @@ export class DeploymentRunner {
     );
     return file;
   }
+}
+
+/**
+ * The request path of an HTTP probe as the kubelet sends it: it builds a URL from host, port and path, and Go's
+ * URL adds the leading slash a relative path lacks (the ApiServerSource adapter's probe path is `readiness`).
+ */
+export function probePath(path: string | undefined): string {
+  if (!path) return '/';
+  return path.startsWith('/') ? path : `/${path}`;
 }
