@@ -44,6 +44,14 @@ const PING = 'dev.knative.sources.ping';
  */
 const RESYNC = { namespace: 'ocm-knative-system', name: 'ocm-knative-resync', data: { reason: 'resync' }, extensions: { ocmknative: 'resync' } };
 
+/** What the shipped resync Triggers match: the ping type and the PingSource's `ocmknative` extension (not its source). */
+export function isResyncTick(event: CloudEvent<unknown>): boolean {
+  return event.type === PING && event['ocmknative'] === RESYNC.extensions.ocmknative;
+}
+
+/** The extension the shipped PingSource sets (ceOverrides), for stand-ins that tick with their own source and data. */
+export const RESYNC_EXTENSIONS = RESYNC.extensions;
+
 export class EventingDriver {
   readonly deliveries: DeliveryRecord[] = [];
   readonly deadLetters: Array<{ stage: string; event: CloudEvent<unknown>; status: number; body: string }> = [];
@@ -140,7 +148,7 @@ export class EventingDriver {
       const kind = event['kind'];
       const apiEvent = event.type.startsWith('dev.knative.apiserver.');
       // the resync Triggers match the ping's type and the `ocmknative` extension (a ping of another PingSource reaches no stage)
-      const resync = event.type === PING && event['ocmknative'] === RESYNC.extensions.ocmknative;
+      const resync = isResyncTick(event);
       if (!resync && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
       const p = this.deliver(sub, event).finally(() => this.inflight.delete(p));
       this.inflight.add(p);
