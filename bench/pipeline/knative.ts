@@ -8,7 +8,8 @@
  * 2. Throughput: events/s that one broker ingress + filter carry to one function instance: `--events` no-op update
  *    events for a Ready Resource posted to the ingress at --concurrency, counted by the function's own metric, next
  *    to the same events posted straight to the function.
- * 3. RSS of every Knative process (and of the pod agents that stand in for the node's network).
+ * 3. RSS of every Knative process (and of the pod agents that stand in for the node's network), and the CPU seconds
+ *    each spent while the broker carried the throughput run.
  *
  *   npx tsx functions/build.ts --outdir bench/.tmp/dist
  *   npx tsx bench/pipeline/knative.ts [--runs 10] [--events 2000] [--concurrency 16]
@@ -27,6 +28,7 @@ import {
   GROUP,
   VERSION,
   arg,
+  cpuSecondsOf,
   createObject,
   ensureBundles,
   exampleCtf,
@@ -182,9 +184,26 @@ async function main(): Promise<void> {
     const directRun = await push(fn, fn.url, direct, make, EVENTS);
     log(`direct to the function: ${directRun.perSecond}/s ${JSON.stringify(directRun.statuses)}`);
     await push(fn, knative.brokerUrl(system, BROKER), ingress, make, 200);
+    // where the CPU goes on the broker path: each Knative binary, its pod agent (our stand-in for the node's DNS and
+    // kube-proxy), the function, and this process (the host-side relays to the function)
+    const cpuNow = (): Record<string, number | undefined> => {
+      const out: Record<string, number | undefined> = {};
+      for (const { deployment, pid } of knative.runner.running()) {
+        out[deployment] = cpuSecondsOf(pid);
+        out[`${deployment} (pod agent)`] = cpuSecondsOf(childOf(pid));
+      }
+      out.functionResource = cpuSecondsOf(fn.pid);
+      const self = process.cpuUsage();
+      out['bench process (host relays, senders)'] = (self.user + self.system) / 1e6;
+      return out;
+    };
+    const cpuBefore = cpuNow();
     const brokerRun = await push(fn, knative.brokerUrl(system, BROKER), ingress, make, EVENTS);
+    const cpuAfter = cpuNow();
+    const cpu: Record<string, number> = {};
+    for (const [k, v] of Object.entries(cpuAfter)) if (v !== undefined && cpuBefore[k] !== undefined) cpu[k] = Math.round((v - cpuBefore[k]!) * 100) / 100;
     log(`through broker ingress + channel + filter: ${brokerRun.perSecond}/s ${JSON.stringify(brokerRun.statuses)}`);
-    result.throughput = { events: EVENTS, concurrency: CONCURRENCY, direct: directRun, broker: brokerRun };
+    result.throughput = { events: EVENTS, concurrency: CONCURRENCY, direct: directRun, broker: brokerRun, brokerCpuSeconds: cpu };
     await Promise.all([ingress.close(), direct.close()]);
 
     // RSS of every pod (the Knative binary) and of the pod agents
@@ -212,6 +231,8 @@ async function main(): Promise<void> {
     ]),
   );
   console.log(table(['path', 'events/s'], [['straight to one resource function', t.direct.perSecond], ['broker ingress -> channel -> filter -> the function', t.broker.perSecond]]));
+  const cpu = (result.throughput as { brokerCpuSeconds: Record<string, number> }).brokerCpuSeconds;
+  console.log(table(['process (broker run)', 'CPU s'], Object.entries(cpu).filter(([, v]) => v > 0).map(([k, v]) => [k, v])));
   console.log(table(['process', 'RSS MiB (peak/now)'], Object.entries(result.rss as Record<string, { peakMiB: number; nowMiB: number } | undefined>).map(([k, v]) => [k, v ? `${v.peakMiB}/${v.nowMiB}` : '-'])));
   log(`written ${file}; system namespace ${SYSTEM_NAMESPACE}`);
 }

@@ -3,6 +3,7 @@
  */
 import {
   CosignSigner,
+  deleteCosignSignature,
   DigestMismatchError as OciDigestMismatchError,
   hasCosignSignature,
   NotFoundError,
@@ -272,12 +273,22 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
 
     async deleteManifest(repository: string, digest: string): Promise<boolean> {
       seen.delete(seenKey(repository, digest));
+      let deleted: boolean;
       try {
-        return await store.deleteManifest(repository, digest);
+        deleted = await store.deleteManifest(repository, digest);
       } catch (err) {
-        if (err instanceof NotFoundError) return false;
-        throw err;
+        if (!(err instanceof NotFoundError)) throw err;
+        deleted = false;
       }
+      // The publish stage's cosign signature of it (sha256-<hex>.sig) goes too, whichever stage deletes the
+      // manifest: a tag, so zot's retention (keepTags .*) would keep it forever. Also when the manifest was gone
+      // already, so a retried deletion finishes the job.
+      try {
+        await deleteCosignSignature(store.repository(repository), digest);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+      return deleted;
     },
 
     async close(): Promise<void> {

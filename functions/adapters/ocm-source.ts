@@ -213,7 +213,13 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
         if (req.verify.length > 0) {
           try {
             const result = await verifyComponent(set, {
-              keys: req.verify.map((k) => ({ signature: k.signature, publicKey: k.publicKeyPem })),
+              keys: req.verify.map((k) => ({
+                signature: k.signature,
+                publicKey: k.publicKeyPem,
+                ...(k.issuer ? { issuer: k.issuer } : {}),
+                ...(k.subject ? { subject: k.subject } : {}),
+                ...(k.rekorKeyPem ? { rekorKey: k.rekorKeyPem } : {}),
+              })),
               access: { repository: repo, oci: oci.connect },
             });
             digest = result.digest.value;

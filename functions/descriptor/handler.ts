@@ -61,6 +61,8 @@ export interface DescriptorDeps {
 }
 
 const DESCRIPTORS_MEDIA_TYPE = 'application/vnd.ocm.software.component-descriptors.v1+yaml';
+/** the data key of a verify[] Secret that holds the Rekor log's public key (sigstore signatures) */
+const REKOR_KEY = 'rekor.pub';
 
 /**
  * How much to re-check a Component:
@@ -88,8 +90,9 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
   async function verificationKeys(obj: ComponentObject, input: ComponentInput): Promise<VerificationKey[]> {
     const keys: VerificationKey[] = [];
     for (const [i, v] of input.verify.entries()) {
+      const identity = { ...(v.issuer ? { issuer: v.issuer } : {}), ...(v.subject ? { subject: v.subject } : {}) };
       if (v.value) {
-        keys.push({ signature: v.signature, publicKeyPem: decodeKeyValue(v.value) });
+        keys.push({ signature: v.signature, publicKeyPem: decodeKeyValue(v.value), ...identity });
         continue;
       }
       const secret = await step(Reason.ConfigFetchFailed, () => kube.getSecret(obj.metadata.namespace, v.secretRef!.name));
@@ -99,8 +102,10 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
           `Component ${obj.metadata.name}: spec.verify[${i}].secretRef Secret ${v.secretRef!.name} not found`,
         );
       }
-      // Upstream convention: the key is stored under the signature name; accept a single-entry Secret too.
-      const entries = Object.entries(secret);
+      // Upstream convention: the key is stored under the signature name; accept a single-entry Secret too (the
+      // Rekor key beside it aside).
+      const rekor = v.signature === REKOR_KEY ? undefined : secret[REKOR_KEY];
+      const entries = Object.entries(secret).filter(([k]) => k !== REKOR_KEY || v.signature === REKOR_KEY);
       const data = secret[v.signature] ?? (entries.length === 1 ? entries[0]![1] : undefined);
       if (!data) {
         throw new ObjectFailure(
@@ -108,7 +113,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
           `Component ${obj.metadata.name}: Secret ${v.secretRef!.name} has no key named ${v.signature}`,
         );
       }
-      keys.push({ signature: v.signature, publicKeyPem: data.toString('utf8') });
+      keys.push({ signature: v.signature, publicKeyPem: data.toString('utf8'), ...identity, ...(rekor ? { rekorKeyPem: rekor.toString('utf8') } : {}) });
     }
     return keys;
   }
@@ -187,7 +192,14 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
         component: input.component,
         version,
         repository: repoAccess.spec,
-        verify: keys.map((k) => ({ signature: k.signature, key: sha256Hex(k.publicKeyPem) })),
+        // what the verification depends on: a new identity or Rekor key verifies again
+        verify: keys.map((k) => ({
+          signature: k.signature,
+          key: sha256Hex(k.publicKeyPem),
+          ...(k.issuer ? { issuer: k.issuer } : {}),
+          ...(k.subject ? { subject: k.subject } : {}),
+          ...(k.rekorKeyPem ? { rekor: sha256Hex(k.rekorKeyPem) } : {}),
+        })),
       });
       const snapName = snapshotKeyFor(obj).name;
       const existing = await upToDateSnapshot(deps, obj, digest);

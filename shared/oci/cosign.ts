@@ -138,3 +138,14 @@ export async function hasCosignSignature(target: Target, digest: string, signer:
   }
   return false;
 }
+
+/**
+ * Deletes the signature manifest of `digest` (what `sha256-<hex>.sig` points at), when there is one. A signature
+ * names one manifest, so it is useless once that manifest is gone, and a tagged one outlives it in a registry
+ * whose retention keeps every tag (ours: registry/config.json). Resolves true when it deleted one.
+ */
+export async function deleteCosignSignature(target: Target, digest: string): Promise<boolean> {
+  const signature = await target.manifests.resolve(signatureTag(digest));
+  if (!signature) return false;
+  return target.manifests.delete(signature.digest);
+}

@@ -58,6 +58,7 @@ export { BlobFileWriter } from './blob-file-writer.js';
 export {
   COSIGN_SIGNATURE_ANNOTATION,
   CosignSigner,
+  deleteCosignSignature,
   hasCosignSignature,
   pushCosignSignature,
   signatureTag,

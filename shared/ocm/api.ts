@@ -30,8 +30,15 @@ export interface VerificationKey {
   signature: string;
   /** PEM text of a public key or certificate; for PEM signatures with certificate chains: the root CA(s) */
   publicKey: string | Buffer;
-  /** expected issuer (RFC 2253-ish DN or CN) for certificate based signatures, optional */
+  /**
+   * who must have signed, for certificate based signatures: an RFC 2253-ish DN or CN the signing certificate's
+   * subject must match (RSA with an X.509 chain, OCM's `--issuer`); for sigstore, the OIDC issuer in the Fulcio certificate
+   */
   issuer?: string;
+  /** sigstore only: the identity (email or URI) the Fulcio certificate certifies */
+  subject?: string;
+  /** sigstore only: the Rekor log's PEM public key; each entry's signed entry timestamp must verify with it */
+  rekorKey?: string | Buffer;
 }
 
 export interface VerifyOptions {

@@ -197,8 +197,9 @@ export class SignatureInvalidError extends OcmError {
 }
 
 export class UnsupportedSignatureError extends OcmError {
-  constructor(algorithm: string, detail = '') {
-    super('UnsupportedSignature', `signature algorithm ${algorithm} is not supported${detail ? `: ${detail}` : ''}`);
+  /** `signature`: which one, e.g. `signature "acme" of acme.org/app:1.0.0` */
+  constructor(algorithm: string, detail = '', signature = '') {
+    super('UnsupportedSignature', `${signature ? `${signature}: ` : ''}signature algorithm ${algorithm} is not supported${detail ? `: ${detail}` : ''}`);
   }
 }
 

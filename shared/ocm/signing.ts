@@ -2,32 +2,21 @@
  * RSA signatures over component-version digests, as the OCM library makes them: the signature is computed over
  * the raw digest bytes (not hashed again). RSASSA-PKCS1-V1_5 (DigestInfo + type-1 padding) and RSASSA-PSS
  * (EMSA-PSS with MGF1, verification auto-detects the salt length like Go). Values are hex, or a PEM `SIGNATURE`
- * block followed by the signer's certificate chain (media type application/x-pem-file).
+ * block followed by the signer's certificate chain (media type application/x-pem-file). verifySignatureValue also
+ * hands sigstore signatures to sigstore.ts.
  */
-import {
-  constants,
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  privateDecrypt,
-  privateEncrypt,
-  publicDecrypt,
-  publicEncrypt,
-  randomBytes,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { constants, createHash, createPrivateKey, privateDecrypt, privateEncrypt, publicDecrypt, publicEncrypt, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import { loadVerificationMaterial, matchDn, pemBlocks, rfc2253, verifyChain } from './certificates.js';
 import { CertificateError, SignatureInvalidError, UnsupportedSignatureError } from './errors.js';
 import type { SignatureSpec } from './model.js';
 import { nodeHashName } from './normalise.js';
+import { MEDIA_TYPE_SIGSTORE, SIGSTORE_ALGORITHMS, verifySigstoreSignature } from './sigstore.js';
 
 export const RSA_PKCS1_V15 = 'RSASSA-PKCS1-V1_5';
 export const RSA_PSS = 'RSASSA-PSS';
 export const MEDIA_TYPE_RSA = 'application/vnd.ocm.signature.rsa';
 export const MEDIA_TYPE_RSA_PSS = 'application/vnd.ocm.signature.rsa.pss';
 export const MEDIA_TYPE_PEM = 'application/x-pem-file';
-export const SIGSTORE_ALGORITHMS = ['sigstore', 'sigstore-v2'];
-export const MEDIA_TYPE_SIGSTORE = 'application/vnd.ocm.signature.sigstore';
 
 // DER prefixes of DigestInfo (RFC 8017 §9.2 note 1)
 const DIGEST_INFO: Record<'sha256' | 'sha512', Buffer> = {
@@ -95,41 +84,6 @@ export function loadPrivateKey(pem: string | Buffer): KeyObject {
   }
 }
 
-function pemBlocks(pem: string): { type: string; headers: Record<string, string>; body: Buffer; text: string }[] {
-  const out: { type: string; headers: Record<string, string>; body: Buffer; text: string }[] = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(pem); m; m = re.exec(pem)) {
-    const lines = m[2]!.split(/\r?\n/);
-    const headers: Record<string, string> = {};
-    let i = 0;
-    for (; i < lines.length && lines[i]!.includes(':'); i++) {
-      const idx = lines[i]!.indexOf(':');
-      headers[lines[i]!.slice(0, idx).trim()] = lines[i]!.slice(idx + 1).trim();
-    }
-    out.push({ type: m[1]!, headers, body: Buffer.from(lines.slice(i).join(''), 'base64'), text: m[0] });
-  }
-  return out;
-}
-
-/** Public key(s) and/or certificates from PEM text (PKCS#1, SPKI, or CERTIFICATE blocks). */
-export function loadVerificationMaterial(pem: string | Buffer): { keys: KeyObject[]; certs: X509Certificate[] } {
-  const text = pem.toString();
-  const blocks = pemBlocks(text);
-  const keys: KeyObject[] = [];
-  const certs: X509Certificate[] = [];
-  try {
-    for (const b of blocks) {
-      if (b.type === 'CERTIFICATE') certs.push(new X509Certificate(b.text));
-      else if (b.type === 'RSA PUBLIC KEY' || b.type === 'PUBLIC KEY') keys.push(createPublicKey(b.text));
-      else if (b.type === 'RSA PRIVATE KEY' || b.type === 'PRIVATE KEY') keys.push(createPublicKey(createPrivateKey(b.text)));
-    }
-  } catch (err) {
-    throw new CertificateError(`invalid key/certificate PEM: ${(err as Error).message}`);
-  }
-  if (!keys.length && !certs.length) throw new CertificateError('no public key or certificate found in the given PEM');
-  return { keys, certs };
-}
-
 export interface SignOptions {
   algorithm?: typeof RSA_PKCS1_V15 | typeof RSA_PSS;
   /** hash algorithm of the digest (default SHA-256) */
@@ -166,32 +120,6 @@ export function signDigest(digestHex: string, privateKeyPem: string | Buffer, op
   return { algorithm, value: sig.toString('hex'), mediaType: algorithm === RSA_PSS ? MEDIA_TYPE_RSA_PSS : MEDIA_TYPE_RSA };
 }
 
-/** Node prints DNs as `C=DE\nO=Acme\nCN=x` (cert order); RFC 2253 lists them reversed, comma separated. */
-export function rfc2253(nodeDn: string): string {
-  return nodeDn.split('\n').filter((s) => s).reverse().join(',');
-}
-
-function parseDn(dn: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const parts = dn.includes('=') ? dn.split(/[,\n+]/) : [`CN=${dn}`];
-  for (const p of parts) {
-    const i = p.indexOf('=');
-    if (i < 0) continue;
-    const k = p.slice(0, i).trim().toUpperCase();
-    const v = p.slice(i + 1).trim();
-    out.set(k, [...(out.get(k) ?? []), v]);
-  }
-  return out;
-}
-
-/** Every attribute of `expected` (a DN or a bare common name) must be present in `actual`. */
-export function matchDn(expected: string, actual: string): boolean {
-  const e = parseDn(expected);
-  const a = parseDn(actual);
-  for (const [k, vs] of e) for (const v of vs) if (!(a.get(k) ?? []).includes(v)) return false;
-  return true;
-}
-
 function rawRsaVerify(algorithm: string, key: KeyObject, digest: Buffer, sig: Buffer, hash: 'sha256' | 'sha512'): boolean {
   const k = modulusBytes(key);
   if (sig.length !== k) return false;
@@ -209,30 +137,6 @@ function rawRsaVerify(algorithm: string, key: KeyObject, digest: Buffer, sig: Bu
   }
 }
 
-/** Verify a certificate chain (leaf first) up to one of `roots`; dates checked at `now`. Returns the leaf. */
-export function verifyChain(chain: X509Certificate[], roots: X509Certificate[], now = new Date()): X509Certificate {
-  const leaf = chain[0];
-  if (!leaf) throw new CertificateError('signature carries no certificate');
-  const all = [...chain];
-  for (const c of all) {
-    if (new Date(c.validFrom) > now || new Date(c.validTo) < now) throw new CertificateError(`certificate ${rfc2253(c.subject)} is not valid now (${c.validFrom} .. ${c.validTo})`);
-  }
-  let cur = leaf;
-  for (let depth = 0; depth < 10; depth++) {
-    const root = roots.find((r) => cur.checkIssued(r) && cur.verify(r.publicKey));
-    if (root) {
-      if (new Date(root.validFrom) > now || new Date(root.validTo) < now) throw new CertificateError(`root certificate ${rfc2253(root.subject)} is not valid now`);
-      return leaf;
-    }
-    if (roots.some((r) => r.fingerprint256 === cur.fingerprint256)) return leaf;
-    const parent = all.find((c) => c !== cur && cur.checkIssued(c) && cur.verify(c.publicKey));
-    if (!parent) throw new CertificateError(`certificate ${rfc2253(cur.subject)} is not issued by a trusted certificate`);
-    if (!parent.ca) throw new CertificateError(`certificate ${rfc2253(parent.subject)} is not a CA`);
-    cur = parent;
-  }
-  throw new CertificateError('certificate chain too long');
-}
-
 export interface VerifySignatureInput {
   component: string;
   signatureName: string;
@@ -241,17 +145,54 @@ export interface VerifySignatureInput {
   signature: SignatureSpec;
   /** PEM public key(s) or trusted certificate(s) */
   key: string | Buffer;
-  /** additionally required issuer DN/CN */
+  /** who must have signed: an X.509 DN/CN the signing certificate's subject must match; for sigstore, the OIDC issuer */
   issuer?: string;
+  /** sigstore only: the identity (email or URI) the Fulcio certificate certifies */
+  subject?: string;
+  /** sigstore only: PEM public key(s) of the Rekor log, to check each entry's signed entry timestamp */
+  rekorKey?: string | Buffer;
 }
 
-/** Verify one signature value; SignatureInvalidError / UnsupportedSignatureError / CertificateError otherwise. */
+export const SUPPORTED_SIGNATURE_ALGORITHMS: readonly string[] = [RSA_PKCS1_V15, RSA_PSS, ...SIGSTORE_ALGORITHMS];
+
+/**
+ * Verify one signature value, offline; SignatureInvalidError / UnsupportedSignatureError / CertificateError
+ * otherwise, each naming the signature.
+ */
 export function verifySignatureValue(input: VerifySignatureInput): void {
   const { signature: s, component, signatureName: name } = input;
-  if (SIGSTORE_ALGORITHMS.includes(s.algorithm) || s.mediaType === MEDIA_TYPE_SIGSTORE) {
-    throw new UnsupportedSignatureError(s.algorithm, 'sigstore (keyless, Fulcio/Rekor) verification is not supported by ocm-knative; sign with RSA');
+  const which = `signature "${name}" of ${component}`;
+  if (!SUPPORTED_SIGNATURE_ALGORITHMS.includes(s.algorithm)) {
+    throw new UnsupportedSignatureError(s.algorithm, `ocm-knative verifies ${SUPPORTED_SIGNATURE_ALGORITHMS.join(', ')}`, which);
   }
-  if (s.algorithm !== RSA_PKCS1_V15 && s.algorithm !== RSA_PSS) throw new UnsupportedSignatureError(s.algorithm);
+  try {
+    if (SIGSTORE_ALGORITHMS.includes(s.algorithm)) {
+      if (s.mediaType && s.mediaType !== MEDIA_TYPE_SIGSTORE) throw new SignatureInvalidError(component, name, `media type ${s.mediaType} is not a sigstore signature's (${MEDIA_TYPE_SIGSTORE})`);
+      const material = loadVerificationMaterial(input.key);
+      const rekorKeys = input.rekorKey ? loadVerificationMaterial(input.rekorKey).keys : [];
+      verifySigstoreSignature({
+        component,
+        signatureName: name,
+        digestHex: input.digestHex,
+        hashAlgorithm: input.hashAlgorithm,
+        signature: s,
+        trust: { keys: material.keys, roots: material.certs, ...(input.issuer ? { issuer: input.issuer } : {}), ...(input.subject ? { subject: input.subject } : {}), rekorKeys },
+      });
+      return;
+    }
+    if (input.subject || input.rekorKey) {
+      throw new SignatureInvalidError(component, name, `${input.subject ? 'subject' : 'a Rekor key'} applies to sigstore signatures only; name the signer of a ${s.algorithm} signature with issuer`);
+    }
+    verifyRsaSignature(input);
+  } catch (err) {
+    // chain problems come from shared helpers that do not know which signature they were checking
+    if (err instanceof CertificateError && !err.message.startsWith(which)) throw new CertificateError(`${which}: ${err.message}`);
+    throw err;
+  }
+}
+
+function verifyRsaSignature(input: VerifySignatureInput): void {
+  const { signature: s, component, signatureName: name } = input;
   const hash = nodeHashName(input.hashAlgorithm);
   const digest = Buffer.from(input.digestHex, 'hex');
   const material = loadVerificationMaterial(input.key);
@@ -265,10 +206,17 @@ export function verifySignatureValue(input: VerifySignatureInput): void {
     const algo = sigBlock.headers['Signature Algorithm'];
     if (algo && algo !== s.algorithm) throw new SignatureInvalidError(component, name, `PEM says algorithm ${algo}, descriptor says ${s.algorithm}`);
     sigBytes = sigBlock.body;
-    const chain = blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => new X509Certificate(b.text));
+    let chain: X509Certificate[];
+    try {
+      chain = blocks.filter((b) => b.type === 'CERTIFICATE').map((b) => new X509Certificate(b.text));
+    } catch (err) {
+      throw new SignatureInvalidError(component, name, `a certificate in the PEM signature does not parse: ${(err as Error).message}`);
+    }
     if (chain.length) {
       if (material.certs.length) {
-        const leaf = verifyChain(chain, material.certs);
+        // as OCM (signutils.VerifyCertificate): the chain must have held when the signing certificate was issued, so
+        // a signature outlives its certificate; certificates naming extended key usages must allow code signing
+        const leaf = verifyChain(chain, material.certs, new Date(chain[0]!.validFrom), { codeSigning: true });
         keys = [leaf.publicKey];
         subject = rfc2253(leaf.subject);
       } else {

@@ -3,14 +3,14 @@
  * digest must match and its value must verify (offline, so this comes first); (2) reference digests, recursively;
  * (3) resource digests (unless skipped), the only step that downloads. And the reverse for producers: fill reference digests bottom-up and sign.
  */
-import { DigestMismatchError, KeyMissingError, SignatureMissingError, VersionNotFoundError } from './errors.js';
+import { DigestMismatchError, KeyMissingError, SignatureMissingError, UnsupportedSignatureError, VersionNotFoundError } from './errors.js';
 import { accessKind, isDigestExcluded, openResourceAccess } from './access.js';
 import type { AccessContext, VerificationResult, VerifyOptions, VerifiedSignature } from './api.js';
 import { digestResourceAccess } from './digests.js';
 import { cvName, type ComponentDescriptor, type DigestSpec, type Signature } from './model.js';
 import { digestDescriptor, JSON_NORMALISATION_V3, ocmHashName } from './normalise.js';
 import { assertNoReferenceCycle, descriptorSet, type DescriptorSet } from './references.js';
-import { signDigest, verifySignatureValue, type SignOptions } from './signing.js';
+import { signDigest, SUPPORTED_SIGNATURE_ALGORITHMS, verifySignatureValue, type SignOptions } from './signing.js';
 import type { DescriptorLookup } from './resolve.js';
 
 /** Post-order of the reference graph reachable from root (children before parents), each once. */
@@ -76,6 +76,10 @@ export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): 
   for (const key of opts.keys) {
     const sig = root.signatures.find((s) => s.name === key.signature);
     if (!sig) throw new SignatureMissingError(cvName(root), key.signature);
+    // an algorithm we cannot check says so, whatever else is wrong with the signature
+    if (!SUPPORTED_SIGNATURE_ALGORITHMS.includes(sig.signature.algorithm)) {
+      throw new UnsupportedSignatureError(sig.signature.algorithm, `ocm-knative verifies ${SUPPORTED_SIGNATURE_ALGORITHMS.join(', ')}`, `signature "${sig.name}" of ${cvName(root)}`);
+    }
     const got = digestDescriptor(root, sig.digest.normalisationAlgorithm, sig.digest.hashAlgorithm);
     if (got !== sig.digest.value) throw new DigestMismatchError(`component version ${cvName(root)} (signature "${sig.name}", ${sig.digest.normalisationAlgorithm})`, sig.digest.value, got);
     verifySignatureValue({
@@ -86,6 +90,8 @@ export async function verifyComponent(set: DescriptorSet, opts: VerifyOptions): 
       signature: sig.signature,
       key: key.publicKey,
       ...(key.issuer ? { issuer: key.issuer } : {}),
+      ...(key.subject ? { subject: key.subject } : {}),
+      ...(key.rekorKey ? { rekorKey: key.rekorKey } : {}),
     });
     verified.push({ name: sig.name, algorithm: sig.signature.algorithm, digest: { ...sig.digest } });
   }

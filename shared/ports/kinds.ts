@@ -89,6 +89,10 @@ export interface VerifySpec {
   signature: string;
   secretRef?: LocalObjectReference;
   value?: string;
+  /** X.509: the DN the signing certificate's subject must match; sigstore-v2: the OIDC issuer */
+  issuer?: string;
+  /** sigstore-v2: the certified identity (email or URI) */
+  subject?: string;
 }
 
 export interface ComponentSpec {

@@ -9,10 +9,16 @@ export interface RepositoryAccess {
   dockerConfig?: Buffer;
 }
 
-/** A public key (PEM) or certificate for the signature named `signature`. */
+/** A public key (PEM) or CA certificates for the signature named `signature`, and whom it must name. */
 export interface VerificationKey {
   signature: string;
   publicKeyPem: string;
+  /** X.509: the DN the signing certificate's subject must match; sigstore-v2: the OIDC issuer */
+  issuer?: string;
+  /** sigstore-v2: the certified identity (email or URI) */
+  subject?: string;
+  /** sigstore: the Rekor log's public key (PEM), which every entry's signed entry timestamp must verify with */
+  rekorKeyPem?: string;
 }
 
 export interface ComponentSet {

@@ -5,21 +5,19 @@
  * --watch-all-namespaces=false), so a test file runs its own controllers on its own namespace while other test
  * runs share the apiserver; ports are free loopback ports, storage is under the caller's work dir.
  *
- * The CRDs come from the controllers' own sources: `config/crd/bases` of the modules tools/flux requires (Go
- * module cache) and of the unpacked helm-controller source.
+ * The CRDs are the controllers' own, found where every upstream CRD is found (tests/infra/upstream-crds.ts): the
+ * `config/crd/bases` files of source- and kustomize-controller in the Go module cache, helm-controller's committed
+ * fixture (the same file as in its v1.5.0 source).
  */
-import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { request } from 'undici';
-import { cacheDir, MissingBinaryError, moduleVersion, repoRoot } from './binaries.js';
+import { cacheDir, MissingBinaryError, moduleVersion } from './binaries.js';
 import { installCrds } from './kube.js';
 import { freePort, startProcess, waitReady, type RunningProcess } from './process.js';
+import { upstreamCrdFiles } from './upstream-crds.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-
-const run = promisify(execFile);
 
 const SOURCE = 'github.com/fluxcd/source-controller';
 const KUSTOMIZE = 'github.com/fluxcd/kustomize-controller';
@@ -55,22 +53,13 @@ export function fluxBinary(name: FluxController | 'cosign'): string {
   return executable(join(fluxBinDir(), name), name);
 }
 
-/** `config/crd/bases` of source- and kustomize-controller (module cache) and helm-controller (unpacked source). */
-export async function fluxCrdDirs(): Promise<string[]> {
-  // -mod=mod: read tools/flux's go.mod as it is (the module cache has these after the install's build)
-  const { stdout } = await run('go', ['list', '-mod=mod', '-m', '-f', '{{.Dir}}', SOURCE, KUSTOMIZE], {
-    cwd: join(repoRoot, 'tools', 'flux'),
-    env: { ...process.env, GOFLAGS: '-mod=mod', GOPROXY: 'off' },
-  });
-  const dirs = stdout.trim().split('\n').filter(Boolean);
-  if (dirs.length !== 2) throw new MissingBinaryError('flux CRDs', `go list found ${dirs.length} of 2 module folders`);
-  return [...dirs.map((d) => join(d, 'config', 'crd', 'bases')), join(cacheDir, 'src', HELM_CONTROLLER, 'config', 'crd', 'bases')];
-}
+/** The API groups the three controllers serve; every CRD of these groups is installed. */
+export const FLUX_GROUPS = ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'] as const;
 
 let crdsInstalled: Promise<unknown> | undefined;
 /** Installs (once per process) every Flux CRD the three controllers serve. */
 export async function installFluxCrds(kc?: KubeConfig): Promise<void> {
-  crdsInstalled ??= fluxCrdDirs().then((dirs) => installCrds(dirs, kc ? { kc } : {}));
+  crdsInstalled ??= installCrds(upstreamCrdFiles(...FLUX_GROUPS), kc ? { kc } : {});
   await crdsInstalled;
 }
 
@@ -90,6 +79,8 @@ export interface FluxOptions {
 export interface RunningFlux {
   /** http://127.0.0.1:PORT of source-controller's artifact server */
   storageUrl?: string;
+  /** http://127.0.0.1:PORT/metrics of each started controller (Prometheus text; gotk_reconcile_duration_seconds) */
+  metricsUrls: Partial<Record<FluxController, string>>;
   processes: RunningProcess[];
   stop(): Promise<void>;
 }
@@ -117,10 +108,12 @@ export async function startFlux(opts: FluxOptions): Promise<RunningFlux> {
     for (const p of [...processes].reverse()) await p.stop();
   };
   let storageUrl: string | undefined;
+  const metricsUrls: RunningFlux['metricsUrls'] = {};
   try {
     await Promise.all(
       controllers.map(async (name) => {
         const [metrics, health] = await Promise.all([freePort(), freePort()]);
+        metricsUrls[name] = `http://127.0.0.1:${metrics}/metrics`;
         const args = [
           `--metrics-addr=127.0.0.1:${metrics}`,
           `--health-addr=127.0.0.1:${health}`,
@@ -147,5 +140,5 @@ export async function startFlux(opts: FluxOptions): Promise<RunningFlux> {
     await stop().catch(() => undefined);
     throw err;
   }
-  return { ...(storageUrl ? { storageUrl } : {}), processes, stop };
+  return { ...(storageUrl ? { storageUrl } : {}), metricsUrls, processes, stop };
 }

@@ -125,6 +125,12 @@ export interface StartZotOptions {
   edit?: (cfg: ZotConfig) => void;
   /** readiness deadline, ms (default 120 s: a cold start walks the bucket) */
   timeoutMs?: number;
+  /**
+   * the tenant namespace whose read user (`tenant-<namespace>`, reads `<namespace>/**` only) this zot has, as
+   * `ocm-knative tenant add` would add it; default ZOT_TENANT. A test that runs Flux as a tenant in a namespace
+   * of its own starts its own zot with that namespace.
+   */
+  tenant?: string;
 }
 
 export interface RunningZot {
@@ -178,10 +184,12 @@ export async function startZot(opts: StartZotOptions): Promise<RunningZot> {
     read: opts.passwords?.read ?? password(),
     metrics: opts.passwords?.metrics ?? password(),
   };
+  const tenant = opts.tenant ?? ZOT_TENANT;
+  const users: Record<keyof typeof ZOT_USERS, string> = { ...ZOT_USERS, read: tenantUser(tenant) };
   const htpasswd = systemTool('htpasswd');
   const lines = await Promise.all(
-    (Object.keys(ZOT_USERS) as (keyof typeof ZOT_USERS)[]).map(
-      async (role) => (await run(htpasswd, ['-Bbn', ZOT_USERS[role], passwords[role]])).stdout.trim(),
+    (Object.keys(users) as (keyof typeof ZOT_USERS)[]).map(
+      async (role) => (await run(htpasswd, ['-Bbn', users[role], passwords[role]])).stdout.trim(),
     ),
   );
   const htpasswdFile = join(dir, 'htpasswd');
@@ -200,7 +208,7 @@ export async function startZot(opts: StartZotOptions): Promise<RunningZot> {
   });
   opts.edit?.(cfg);
   const configFile = join(dir, 'config.json');
-  await writeFile(configFile, `${JSON.stringify(withTenant(cfg, ZOT_TENANT), null, 2)}\n`);
+  await writeFile(configFile, `${JSON.stringify(withTenant(cfg, tenant), null, 2)}\n`);
 
   // The s3 driver reads credentials from the AWS SDK chain (registry/deployment.yaml sets the same two variables).
   const env: NodeJS.ProcessEnv = {
@@ -233,9 +241,9 @@ export async function startZot(opts: StartZotOptions): Promise<RunningZot> {
     url,
     host: `127.0.0.1:${port}`,
     caFile: opts.ca.certFile,
-    push: { username: ZOT_USERS.push, password: passwords.push },
-    read: { username: ZOT_USERS.read, password: passwords.read },
-    metrics: { username: ZOT_USERS.metrics, password: passwords.metrics },
+    push: { username: users.push, password: passwords.push },
+    read: { username: users.read, password: passwords.read },
+    metrics: { username: users.metrics, password: passwords.metrics },
     bucket,
     rootDirectory,
     configFile,

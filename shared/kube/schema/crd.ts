@@ -1,7 +1,7 @@
 /** Builds the CustomResourceDefinition for a kind from its schemas: the only place a CRD is defined. */
 import type { JSONSchemaProps } from './builder.js';
 import { GROUP, VERSION } from './common.js';
-import { ageColumn, readyColumns, type KindDef } from './kind.js';
+import { ageColumn, readyColumns, statusColumn, type KindDef } from './kind.js';
 
 export const CATEGORY = 'ocm';
 
@@ -63,7 +63,7 @@ export function crdFor(def: KindDef): CustomResourceDefinition {
           served: true,
           storage: true,
           subresources: { status: {} },
-          additionalPrinterColumns: [...readyColumns, ...def.columns, ageColumn],
+          additionalPrinterColumns: [...readyColumns, ...def.columns, statusColumn, ageColumn],
           schema: { openAPIV3Schema: openAPISchema(def) },
         },
       ],

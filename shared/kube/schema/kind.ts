@@ -27,6 +27,8 @@ export const readyColumns: PrinterColumn[] = [
   { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
   { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
 ];
+/** the Ready message, where Flux's own kinds show it (Ready, Status, Age): what `kubectl get` readers look for */
+export const statusColumn: PrinterColumn = { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' };
 export const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
 export function defineKind<Spec, Status>(def: KindDef<Spec, Status>): KindDef<Spec, Status> {

@@ -1,7 +1,7 @@
 /**
  * What the tests see of Knative's deliveries: a tap in front of a function (an HTTP relay on 127.0.0.1 that
  * records each CloudEvent delivery and its answer, and can answer in the function's place, e.g. 503 to make
- * Knative retry), and a sink (records what it receives, answers 202): the dead-letter sink, or a recorder
+ * Knative retry, or lose the function's answer), and a sink (records what it receives, answers 202): the dead-letter sink, or a recorder
  * behind a test-only Trigger. Neither changes an event: the functions behind a tap get Knative's request as is.
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -18,14 +18,20 @@ export interface Delivery {
   at: number;
   /** what the caller got: the function's status, or the tap's own */
   status: number;
-  /** the function's reply event type, if it answered with one */
+  /** the function's reply event type, if it answered with one (and the answer reached the caller) */
   replyType?: string;
+  /** the function's status when the tap lost its answer (rule 'lose'): the caller got 503 */
+  lostStatus?: number;
   headers: IncomingHttpHeaders;
   body: string;
 }
 
-/** How the tap answers a delivery: 'pass' to the function, or a status it answers itself. */
-export type TapRule = (d: Omit<Delivery, 'status' | 'at'>, attempt: number) => 'pass' | number;
+/**
+ * How the tap answers a delivery: 'pass' to the function; 'lose' to the function, then answer 503 in its place
+ * (the function did the work, its answer was lost: the sender must redeliver a duplicate); or a status it answers
+ * itself without the function.
+ */
+export type TapRule = (d: Omit<Delivery, 'status' | 'at'>, attempt: number) => 'pass' | 'lose' | number;
 
 const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
   const v = h[name];
@@ -86,7 +92,7 @@ export class Tap {
         const attempt = (this.attempts.get(d.id) ?? 0) + 1;
         this.attempts.set(d.id, attempt);
         const decision = this.rule(d, attempt);
-        if (decision !== 'pass') {
+        if (typeof decision === 'number') {
           this.deliveries.push({ ...d, at, status: decision });
           res.writeHead(decision).end();
           return;
@@ -96,6 +102,11 @@ export class Tap {
           const up = await request(this.target, { method: 'POST', headers, body, headersTimeout: 300_000, bodyTimeout: 300_000 });
           const reply = Buffer.from(await up.body.arrayBuffer());
           const replyType = header(up.headers as IncomingHttpHeaders, 'ce-type');
+          if (decision === 'lose') {
+            this.deliveries.push({ ...d, at, status: 503, lostStatus: up.statusCode });
+            res.writeHead(503).end();
+            return;
+          }
           this.deliveries.push({ ...d, at, status: up.statusCode, ...(replyType ? { replyType } : {}) });
           const out = Object.fromEntries(Object.entries(up.headers).filter(([k]) => k !== 'connection' && k !== 'transfer-encoding' && k !== 'keep-alive'));
           res.writeHead(up.statusCode, out as Record<string, string>).end(reply);

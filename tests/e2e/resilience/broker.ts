@@ -10,7 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { pingSourceEvent, toBinaryMessage, type CloudEvent } from '../../../shared/cloudevents/index.js';
-import { EventingDriver } from '../stages/driver.js';
+import { EventingDriver, isResyncTick, RESYNC_EXTENSIONS } from '../stages/driver.js';
 import { seededRandom } from './fault-proxy.js';
 
 export interface BrokerSubscriber {
@@ -51,8 +51,6 @@ interface Job {
 }
 
 const RETRIED = (status: number): boolean => status === 0 || status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
-const PING = 'dev.knative.sources.ping';
-
 export const ORDERED: DeliveryMode = { copies: 1, concurrency: 1, holdMs: 0, retries: 10, backoffMs: 100, maxBackoffMs: 2000, seed: 1 };
 
 export class ChaosBroker extends EventingDriver {
@@ -83,7 +81,8 @@ export class ChaosBroker extends EventingDriver {
     const kind = event['kind'];
     for (const sub of this.subs) {
       const apiEvent = event.type.startsWith('dev.knative.apiserver.');
-      if (event.type !== PING && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
+      // as the shipped Triggers: a resync tick (type + the PingSource's extension) goes to every stage, other pings to none
+      if (!isResyncTick(event) && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
       for (let i = 0; i < this.mode.copies; i++) {
         const hold = this.mode.holdMs > 0 ? Math.floor(this.random() * this.mode.holdMs) : 0;
         this.queue.push({ sub, event, attempt: 0, notBefore: Date.now() + hold });
@@ -98,7 +97,7 @@ export class ChaosBroker extends EventingDriver {
    * through this test's functions would measure those, not this test.
    */
   override ping(): void {
-    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync', ...(this.scope ? { data: { namespace: this.scope } } : {}) }));
+    this.publish(pingSourceEvent({ namespace: 'ocm-system', name: 'resync', extensions: RESYNC_EXTENSIONS, ...(this.scope ? { data: { namespace: this.scope } } : {}) }));
   }
 
   private scope?: string;

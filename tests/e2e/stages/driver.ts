@@ -38,9 +38,19 @@ export interface DeliveryRecord {
 
 const RETRIED = (status: number) => status === 404 || status === 408 || status === 409 || status === 429 || status >= 500;
 const PING = 'dev.knative.sources.ping';
-/** The shipped PingSource (knative/eventing/pingsource.yaml) that the shipped resync Triggers filter on. */
-const RESYNC = { namespace: 'ocm-knative-system', name: 'ocm-knative-resync', data: { reason: 'resync' } };
-const RESYNC_SOURCE = `/apis/v1/namespaces/${RESYNC.namespace}/pingsources/${RESYNC.name}`;
+/**
+ * The shipped PingSource (knative/eventing/pingsource.yaml): its source, data and the extension (ceOverrides) the
+ * shipped resync Triggers filter on, with the type.
+ */
+const RESYNC = { namespace: 'ocm-knative-system', name: 'ocm-knative-resync', data: { reason: 'resync' }, extensions: { ocmknative: 'resync' } };
+
+/** What the shipped resync Triggers match: the ping type and the PingSource's `ocmknative` extension (not its source). */
+export function isResyncTick(event: CloudEvent<unknown>): boolean {
+  return event.type === PING && event['ocmknative'] === RESYNC.extensions.ocmknative;
+}
+
+/** The extension the shipped PingSource sets (ceOverrides), for stand-ins that tick with their own source and data. */
+export const RESYNC_EXTENSIONS = RESYNC.extensions;
 
 export class EventingDriver {
   readonly deliveries: DeliveryRecord[] = [];
@@ -126,7 +136,7 @@ export class EventingDriver {
 
   /** A tick of the shipped PingSource (knative/eventing/pingsource.yaml: its source and data). */
   ping(): void {
-    this.publish(pingSourceEvent({ namespace: RESYNC.namespace, name: RESYNC.name, data: RESYNC.data }));
+    this.publish(pingSourceEvent(RESYNC));
   }
 
   /** Broker ingress: fan out to every matching Trigger, concurrently. */
@@ -137,8 +147,8 @@ export class EventingDriver {
       // Triggers filter on type and the kind extension (docs/design.md §4), so reply events do not loop back into stages
       const kind = event['kind'];
       const apiEvent = event.type.startsWith('dev.knative.apiserver.');
-      // the resync Triggers match the ping's type and source (a ping of another PingSource reaches no stage)
-      const resync = event.type === PING && event.source === RESYNC_SOURCE;
+      // the resync Triggers match the ping's type and the `ocmknative` extension (a ping of another PingSource reaches no stage)
+      const resync = isResyncTick(event);
       if (!resync && !(apiEvent && typeof kind === 'string' && sub.kinds.includes(kind))) continue;
       const p = this.deliver(sub, event).finally(() => this.inflight.delete(p));
       this.inflight.add(p);

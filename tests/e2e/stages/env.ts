@@ -67,6 +67,8 @@ export interface PipelineOptions {
   signing?: Signing;
   /** CTF_ROOT: CTFs under this folder may be read (unset: none, as on a cluster by default) */
   ctfRoot?: string;
+  /** the namespace to work in (created when missing); default: a new random one */
+  namespace?: string;
 }
 
 /** Starts functions/<stage>/main.ts with tsx on a free port; resolves once /healthz answers. */
@@ -111,7 +113,7 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
   const s = services();
   crdsInstalled ??= installCrds([join(REPO, 'knative', 'crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
   await crdsInstalled;
-  const namespace = await createNamespace();
+  const namespace = await createNamespace(opts.namespace);
   const kc = kubeConfig();
   const api = kc.makeApiClient(CustomObjectsApi);
   const config: StageConfig = {

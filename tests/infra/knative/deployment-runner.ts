@@ -11,7 +11,7 @@
  * kubeconfig, because their ClusterRoles are aggregated and no kube-controller-manager aggregates them here).
  * A changed pod template restarts the pod; a process that exits is restarted with backoff; replicas 0 or a
  * deleted Deployment stops it. The Deployment's status says Available once the container's HTTP readiness probe
- * passes (through the pod's exported port), and Services whose selector matches get Endpoints (a placeholder
+ * passes (through the pod's exported port, with the kubelet's User-Agent), and Services whose selector matches get Endpoints (a placeholder
  * address from 192.0.2.0/24, only counted by Knative, never connected to) and a route in the cluster network.
  * Deleting an ApiServerSource leaves its Deployment (there is no garbage collector): `stop()` ends all pods.
  */
@@ -62,6 +62,12 @@ interface Pod {
 }
 
 const RESTART_MAX_MS = 10_000;
+/**
+ * What the kubelet sends with an HTTP probe. Knative's data plane (broker ingress and filter, channel dispatcher)
+ * answers a probe on its event port only when it sees the kubelet's User-Agent (knative.dev/pkg network.IsKubeletProbe);
+ * to anything else a GET is a bad event (405/400).
+ */
+const KUBELET_PROBE_HEADERS = { 'user-agent': 'kube-probe/1.33', accept: '*/*' };
 
 export class DeploymentRunnerError extends Error {
   constructor(message: string) {
@@ -222,27 +228,42 @@ export class DeploymentRunner {
     setTimeout(() => this.enqueue(key), Math.min(500 * 2 ** n, RESTART_MAX_MS)).unref();
   }
 
-  /** The container's HTTP readiness probe through the pod's exported port; other probes: the process is up. */
+  /**
+   * The container's HTTP readiness probe through the pod's exported port; other probes: the process is up. Like the
+   * kubelet it probes until the pod passes or ends, never marking a pod ready that did not pass; the last failure is
+   * logged every 30 s.
+   */
   private async awaitReady(pod: Pod, container: V1Container): Promise<void> {
     const probe = container.readinessProbe?.httpGet;
     const port = typeof probe?.port === 'number' ? probe.port : probe?.port !== undefined ? pod.ports[probe.port] : undefined;
-    const deadline = Date.now() + 120_000;
-    while (!pod.process.hasExited() && !pod.stopping && Date.now() < deadline) {
+    const t0 = Date.now();
+    let lastReport = t0;
+    let failure = 'not probed yet';
+    while (!pod.process.hasExited() && !pod.stopping) {
       if (!probe || (probe.scheme ?? 'HTTP') !== 'HTTP' || port === undefined) {
         // no HTTP probe (or HTTPS): ready when the process has stayed up for a moment
         await new Promise((r) => setTimeout(r, 1000));
         if (!pod.process.hasExited()) return;
         continue;
       }
+      const path = probePath(probe.path);
       const client = new Client('http://pod', { socketPath: this.o.net.podSocket(pod.name, port), headersTimeout: 2000, bodyTimeout: 2000 });
       try {
-        const res = await client.request({ method: 'GET', path: probe.path ?? '/', headers: Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])) });
+        const res = await client.request({ method: 'GET', path, headers: { ...KUBELET_PROBE_HEADERS, ...Object.fromEntries((probe.httpHeaders ?? []).map((h) => [h.name, h.value])) } });
         await res.body.dump();
-        if (res.statusCode >= 200 && res.statusCode < 400) return;
-      } catch {
-        // not listening yet
+        if (res.statusCode >= 200 && res.statusCode < 400) {
+          this.o.log(`${pod.key}: ready after ${Date.now() - t0} ms (GET ${path} on port ${port}: ${res.statusCode})`);
+          return;
+        }
+        failure = `GET ${path} on port ${port} answered ${res.statusCode}`;
+      } catch (err) {
+        failure = `GET ${path} on port ${port}: ${err instanceof Error ? err.message : String(err)}`;
       } finally {
         await client.close();
+      }
+      if (Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        this.o.log(`${pod.key}: not ready after ${Date.now() - t0} ms: ${failure}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -282,13 +303,23 @@ export class DeploymentRunner {
     }
   }
 
+  /** Create or replace; two publishes of one Service can race (a Service event and a pod start): retry on 409. */
   private async upsertEndpoints(namespace: string, name: string, body: { metadata: { name: string; namespace: string }; subsets: unknown[] }): Promise<void> {
-    try {
-      const cur = await this.core.readNamespacedEndpoints({ namespace, name });
-      await this.core.replaceNamespacedEndpoints({ namespace, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } as never });
-    } catch (err) {
-      if ((err as { code?: number }).code !== 404) throw err;
-      await this.core.createNamespacedEndpoints({ namespace, body: body as never });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const cur = await this.core.readNamespacedEndpoints({ namespace, name }).catch((err: unknown) => {
+          if ((err as { code?: number }).code === 404) return undefined;
+          throw err;
+        });
+        if (cur) {
+          await this.core.replaceNamespacedEndpoints({ namespace, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } } as never });
+        } else {
+          await this.core.createNamespacedEndpoints({ namespace, body: body as never });
+        }
+        return;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+      }
     }
   }
 
@@ -394,4 +425,13 @@ export class DeploymentRunner {
     );
     return file;
   }
+}
+
+/**
+ * The request path of an HTTP probe as the kubelet sends it: it builds a URL from host, port and path, and Go's
+ * URL adds the leading slash a relative path lacks (the ApiServerSource adapter's probe path is `readiness`).
+ */
+export function probePath(path: string | undefined): string {
+  if (!path) return '/';
+  return path.startsWith('/') ? path : `/${path}`;
 }

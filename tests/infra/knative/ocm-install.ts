@@ -10,8 +10,6 @@
  *   the caller routes those names to the function processes (`net.exposeHost`); there is no Serving here;
  * - what Knative's absent defaulting webhook would set (WEBHOOK_DEFAULTS): the Broker's class annotation and
  *   `spec.config`, each Trigger's `eventing.knative.dev/broker` label;
- * - the resync Triggers' `source` filter names the PingSource's namespace inside a string, which `namespace:`
- *   does not rewrite: it is set to the install's namespace (a user relocating the manifests must do the same);
  * - the PingSource fires every minute instead of every 5 minutes, so a test sees a tick in reasonable time.
  */
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -68,10 +66,6 @@ function patchesFor(o: KubeDoc, namespace: string): JsonPatch {
     const sub = servingUri(spec.subscriber, namespace);
     if (sub) ops.push({ op: 'replace', path: '/spec/subscriber', value: { uri: sub } });
     ops.push({ op: 'add', path: '/metadata/labels', value: { ...(o.metadata.labels ?? {}), [WEBHOOK_DEFAULTS.triggerBrokerLabel]: spec.broker } });
-    const source = (spec.filter as { attributes?: Record<string, string> } | undefined)?.attributes?.source;
-    if (source?.includes('/pingsources/')) {
-      ops.push({ op: 'replace', path: '/spec/filter/attributes/source', value: source.replace(/\/namespaces\/[^/]+\//, `/namespaces/${namespace}/`) });
-    }
   }
   if (o.kind === 'PingSource') ops.push({ op: 'replace', path: '/spec/schedule', value: '* * * * *' });
   return ops;

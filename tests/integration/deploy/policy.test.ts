@@ -170,15 +170,21 @@ describe('eventing', () => {
     }
   });
 
-  it('every stage gets the resync tick of the PingSource', () => {
+  it('every stage gets the resync tick of the PingSource, matched without naming the install namespace', () => {
     const [ping] = byKind(knative, 'PingSource') as Obj[];
-    const source = `/apis/v1/namespaces/${ping!.metadata.namespace}/pingsources/${ping!.metadata.name}`;
+    // the resync Triggers match the tick by type and an extension the PingSource sets: a kustomize `namespace:`
+    // moves the PingSource, and a filter on its `source` (which names the namespace) would then match nothing
+    expect(ping!.spec.ceOverrides.extensions).toEqual({ ocmknative: 'resync' });
     for (const stage of STAGES) {
       const t = (byKind(knative, 'Trigger') as Obj[]).filter(
-        (x) => x.spec.subscriber.ref.name === stage && x.spec.filter?.attributes?.source === source,
+        (x) => x.spec.subscriber.ref.name === stage && x.spec.filter?.attributes?.type === 'dev.knative.sources.ping',
       );
       expect(t, stage).toHaveLength(1);
-      expect(t[0]!.spec.filter.attributes.type).toBe('dev.knative.sources.ping');
+      expect(t[0]!.spec.filter.attributes).toEqual({ type: 'dev.knative.sources.ping', ...ping!.spec.ceOverrides.extensions });
+      expect(t[0]!.spec.filters, `${stage}: SubscriptionsAPI filters would override the attributes`).toBeUndefined();
+    }
+    for (const t of byKind(knative, 'Trigger') as Obj[]) {
+      expect(JSON.stringify([t.spec.filter ?? {}, t.spec.filters ?? []]), `${t.metadata.name} filters name a namespace`).not.toContain(t.metadata.namespace);
     }
   });
 

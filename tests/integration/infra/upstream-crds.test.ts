@@ -14,8 +14,13 @@ describe('upstream CRDs from Go modules and fixtures', () => {
     expect(crds.map((c) => c.metadata?.name).sort()).toEqual([
       'apiserversources.sources.knative.dev',
       'brokers.eventing.knative.dev',
+      'buckets.source.toolkit.fluxcd.io',
       'configurations.serving.knative.dev',
+      'externalartifacts.source.toolkit.fluxcd.io',
+      'gitrepositories.source.toolkit.fluxcd.io',
+      'helmcharts.source.toolkit.fluxcd.io',
       'helmreleases.helm.toolkit.fluxcd.io',
+      'helmrepositories.source.toolkit.fluxcd.io',
       'kustomizations.kustomize.toolkit.fluxcd.io',
       'ocirepositories.source.toolkit.fluxcd.io',
       'pingsources.sources.knative.dev',

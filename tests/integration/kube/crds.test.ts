@@ -102,14 +102,14 @@ describe('CRDs in a real kube-apiserver', () => {
     }));
     const kubectl = (...args: string[]) => run(services().bin.kubectl, ['--kubeconfig', kubeconfig, ...args]).then((r) => r.stdout);
     const comps = await kubectl('get', 'ocmcomp');
-    expect(comps.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+VERSION\s+AGE$/);
+    expect(comps.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+VERSION\s+STATUS\s+AGE$/);
     expect(comps).toContain('podinfo');
     const all = await kubectl('get', 'ocm', '-o', 'name');
     for (const kind of ['ocmrepository', 'component', 'resource', 'configuration', 'publication', 'snapshot']) {
       expect(all, kind).toContain(`${kind}.serverless.ocm.software/`);
     }
     const snaps = await kubectl('get', 'snap', '-o', 'wide');
-    expect(snaps.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+DIGEST\s+REPOSITORY\s+AGE$/);
+    expect(snaps.split('\n')[0]).toMatch(/^NAME\s+READY\s+REASON\s+DIGEST\s+REPOSITORY\s+STATUS\s+AGE$/);
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CosignSigner, hasCosignSignature, pushCosignSignature } from '../../../shared/oci/index.js';
+import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } from '../../../shared/oci/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { REQUESTED_AT } from '../../../shared/ports/kit/index.js';
 import { fluxFailed } from '../../../functions/publish/handler.js';
@@ -62,6 +62,30 @@ describe('publish signs what it hands to Flux', () => {
     h.bus.resync();
     await h.bus.drain();
     expect((await state()).repo.spec!.ref.digest).toBe(snap.spec!.digest);
+  });
+
+  it('a manifest replaced by a new version takes its signature with it; the new one is signed', async () => {
+    const before = await state();
+    const old = before.snap.spec!.digest;
+    await h.addVersions([await componentVersion({ version: '1.1.0' })]);
+    h.intervalPassed();
+    h.bus.resync();
+    await h.bus.drain();
+    const after = await state();
+    expect(after.snap.spec!.digest).not.toBe(old);
+    expect(await after.target.manifests.resolve(old)).toBeUndefined();
+    // the tagged signature would outlive it: zot's retention keeps every tag
+    expect(await after.target.manifests.resolve(signatureTag(old))).toBeUndefined();
+    expect(await hasCosignSignature(after.target, after.snap.spec!.digest, signer)).toBe(true);
+  });
+
+  it('a deleted Resource takes its Snapshot, manifest and signature with it (the Snapshot finalizer)', async () => {
+    const { snap, target } = await state();
+    await h.kube.delete({ kind: 'Resource', namespace: NS, name: 'manifests' });
+    await h.bus.drain();
+    expect(await h.get('Snapshot', 'resource-manifests')).toBeUndefined();
+    expect(await target.manifests.resolve(snap.spec!.digest)).toBeUndefined();
+    expect(await target.manifests.resolve(signatureTag(snap.spec!.digest))).toBeUndefined();
   });
 });
 

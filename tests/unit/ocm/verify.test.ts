@@ -105,7 +105,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     await expect(verifyComponent(v1, { keys: [{ signature: 'acme', publicKey: keys.publicKey }], skipResourceDigests: true })).rejects.toBeInstanceOf(DigestMismatchError);
   });
 
-  it('wrong key, missing signature, no keys, bad value, sigstore: typed errors', async () => {
+  it('wrong key, missing signature, no keys, bad value, empty sigstore value: typed errors', async () => {
     const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
     const opts = { skipResourceDigests: true };
     await expect(verifyComponent(set, { ...opts, keys: [{ signature: 'acme', publicKey: otherKeys.publicKey }] })).rejects.toBeInstanceOf(SignatureInvalidError);
@@ -118,8 +118,8 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     const sig = structuredClone(set.root);
     sig.signatures[0]!.signature = { algorithm: 'sigstore', mediaType: 'application/vnd.ocm.signature.sigstore', value: 'e30=' };
     const e = await verifyComponent(descriptorSet(sig, set.all.slice(1)), { ...opts, keys: [{ signature: 'acme', publicKey: keys.publicKey }] }).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UnsupportedSignatureError);
-    expect((e as Error).message).toMatch(/sigstore.*not supported/);
+    expect(e).toBeInstanceOf(SignatureInvalidError);
+    expect((e as Error).message).toMatch(/signature "acme" of .* is invalid: the sigstore signature value holds no Rekor log entry/);
   });
 
   it('a tampered descriptor, reference or resource is rejected', async () => {
@@ -285,6 +285,9 @@ describe('PEM signatures with certificate chains', () => {
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=acme signer' }], skipResourceDigests: true })).resolves.toBeTruthy();
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: await readFile(join(pki, 'other.pem')) }], skipResourceDigests: true })).rejects.toBeInstanceOf(CertificateError);
     await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=someone else' }], skipResourceDigests: true })).rejects.toBeInstanceOf(SignatureInvalidError);
+    // sigstore's identity and log key mean nothing to an RSA signature: said, not ignored
+    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, subject: 'dev@acme.example' }], skipResourceDigests: true })).rejects.toThrow(/subject applies to sigstore signatures only/);
+    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, rekorKey: keys.publicKey }], skipResourceDigests: true })).rejects.toThrow(/a Rekor key applies to sigstore signatures only/);
     const forged = structuredClone(signed.root);
     forged.signatures.find((s) => s.name === 'pem')!.signature.issuer = 'CN=mallory';
     await expect(verifyComponent(descriptorSet(forged, signed.all.slice(1)), { keys: [{ signature: 'pem', publicKey: root }], skipResourceDigests: true })).rejects.toThrow(/issuer "CN=mallory"/);
@@ -368,6 +371,15 @@ describe('order of checks', () => {
     const { digestDescriptor } = await import('../../../shared/ocm/normalise.js');
     root.signatures[0]!.digest.value = digestDescriptor(root, 'jsonNormalisation/v3', 'SHA-256');
     await expect(verifyComponent(descriptorSet(root, []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access })).rejects.toBeInstanceOf(UnsupportedSignatureError);
+    expect(asked).toBe(0);
+  });
+
+  it('an unsupported algorithm is named as such even when the digest does not match either', async () => {
+    const e = (await verifyComponent(descriptorSet(cd('ECDSA-P521-SOMETHING'), []), { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access }).catch((x: unknown) => x)) as Error;
+    expect(e).toBeInstanceOf(UnsupportedSignatureError);
+    expect(e.message).toBe(
+      'signature "acme" of acme.org/order:1.0.0: signature algorithm ECDSA-P521-SOMETHING is not supported: ocm-knative verifies RSASSA-PKCS1-V1_5, RSASSA-PSS, sigstore, sigstore-v2',
+    );
     expect(asked).toBe(0);
   });
 

@@ -9,8 +9,23 @@ export const COMPONENT_NAME =
 export const verification = obj(
   {
     signature: str({ description: 'name of the signature in the component descriptor', minLength: 1, maxLength: 256 }),
-    secretRef: localRef('Secret whose data key <signature> holds the PEM public key or certificate'),
-    value: str({ description: 'the PEM (or base64) public key, inline', minLength: 1, maxLength: 16384 }),
+    secretRef: localRef(
+      'Secret whose data key <signature> holds the PEM public key, or the CA certificates the signing certificate must chain to; ' +
+        'an optional data key rekor.pub holds the Rekor public key that sigstore entries must be signed by',
+    ),
+    value: str({ description: 'the PEM (or base64) public key or CA certificates, inline', minLength: 1, maxLength: 16384 }),
+    issuer: str({
+      description:
+        'who must have signed, for certificate based signatures: for RSA with an X.509 chain a distinguished name (or common name) ' +
+        "the signing certificate's subject must match, as OCM's --issuer; for sigstore-v2 the OIDC issuer in the Fulcio certificate",
+      minLength: 1,
+      maxLength: 1024,
+    }),
+    subject: str({
+      description: 'sigstore-v2: the identity the Fulcio certificate certifies (its email or URI subject alternative name)',
+      minLength: 1,
+      maxLength: 1024,
+    }),
   },
   {
     required: ['signature'],

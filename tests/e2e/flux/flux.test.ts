@@ -1,22 +1,32 @@
-// Work in progress (issue 15): written against the controllers' and cosign's source, not yet run to a pass here, so vitest
-// does not pick this file up (its name is not *.test.ts). Rename it back to *.test.ts once it passes.
 /**
  * Flux in the loop (issue 15): the real source-, kustomize- and helm-controller (tests/infra/flux.ts) consume what
- * the real stage functions publish into the TLS + htpasswd registry, with the Secrets the publish stage names:
+ * the real stage functions publish into the pipeline's registry (zot with the shipped config: TLS, htpasswd, access
+ * control), in a tenant namespace set up as knative/tenant/ describes, with the Secrets the publish stage names
+ * (Flux reads as that tenant's read-only zot user, which `ocm-knative tenant add` makes). The file runs its own
+ * zot (startZot, the shipped config on the run's S3 store) whose tenant is this file's own namespace: the shared
+ * zot's tenant namespace (ZOT_TENANT) is used by the integration tier, which runs at the same time.
  * - the OCIRepository is Ready in source-controller, its artifact is our Snapshot, and its cosign signature (ours,
  *   from the publish stage's signing key) is verified (SourceVerified=True);
  * - a Kustomization applies the configured manifests (substituted value, localized image);
  * - a HelmRelease (chartRef to the OCIRepository) installs the configured chart with our values;
  * - a new component version reaches the cluster;
- * - a signature replaced behind our back makes Flux refuse the artifact, and our next resync puts ours back.
+ * - our manifest deleted and its tag given to a manifest signed by another key: Flux refuses it once the
+ *   OCIRepository points there (Ready=False, SourceVerified=False), and our resync puts manifest, tag and
+ *   OCIRepository back;
+ * - `flux suspend` on our OCIRepository survives our next apply, and Flux takes the new digest on resume.
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient } from '../../../shared/oci/index.js';
+import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient, signatureTag } from '../../../shared/oci/index.js';
 import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { installFluxCrds, startFlux, type RunningFlux } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
+import { goTool } from '../../infra/binaries.js';
+import { startZot, type RunningZot } from '../../infra/zot.js';
+import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
 import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
 import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
 
@@ -30,6 +40,9 @@ interface FluxSourceStatus {
 }
 const fluxStatus = (obj: KubeObject | undefined): FluxSourceStatus => (obj?.status ?? {}) as FluxSourceStatus;
 const LONG = 240_000;
+/** the Secret names of knative/tenant/flux-secrets.yaml, and the default FLUX_VERIFY_SECRET */
+const CA_SECRET = 'ocm-knative-registry-ca';
+const VERIFY_SECRET = 'ocm-knative-cosign-pub';
 
 function manifests(version: string): Promise<Buffer> {
   return tgz([
@@ -62,9 +75,21 @@ function chart(version: string): Promise<Buffer> {
   ]);
 }
 
-function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string } {
+/** what helm-controller appends to the version of a chart from an OCIRepository: `+` and this */
+const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
+
+/** this file's zot (see the header) */
+let zot: RunningZot;
+
+/** zot as the functions' identity: someone with write access changing the registry behind our back */
+function pushClient(): RegistryClient {
+  const z = zot.endpoint;
+  return new RegistryClient({ url: z.url, caFile: z.caFile, credentials: z.push });
+}
+
+function condition(obj: KubeObject | undefined, type: string): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
   const c = obj?.status?.conditions?.find((x) => x.type === type);
-  return { status: c?.status, reason: c?.reason, message: c?.message };
+  return { status: c?.status, reason: c?.reason, message: c?.message, observedGeneration: c?.observedGeneration };
 }
 
 describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)', () => {
@@ -128,37 +153,33 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
 
   beforeAll(async () => {
     const s = services();
-    const registry = s.registry.tls;
+    const namespace = `flux-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 6)}`;
+    // the tenant read user zot gets from `ocm-knative tenant add` reads <namespace>/** only; Flux reads with it
+    zot = await startZot({ bin: goTool('zot'), workDir: s.workDir, ca: s.ca, s3: s.s3, name: `zot-${namespace}`, rootDirectory: `/zot-${namespace}`, tenant: namespace });
+    const z = zot.endpoint;
     p = await startPipeline({
+      namespace,
       config: {
-        REGISTRY_URL: registry.url,
-        REGISTRY_CA_FILE: registry.caFile,
-        REGISTRY_USERNAME: registry.username,
-        REGISTRY_PASSWORD: registry.password,
+        REGISTRY_URL: z.url,
+        REGISTRY_CA_FILE: z.caFile,
+        REGISTRY_USERNAME: z.push.username,
+        REGISTRY_PASSWORD: z.push.password,
         FLUX_INSECURE: false,
-        FLUX_CERT_SECRET: 'registry-ca',
-        FLUX_SECRET: 'registry-pull',
+        FLUX_CERT_SECRET: CA_SECRET,
+        FLUX_SECRET: PULL_SECRET,
       },
-      signing: { signer, verifySecretRef: 'cosign-pub' },
+      signing: { signer, verifySecretRef: VERIFY_SECRET },
     });
     core = p.kc.makeApiClient(CoreV1Api);
     custom = p.kc.makeApiClient(CustomObjectsApi);
     await installFluxCrds(p.kc);
-    const { readFile } = await import('node:fs/promises');
     // the tenant Secrets knative/tenant/flux-secrets.yaml describes, plus the public key for spec.verify
-    const auth = Buffer.from(`${registry.username}:${registry.password}`).toString('base64');
     const secrets: V1Secret[] = [
-      { metadata: { name: 'registry-ca' }, type: 'Opaque', stringData: { 'ca.crt': await readFile(registry.caFile, 'utf8') } },
-      {
-        metadata: { name: 'registry-pull' },
-        type: 'kubernetes.io/dockerconfigjson',
-        stringData: { '.dockerconfigjson': JSON.stringify({ auths: { [registry.host]: { username: registry.username, password: registry.password, auth } } }) },
-      },
-      { metadata: { name: 'cosign-pub' }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
+      { metadata: { name: CA_SECRET }, type: 'Opaque', stringData: { 'ca.crt': await readFile(z.caFile, 'utf8') } },
+      parseYaml(pullSecret(namespace, z.host, z.read.username, z.read.password)) as V1Secret,
+      { metadata: { name: VERIFY_SECRET }, type: 'Opaque', stringData: { 'cosign.pub': signer.publicKeyPem } },
     ];
-    for (const body of secrets) {
-      await core.createNamespacedSecret({ namespace: p.namespace, body });
-    }
+    for (const body of secrets) await core.createNamespacedSecret({ namespace: p.namespace, body });
     flux = await startFlux({ namespace: p.namespace, kubeconfig: s.kube.kubeconfig, workDir: s.workDir, log: (l) => console.log(l) });
 
     await p.pushSource(await componentVersion({ version: '1.0.0', image: { reference: IMAGE }, manifests: await manifests('1.0.0'), chart: await chart('1.0.0') }));
@@ -202,6 +223,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
   afterAll(async () => {
     await flux?.stop();
     await p?.stop();
+    await zot?.stop();
   });
 
   it('source-controller takes our OCIRepository: Ready, artifact = our Snapshot, signature verified', async () => {
@@ -210,11 +232,11 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       const snap = (await p.get('Snapshot', `configuration-${name}`)) as SnapshotObject;
       const repo = await fluxReady(name, snap.spec!.digest);
       expect(repo.spec).toMatchObject({
-        url: `oci://${services().registry.tls.host}/${snap.spec!.repository}`,
+        url: `oci://${zot.endpoint.host}/${snap.spec!.repository}`,
         ref: { digest: snap.spec!.digest },
-        certSecretRef: { name: 'registry-ca' },
-        secretRef: { name: 'registry-pull' },
-        verify: { provider: 'cosign', secretRef: { name: 'cosign-pub' } },
+        certSecretRef: { name: CA_SECRET },
+        secretRef: { name: PULL_SECRET },
+        verify: { provider: 'cosign', secretRef: { name: VERIFY_SECRET } },
       });
       expect(repo.spec!.insecure).toBeUndefined();
       // pinned by digest, the revision is the manifest digest itself
@@ -237,7 +259,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     });
     const cm = await p.waitFor('kustomize-controller to apply ConfigMap app', () => configMap('app'), LONG);
     expect(cm.data).toEqual({ version: '1.0.0', color: 'green' });
-    const apps = await import('@kubernetes/client-node').then((m) => p.kc.makeApiClient(m.AppsV1Api));
+    const apps = p.kc.makeApiClient(AppsV1Api);
     const deploy = await apps.readNamespacedDeployment({ namespace: p.namespace, name: 'app' });
     expect(deploy.spec?.template.spec?.containers[0]?.image).toBe(IMAGE);
     expect(deploy.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name']).toBe('manifests');
@@ -257,16 +279,18 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       upgrade: { disableWait: true },
     });
     const cm = await p.waitFor('helm-controller to install release podinfo', () => configMap('podinfo-values'), LONG);
-    expect(cm.data).toEqual({ replicas: '3', image: IMAGE, chartVersion: '1.0.0' });
+    // Found by running helm-controller: a chart from an OCIRepository pinned by digest is installed with the first 12
+    // hex digits of the manifest digest as semver build metadata on its version
+    const snap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
+    expect(cm.data).toEqual({ replicas: '3', image: IMAGE, chartVersion: `1.0.0+${shortDigest(snap.spec!.digest)}` });
     const secrets = await core.listNamespacedSecret({ namespace: p.namespace, labelSelector: 'owner=helm,name=podinfo' });
     expect(secrets.items.map((x) => x.metadata?.name)).toContain('sh.helm.release.v1.podinfo.v1');
   });
 
   it('content changed in the registry behind our back: Flux refuses what we did not sign, our resync puts ours back', async () => {
-    const s = services();
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const ours = snap.spec!.digest;
-    const client = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    const client = pushClient();
     const repo = client.repository(snap.spec!.repository);
     const intruder = new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
     let theirs: string;
@@ -285,7 +309,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
         layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
-      await pushCosignSignature(repo, `${s.registry.tls.host}/${snap.spec!.repository}`, theirs, intruder);
+      await pushCosignSignature(repo, `${zot.endpoint.host}/${snap.spec!.repository}`, theirs, intruder);
     } finally {
       await client.close();
     }
@@ -305,25 +329,34 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     );
     const refused = await p.waitFor('source-controller to refuse the foreign signature', async () => {
       const r = await ociRepos().get('manifests');
-      return r && fluxStatus(r).observedGeneration === r.metadata.generation && condition(r, 'SourceVerified').status === 'False'
-        ? r
-        : undefined;
+      // Found by running source-controller: status.observedGeneration moves only on a successful reconcile; a
+      // failed one shows in its conditions' observedGeneration. Mid-reconcile it writes SourceVerified=False with
+      // Ready=Unknown first, so both are waited for.
+      const verified = condition(r, 'SourceVerified');
+      const ready = condition(r, 'Ready');
+      const current = (c: { observedGeneration?: number }) => c.observedGeneration === r?.metadata.generation;
+      return r && current(verified) && verified.status === 'False' && current(ready) && ready.status === 'False' ? r : undefined;
     }, LONG);
-    expect(condition(refused, 'Ready').status).toBe('False');
+    expect(condition(refused, 'Ready').reason).toBe('VerificationError');
     console.log(`Flux on a foreign signature: ${condition(refused, 'SourceVerified').reason}: ${condition(refused, 'SourceVerified').message}`);
 
-    // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look
-    const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
-      p.driver.ping();
-      await new Promise((r) => setTimeout(r, 3000));
-      const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
-      return r?.spec?.ref.digest === ours && isReadyNow(r) && condition(r, 'SourceVerified').status === 'True' ? r : undefined;
-    }, LONG);
-    expect(fluxStatus(back).artifact?.revision).toBe(ours);
-    // and our manifest is in the registry again (configure pushed it back on a resync tick)
-    const check = new RegistryClient({ url: s.registry.tls.url, caFile: s.registry.tls.caFile, credentials: { username: s.registry.tls.username, password: s.registry.tls.password } });
+    // 3. resync ticks: configure pushes our manifest again, publish puts the OCIRepository back and asks Flux to look.
+    // Found by running source-controller: back at a revision it still has in storage, Flux is Ready again (the
+    // signature is checked, the manifest is not fetched), so our manifest being back is waited for on its own.
+    const check = pushClient();
     try {
-      expect((await check.repository(snap.spec!.repository).manifests.resolve(ours))?.digest).toBe(ours);
+      const registry = check.repository(snap.spec!.repository);
+      const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
+        p.driver.ping();
+        await new Promise((r) => setTimeout(r, 3000));
+        const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
+        if (!(r?.spec?.ref.digest === ours && isReadyNow(r) && condition(r, 'SourceVerified').status === 'True')) return undefined;
+        return (await registry.manifests.resolve(ours))?.digest === ours ? r : undefined;
+      }, LONG);
+      expect(fluxStatus(back).artifact?.revision).toBe(ours);
+      expect(condition(back, 'SourceVerified').observedGeneration).toBe(back.metadata.generation);
+      // the tag is ours again too (a tag-following consumer would read our content)
+      expect((await registry.manifests.resolve(snap.spec!.tag!))?.digest).toBe(ours);
     } finally {
       await check.close();
     }
@@ -331,6 +364,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
   });
 
   it('a new component version flows through to changed objects in the cluster', async () => {
+    const previous = ((await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject).spec!;
     await p.pushSource(await componentVersion({ version: '1.1.0', image: { reference: IMAGE }, manifests: await manifests('1.1.0'), chart: await chart('1.1.0') }));
     await p.api.patchNamespacedCustomObject(
       {
@@ -350,11 +384,57 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     expect(cm.data?.color).toBe('green');
     const values = await p.waitFor('helm-controller to upgrade to chart 1.1.0', async () => {
       const c = await configMap('podinfo-values');
-      return c?.data?.chartVersion === '1.1.0' ? c : undefined;
+      return c?.data?.chartVersion?.startsWith('1.1.0+') ? c : undefined;
     }, LONG);
+    const chartSnap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
+    expect(values.data?.chartVersion).toBe(`1.1.0+${shortDigest(chartSnap.spec!.digest)}`);
     expect(values.data).toMatchObject({ replicas: '3', image: IMAGE });
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     const repo = await fluxReady('manifests', snap.spec!.digest);
     expect(condition(repo, 'SourceVerified').status).toBe('True');
+    // the replaced manifest is gone from zot, and its signature with it (zot's retention keeps every tag)
+    const check = pushClient();
+    try {
+      const registry = check.repository(previous.repository);
+      expect(await registry.manifests.resolve(previous.digest)).toBeUndefined();
+      expect(await registry.manifests.resolve(signatureTag(previous.digest))).toBeUndefined();
+      expect(await registry.manifests.resolve(signatureTag(snap.spec!.digest))).toBeDefined();
+    } finally {
+      await check.close();
+    }
+  });
+
+  it('flux suspend on our OCIRepository: publish keeps it suspended and moves the digest; Flux takes it on resume', async () => {
+    const setSuspend = (suspend: boolean) =>
+      custom.patchNamespacedCustomObject(
+        { group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: p.namespace, plural: 'ocirepositories', name: 'manifests', body: { spec: { suspend } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    const before = ((await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject).spec!.digest;
+    // what `flux suspend source oci manifests` does: a merge patch of spec.suspend
+    await setSuspend(true);
+    await p.pushSource(await componentVersion({ version: '1.2.0', image: { reference: IMAGE }, manifests: await manifests('1.2.0'), chart: await chart('1.2.0') }));
+    await p.api.patchNamespacedCustomObject(
+      { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: p.namespace, plural: 'components', name: 'app', body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const next = await p.waitFor('publish to point the suspended OCIRepository at 1.2.0', async () => {
+      const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject | undefined;
+      const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
+      return snap?.spec && snap.spec.digest !== before && r?.spec?.ref.digest === snap.spec.digest ? r : undefined;
+    }, LONG);
+    // our server-side apply leaves the field it does not own alone, and source-controller does not move while suspended
+    expect(next.spec!.suspend).toBe(true);
+    expect(fluxStatus(next).artifact?.revision).toBe(before);
+    expect((await configMap('app'))?.data?.version).toBe('1.1.0');
+
+    await setSuspend(false);
+    const resumed = await fluxReady('manifests', next.spec!.ref.digest);
+    expect(condition(resumed, 'SourceVerified').status).toBe('True');
+    const cm = await p.waitFor('kustomize-controller to apply version 1.2.0', async () => {
+      const c = await configMap('app');
+      return c?.data?.version === '1.2.0' ? c : undefined;
+    }, LONG);
+    expect(cm.data?.color).toBe('green');
   });
 });

@@ -1,9 +1,8 @@
-// Work in progress (issue 15): written against the controllers' and cosign's source, not yet run to a pass here, so vitest
-// does not pick this file up (its name is not *.test.ts). Rename it back to *.test.ts once it passes.
 /**
  * Our cosign-compatible signatures (shared/oci/cosign.ts), checked by cosign itself (github.com/sigstore/cosign/v3,
  * built by tests/infra/install into the Flux tool folder): `cosign verify --key --insecure-ignore-tlog` against the
- * TLS + htpasswd registry accepts what we push and rejects a signature by another key.
+ * pipeline's registry (zot with the shipped config: TLS, htpasswd, access control), reading as a tenant's read user
+ * the way Flux does, accepts what we push and rejects a signature by another key.
  */
 import { execFile } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient, signatureTag } from '../../../shared/oci/index.js';
 import { fluxBinary } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
+import { peerToolEnv, ZOT_TENANT } from '../../infra/zot.js';
 
 const run = promisify(execFile);
 const p256 = (): CosignSigner =>
@@ -25,15 +25,16 @@ describe('cosign verify accepts our signatures (real cosign v3)', () => {
   let dir: string;
   let client: RegistryClient;
   let cosign: string;
-  const repository = `cosign-${Date.now().toString(36)}/app`;
+  // in the tenant's part of the registry, which its read user (Flux's identity) may read
+  const repository = `${ZOT_TENANT}/cosign-${Date.now().toString(36)}/app`;
   let digest: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    const { registry } = services();
+    const zot = services().registry.zot;
     cosign = fluxBinary('cosign');
     dir = await mkdtemp(join(tmpdir(), 'cosign-it-'));
-    client = new RegistryClient({ url: registry.tls.url, caFile: registry.tls.caFile, credentials: { username: registry.tls.username, password: registry.tls.password } });
+    client = new RegistryClient({ url: zot.url, caFile: zot.caFile, credentials: zot.push });
     // a small single-layer artifact, the shape our snapshots have
     const repo = client.repository(repository);
     const layer = Buffer.from('hello flux');
@@ -51,9 +52,7 @@ describe('cosign verify accepts our signatures (real cosign v3)', () => {
     );
     digest = (await repo.manifests.push(manifest, MediaType.ImageManifest, '1.0.0')).digest;
     // cosign reads registry credentials from DOCKER_CONFIG and trusts the run's CA through SSL_CERT_FILE
-    const auth = Buffer.from(`${registry.tls.username}:${registry.tls.password}`).toString('base64');
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ auths: { [registry.tls.host]: { auth } } }));
-    env = { ...process.env, DOCKER_CONFIG: dir, SSL_CERT_FILE: registry.tls.caFile, HOME: dir, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' };
+    env = { ...(await peerToolEnv(zot, dir, 'read')), HOME: dir, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' };
   });
   afterAll(async () => {
     await client?.close();
@@ -63,7 +62,7 @@ describe('cosign verify accepts our signatures (real cosign v3)', () => {
   const verify = async (publicKeyPem: string) => {
     const key = join(dir, `key-${Math.random().toString(36).slice(2)}.pub`);
     await writeFile(key, publicKeyPem);
-    const ref = `${services().registry.tls.host}/${repository}@${digest}`;
+    const ref = `${services().registry.zot.host}/${repository}@${digest}`;
     return run(cosign, ['verify', '--key', key, '--insecure-ignore-tlog', '--output', 'json', ref], { env }).then(
       ({ stdout, stderr }) => ({ ok: true, stdout, stderr }),
       (err: { stdout?: string; stderr?: string }) => ({ ok: false, stdout: err.stdout ?? '', stderr: err.stderr ?? '' }),
@@ -72,7 +71,7 @@ describe('cosign verify accepts our signatures (real cosign v3)', () => {
 
   it('verifies the simple-signing signature we push under sha256-<hex>.sig', async () => {
     const signer = p256();
-    const { host } = services().registry.tls;
+    const { host } = services().registry.zot;
     await pushCosignSignature(client.repository(repository), `${host}/${repository}`, digest, signer);
     expect(await client.repository(repository).manifests.resolve(signatureTag(digest))).toBeDefined();
     const res = await verify(signer.publicKeyPem);
