@@ -40,6 +40,14 @@ export function describeConnectionError(err: unknown, host: string): ConnectionP
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
       return { message: `the TLS certificate of registry ${host} does not name ${host.replace(/:\d+$/, '')}`, transient: false };
     }
+    if (code === 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC' || /decryption failed or bad record mac/i.test(msg)) {
+      // Go's TLS (zot) sends its close_notify after a write that timed out, with the next record number, so a
+      // response cut off by the server's own request timeout looks like a corrupt record to OpenSSL
+      return {
+        message: `registry ${host} broke off the TLS stream mid-request (a record out of sequence); zot does this when its http.readTimeout or http.writeTimeout (60 s unless set) ends a long transfer`,
+        transient: true,
+      };
+    }
     if (code === 'ECONNREFUSED') return { message: `registry ${host} refused the connection (nothing listens there)`, transient: true };
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return { message: `registry host ${host.replace(/:\d+$/, '')} cannot be resolved`, transient: true };
     if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET') return { message: `registry ${host} closed the connection`, transient: true };

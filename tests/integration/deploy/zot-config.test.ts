@@ -3,9 +3,11 @@
  * deployment policy (docs/design.md §7), plus negative controls that show the checks catch mistakes.
  * Then zot itself, which the harness runs with this config on S3 (tests/infra/zot.ts).
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Agent, request } from 'undici';
@@ -70,6 +72,8 @@ describe('zot configuration (registry/config.json)', () => {
     ['no retention policy', (c) => { delete c.storage.retention; }, 'policy'],
     ['no TLS', (c) => { delete c.http.tls; }, 'policy'],
     ['no htpasswd', (c) => { delete c.http.auth; }, 'policy'],
+    ["zot's 60 s default request timeouts (none set)", (c) => { delete c.http.readTimeout; delete c.http.writeTimeout; }, 'policy'],
+    ['a write timeout too short for a blob transfer', (c) => { c.http.writeTimeout = '2m'; }, 'policy'],
     ['S3 keys in the file', (c) => { c.storage.storageDriver!.secretkey = 'x'; }, 'policy'],
     ['anonymous read', (c) => { c.http.accessControl!.repositories!['**']!.anonymousPolicy = ['read']; }, 'policy'],
     ['metrics off', (c) => { c.extensions = {}; }, 'policy'],
@@ -157,6 +161,42 @@ describe('zot runs with this config on the S3 store', () => {
     const metrics = await request(`${zot.url}/metrics`, { dispatcher: agent, headers: { authorization: basic(zot.metrics) } });
     expect(metrics.statusCode).toBe(200);
     expect(await metrics.body.text()).toMatch(/zot_/);
+  });
+
+  it("an upload slower than a minute (zot's default request timeout) is taken with the shipped timeouts", { timeout: 180_000 }, async () => {
+    const zot = services().registry.zot;
+    const auth = { authorization: basic(zot.push) };
+    const repo = `ocm-tenant/slow/upload-${Date.now().toString(36)}`;
+    const started = await request(`${zot.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', dispatcher: agent, headers: auth });
+    await started.body.dump();
+    expect(started.statusCode).toBe(202);
+    const location = new URL(String(started.headers.location), zot.url);
+    // 13 pieces, 5.5 s apart: the request lasts over 66 s, past the 60 s zot applies when the file sets none
+    const pieces = Array.from({ length: 13 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    const body = Buffer.concat(pieces);
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    location.searchParams.set('digest', digest);
+    async function* slowly(): AsyncGenerator<Buffer> {
+      for (const [i, piece] of pieces.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 5_500));
+        yield piece;
+      }
+    }
+    const t0 = Date.now();
+    const put = await request(location, {
+      method: 'PUT',
+      dispatcher: agent,
+      headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+      body: Readable.from(slowly()),
+    });
+    const answer = await put.body.text();
+    expect(Date.now() - t0).toBeGreaterThan(60_000);
+    expect(put.statusCode, answer).toBe(201);
+    expect(put.headers['docker-content-digest']).toBe(digest);
+    const head = await request(`${zot.url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD', dispatcher: agent, headers: auth });
+    await head.body.dump();
+    expect(head.statusCode).toBe(200);
+    expect(Number(head.headers['content-length'])).toBe(body.length);
   });
 
   it('stores blobs in the S3 bucket under the shipped prefix', async () => {
