@@ -3,7 +3,7 @@
  * deployment policy (docs/design.md §7), plus negative controls that show the checks catch mistakes.
  * Then zot itself, which the harness runs with this config on S3 (tests/infra/zot.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,7 +19,8 @@ import { services } from '../../infra/services.js';
 import { repoRoot, run } from './manifests.js';
 import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js';
 import { withTenant } from '../../../functions/runner/tenant.js';
-import { ZOT_TENANT } from '../../infra/zot.js';
+import { startZot, ZOT_TENANT } from '../../infra/zot.js';
+import { describeConnectionError, digestFile, fileSource, RegistryClient } from '../../../shared/oci/index.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(zotConfigSchema);
@@ -197,6 +198,41 @@ describe('zot runs with this config on the S3 store', () => {
     await head.body.dump();
     expect(head.statusCode).toBe(200);
     expect(Number(head.headers['content-length'])).toBe(body.length);
+  });
+
+  it('with a write timeout shorter than the upload, zot cuts off its answer and the client says so in words', { timeout: 180_000 }, async () => {
+    // what the shipped 30m prevents, on a zot of its own with writeTimeout 1s: the 201 is written past the deadline,
+    // Go's TLS still sends close_notify with the next record number, and OpenSSL reports a bad record
+    const s = services();
+    const zot = await startZot({
+      bin: goTool('zot'),
+      workDir: s.workDir,
+      ca: s.ca,
+      s3: s.s3,
+      name: `zot-short-timeout-${Date.now().toString(36)}`,
+      rootDirectory: '/zot-short-timeout',
+      edit: (c) => {
+        c.http.writeTimeout = '1s';
+      },
+    });
+    const client = new RegistryClient({ url: zot.endpoint.url, caFile: zot.endpoint.caFile, credentials: zot.endpoint.push, retry: { maxAttempts: 1 } });
+    try {
+      // 128 MiB through the raw-socket upload (what the functions use for large blobs): zot on S3 takes seconds
+      const file = join(s.workDir, `cut-off-${Date.now().toString(36)}.bin`);
+      await writeFile(file, randomBytes(128 * 1024 * 1024));
+      const err = await client
+        .repository('ocm-tenant/slow/cut-off')
+        .blobs.push(await digestFile(file), fileSource(file))
+        .then(() => undefined, (e: unknown) => e);
+      expect(err).toBeDefined();
+      expect(describeConnectionError(err, zot.endpoint.host)).toEqual({
+        message: `registry ${zot.endpoint.host} broke off the TLS stream mid-request (a record out of sequence); zot does this when its http.readTimeout or http.writeTimeout (60 s unless set) ends a long transfer`,
+        transient: true,
+      });
+    } finally {
+      await client.close();
+      await zot.stop();
+    }
   });
 
   it('stores blobs in the S3 bucket under the shipped prefix', async () => {
