@@ -15,6 +15,7 @@
  *
  *   npx tsx functions/build.ts --outdir bench/.tmp/dist
  *   npx tsx bench/scale/run.ts [--counts 50,500] [--timeout-min 12] [--create-concurrency 16] [--registry fs|zot]
+ *   # results: bench/results/scale.json (fs) or scale-zot.json (zot)
  */
 import type { KubeObject } from '../../shared/ports/index.js';
 import type { ManifestObject } from '../pipeline/harness.js';
@@ -48,6 +49,8 @@ const CREATE_CONCURRENCY = Number(arg('create-concurrency', '16'));
 const RESYNC_STALL_S = Number(arg('resync-stall', '0'));
 const REGISTRY = arg('registry', 'fs');
 if (REGISTRY !== 'fs' && REGISTRY !== 'zot') throw new Error(`--registry must be fs or zot, not ${REGISTRY}`);
+/** bench/results/<name>.json: a zot run keeps its own file beside the filesystem registry's scale.json */
+const RESULT_NAME = REGISTRY === 'zot' ? 'scale-zot' : 'scale';
 
 function objectsFor(n: number, ctf: string): ManifestObject[] {
   const objs: ManifestObject[] = [
@@ -206,7 +209,7 @@ async function main(): Promise<void> {
     for (const n of COUNTS) {
       const r = await runOne(b, n, ctf);
       results.push(r);
-      await writeResult('scale', { date: new Date().toISOString(), machine: machine(), partial: true, results });
+      await writeResult(RESULT_NAME, { date: new Date().toISOString(), machine: machine(), partial: true, results });
       log(`N=${n}: ${JSON.stringify(r)}`);
     }
   } finally {
@@ -240,7 +243,7 @@ async function main(): Promise<void> {
     ['Components', 'all Ready', 'wall s (all Ready)', 'wall s (events drained)', 'source events', 'deliveries', 'API requests', 'peak RSS MiB desc/res/conf/pub', 'apiserver peak RSS MiB', 'etcd peak RSS MiB', 'function CPU s', 'apiserver CPU s'],
     rows,
   );
-  const file = await writeResult('scale', { date: new Date().toISOString(), machine: machine(), results, table: out, ratios });
+  const file = await writeResult(RESULT_NAME, { date: new Date().toISOString(), machine: machine(), results, table: out, ratios });
   process.stdout.write(`${out}\n${ratios}\nresults in ${file}\n`);
 }
 

@@ -20,9 +20,22 @@ const UNTRUSTED = new Set([
   'CERT_SIGNATURE_FAILURE',
 ]);
 
+const BAD_RECORD = 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC';
+
 /** What went wrong connecting to `host`, when `err` (or a cause) is a connection or TLS failure; else undefined. */
 export function describeConnectionError(err: unknown, host: string): ConnectionProblem | undefined {
-  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
+  const chain: unknown[] = [];
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) chain.push(e);
+  // checked first, because undici reports it as a closed socket with the TLS error as the cause. Go's TLS (zot)
+  // sends its close_notify after a write that timed out, numbered as if that write had gone out, so an answer cut
+  // off by the server's own request timeout looks like a corrupt record to OpenSSL
+  if (chain.some((e) => (e as { code?: unknown }).code === BAD_RECORD || /decryption failed or bad record mac/i.test(String((e as { message?: unknown }).message)))) {
+    return {
+      message: `registry ${host} broke off the TLS stream mid-request (a record out of sequence); zot does this when its http.readTimeout or http.writeTimeout (60 s unless set) ends a long transfer`,
+      transient: true,
+    };
+  }
+  for (const e of chain) {
     const code = typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : '';
     const msg = typeof (e as { message?: unknown }).message === 'string' ? (e as { message: string }).message : '';
     if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long/i.test(msg)) {

@@ -35,6 +35,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
+  // a TLS stream the server broke off (see connection-errors.ts): a fresh connection starts clean
+  'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC',
 ]);
 
 /** True for connection-level failures (refused, reset, timed out), looking through `cause` chains. */

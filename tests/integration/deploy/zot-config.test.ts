@@ -3,9 +3,11 @@
  * deployment policy (docs/design.md §7), plus negative controls that show the checks catch mistakes.
  * Then zot itself, which the harness runs with this config on S3 (tests/infra/zot.ts).
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { Ajv } from 'ajv';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Agent, request } from 'undici';
@@ -17,7 +19,8 @@ import { services } from '../../infra/services.js';
 import { repoRoot, run } from './manifests.js';
 import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js';
 import { withTenant } from '../../../functions/runner/tenant.js';
-import { ZOT_TENANT } from '../../infra/zot.js';
+import { startZot, ZOT_TENANT } from '../../infra/zot.js';
+import { describeConnectionError, digestFile, fileSource, RegistryClient } from '../../../shared/oci/index.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(zotConfigSchema);
@@ -70,6 +73,8 @@ describe('zot configuration (registry/config.json)', () => {
     ['no retention policy', (c) => { delete c.storage.retention; }, 'policy'],
     ['no TLS', (c) => { delete c.http.tls; }, 'policy'],
     ['no htpasswd', (c) => { delete c.http.auth; }, 'policy'],
+    ["zot's 60 s default request timeouts (none set)", (c) => { delete c.http.readTimeout; delete c.http.writeTimeout; }, 'policy'],
+    ['a write timeout too short for a blob transfer', (c) => { c.http.writeTimeout = '2m'; }, 'policy'],
     ['S3 keys in the file', (c) => { c.storage.storageDriver!.secretkey = 'x'; }, 'policy'],
     ['anonymous read', (c) => { c.http.accessControl!.repositories!['**']!.anonymousPolicy = ['read']; }, 'policy'],
     ['metrics off', (c) => { c.extensions = {}; }, 'policy'],
@@ -157,6 +162,77 @@ describe('zot runs with this config on the S3 store', () => {
     const metrics = await request(`${zot.url}/metrics`, { dispatcher: agent, headers: { authorization: basic(zot.metrics) } });
     expect(metrics.statusCode).toBe(200);
     expect(await metrics.body.text()).toMatch(/zot_/);
+  });
+
+  it("an upload slower than a minute (zot's default request timeout) is taken with the shipped timeouts", { timeout: 180_000 }, async () => {
+    const zot = services().registry.zot;
+    const auth = { authorization: basic(zot.push) };
+    const repo = `ocm-tenant/slow/upload-${Date.now().toString(36)}`;
+    const started = await request(`${zot.url}/v2/${repo}/blobs/uploads/`, { method: 'POST', dispatcher: agent, headers: auth });
+    await started.body.dump();
+    expect(started.statusCode).toBe(202);
+    const location = new URL(String(started.headers.location), zot.url);
+    // 13 pieces, 5.5 s apart: the request lasts over 66 s, past the 60 s zot applies when the file sets none
+    const pieces = Array.from({ length: 13 }, (_, i) => Buffer.alloc(64 * 1024, i));
+    const body = Buffer.concat(pieces);
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    location.searchParams.set('digest', digest);
+    async function* slowly(): AsyncGenerator<Buffer> {
+      for (const [i, piece] of pieces.entries()) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 5_500));
+        yield piece;
+      }
+    }
+    const t0 = Date.now();
+    const put = await request(location, {
+      method: 'PUT',
+      dispatcher: agent,
+      headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+      body: Readable.from(slowly()),
+    });
+    const answer = await put.body.text();
+    expect(Date.now() - t0).toBeGreaterThan(60_000);
+    expect(put.statusCode, answer).toBe(201);
+    expect(put.headers['docker-content-digest']).toBe(digest);
+    const head = await request(`${zot.url}/v2/${repo}/blobs/${digest}`, { method: 'HEAD', dispatcher: agent, headers: auth });
+    await head.body.dump();
+    expect(head.statusCode).toBe(200);
+    expect(Number(head.headers['content-length'])).toBe(body.length);
+  });
+
+  it('with a write timeout shorter than the upload, zot cuts off its answer and the client says so in words', { timeout: 180_000 }, async () => {
+    // what the shipped 30m prevents, on a zot of its own with writeTimeout 1s: the 201 is written past the deadline,
+    // Go's TLS still sends close_notify with the next record number, and OpenSSL reports a bad record
+    const s = services();
+    const zot = await startZot({
+      bin: goTool('zot'),
+      workDir: s.workDir,
+      ca: s.ca,
+      s3: s.s3,
+      name: `zot-short-timeout-${Date.now().toString(36)}`,
+      rootDirectory: '/zot-short-timeout',
+      edit: (c) => {
+        c.http.writeTimeout = '1s';
+      },
+    });
+    const client = new RegistryClient({ url: zot.endpoint.url, caFile: zot.endpoint.caFile, credentials: zot.endpoint.push, retry: { maxAttempts: 1 } });
+    try {
+      // 128 MiB through the raw-socket upload (what the functions use for large blobs): zot on S3 takes seconds
+      const file = join(s.workDir, `cut-off-${Date.now().toString(36)}.bin`);
+      await writeFile(file, randomBytes(128 * 1024 * 1024));
+      const err = await client
+        .repository('ocm-tenant/slow/cut-off')
+        .blobs.push(await digestFile(file), fileSource(file))
+        .then(() => undefined, (e: unknown) => e);
+      expect(err).toBeDefined();
+      expect(describeConnectionError(err, zot.endpoint.host)).toEqual({
+        message: `registry ${zot.endpoint.host} broke off the TLS stream mid-request (a record out of sequence); zot does this when its http.readTimeout or http.writeTimeout (60 s unless set) ends a long transfer`,
+        transient: true,
+      });
+    } finally {
+      await client.close();
+      await zot.stop();
+    }
   });
 
   it('stores blobs in the S3 bucket under the shipped prefix', async () => {

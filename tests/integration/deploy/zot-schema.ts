@@ -246,12 +246,31 @@ export interface ZotConfig {
   http: {
     address: string;
     port: string;
+    readTimeout?: string;
+    writeTimeout?: string;
     tls?: { cert: string; key: string };
     auth?: { htpasswd?: { path: string } };
     accessControl?: { repositories?: Record<string, { policies?: { users?: string[]; actions?: string[] }[]; defaultPolicy?: string[]; anonymousPolicy?: string[] }> };
   };
   extensions?: { metrics?: { enable?: boolean; prometheus?: { path?: string } } };
 }
+
+/** A Go duration string (e.g. "1h30m", "90s") in seconds; NaN when it is not one. */
+export function goDurationSeconds(d: string): number {
+  const unit: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+  const parts = [...d.matchAll(/([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((m) => m[0]).join('') !== d) return NaN;
+  return parts.reduce((sum, m) => sum + Number(m[1]) * (unit[m[2] as string] as number), 0);
+}
+
+/**
+ * zot's http.readTimeout and http.writeTimeout bound a whole request, body included (Go's http.Server), and
+ * `zot serve` sets both to 60 s when the file leaves them out: a blob push or pull slower than a minute is cut
+ * off. A cut-off response reaches a client as a TLS record out of sequence ("decryption failed or bad record
+ * mac"), because Go's TLS sends its close_notify after the write that timed out. 10 minutes is the floor the
+ * policy accepts (1 GiB at under 2 MiB/s).
+ */
+export const MIN_HTTP_TIMEOUT_S = 600;
 
 /**
  * Our deployment policy on top of the schema (docs/design.md §7): each entry is a reason the config is
@@ -266,6 +285,11 @@ export function policyProblems(c: ZotConfig): string[] {
   if (!c.storage.retention?.policies?.length) p.push('storage.retention needs at least one policy (GC frees nothing without one)');
   if (!c.http.tls) p.push('http.tls must be set');
   if (!c.http.auth?.htpasswd) p.push('http.auth.htpasswd must be set');
+  for (const key of ['readTimeout', 'writeTimeout'] as const) {
+    const v = c.http[key];
+    if (v === undefined) p.push(`http.${key} must be set (zot's 60 s default cuts off blob transfers slower than a minute)`);
+    else if (!(goDurationSeconds(v) >= MIN_HTTP_TIMEOUT_S)) p.push(`http.${key} must be at least ${MIN_HTTP_TIMEOUT_S / 60}m (a whole blob transfer must fit)`);
+  }
   if (d?.accesskey || d?.secretkey) p.push('S3 credentials must come from the environment, not the config file');
   if (d?.secure === false) p.push('storageDriver.secure must not be false in the shipped config');
   for (const key of ['chunksize', 'multipartcopychunksize'] as const) {

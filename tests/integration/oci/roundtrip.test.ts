@@ -76,7 +76,7 @@ describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htp
     });
   }
 
-  for (const name of ['fs', 's3'] as const) {
+  for (const name of ['fs', 's3', 'zot'] as const) {
     it(`200 MiB blob: streaming push and digest-verified pull (${name})`, { timeout: 120_000 }, async () => {
       const client = new RegistryClient(endpoints().find(([n]) => n === name)![1]);
       try {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactStoreAdapter } from '../../../functions/adapters/artifact-store.js';
-import { describeConnectionError, RegistryClient } from '../../../shared/oci/index.js';
+import { describeConnectionError, isNetworkError, RegistryClient } from '../../../shared/oci/index.js';
 import { TransientError } from '../../../shared/ports/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
 
@@ -49,6 +49,20 @@ describe('connection and TLS failures in words', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('a TLS stream broken off mid-request (zot cutting a transfer at its request timeout) is worded and transient', () => {
+    // the error as Node raised it when zot's default 60 s writeTimeout cut off the answer to a 1 GiB upload
+    // (OpenSSL text and code copied from that run; the integration tier shows the real zot with the fix)
+    const err = Object.assign(
+      new Error('80EC0E13007F0000:error:0A000119:SSL routines:ssl3_get_record:decryption failed or bad record mac:../deps/openssl/openssl/ssl/record/ssl3_record.c:616:'),
+      { code: 'ERR_SSL_DECRYPTION_FAILED_OR_BAD_RECORD_MAC', library: 'SSL routines', reason: 'decryption failed or bad record mac' },
+    );
+    const problem = describeConnectionError(err, 'zot:5000');
+    expect(problem?.transient).toBe(true);
+    expect(problem?.message).toMatch(/^registry zot:5000 broke off the TLS stream mid-request/);
+    expect(problem?.message).toMatch(/http\.readTimeout or http\.writeTimeout/);
+    expect(isNetworkError(err)).toBe(true);
   });
 
   it('a refused connection is transient and says which registry', async () => {
