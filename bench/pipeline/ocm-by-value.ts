@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     const ctfSeconds = (performance.now() - t0) / 1000;
 
     const namespace = await newNamespace(b.kc);
-    pipeline = await startProcessPipeline(b, namespace, { registryUrl: s.registry.fs.url, logLevel: 'warn' });
+    pipeline = await startProcessPipeline(b, namespace, { registryUrl: s.registry.fs.url, logLevel: 'warn', ...(process.env.BENCH_FUNCTION_NODE_ARGS ? { nodeArgs: process.env.BENCH_FUNCTION_NODE_ARGS.split(' ') } : {}) });
     const resourcePid = pipeline.functions.resource!.pid;
     const get = async (kind: string, name: string): Promise<KubeObject | undefined> => {
       try {

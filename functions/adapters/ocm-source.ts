@@ -181,6 +181,9 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
         oci: oci.connect,
         ...(oci.fetch ? { fetch: oci.fetch } : {}),
         ...(req.skipVerify || setDigest ? { skipDigestVerification: true } : {}),
+        // the set's main manifest is then checked against the signed digest and every blob in it against its name:
+        // hashing the localBlob file as well would be a second SHA-256 pass over the same bytes
+        ...(setDigest && !req.skipVerify && resource.digest?.value ? { consumerHashesSetBlobs: true } : {}),
       });
       if (access.kind !== 'blob') {
         throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ${resource.access?.type} is copied as a whole artifact, not fetched as a blob`);
