@@ -74,7 +74,10 @@ export interface OcmSource {
     version: string;
     verify: VerificationKey[];
   }): Promise<ComponentSet>;
-  /** Pure: resolves a resource by identity and referencePath in a component set (ComponentSet.yaml). */
+  /**
+   * Pure: resolves a resource by identity and referencePath in a component set (ComponentSet.yaml). The set is a
+   * component snapshot this system wrote from validated descriptors: it is parsed, not validated again.
+   */
   resolveResource(req: {
     setYaml: string;
     identity: Identity;
