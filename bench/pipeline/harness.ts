@@ -235,7 +235,7 @@ export interface ProcessPipeline {
 export async function startProcessPipeline(
   b: BenchServices,
   namespace: string,
-  opts: { registryUrl: string; logLevel?: string; env?: Record<string, string> },
+  opts: { registryUrl: string; logLevel?: string; env?: Record<string, string>; nodeArgs?: string[] },
 ): Promise<ProcessPipeline> {
   const stages = Object.keys(STAGE_KINDS);
   const functions = Object.fromEntries(

@@ -60,8 +60,8 @@ async function imageLayout(dir: string, sizeMiB: number): Promise<string> {
   const hash = createHash('sha256');
   const out = createWriteStream(tmp);
   for (let written = 0; written < sizeMiB << 20; written += 8 << 20) {
-    // a new buffer each time: the stream holds on to what it was given until it is written
-    const chunk = randomBytes(8 << 20);
+    // a new buffer each time: the stream holds on to what it was given until it is written; the last one may be short
+    const chunk = randomBytes(Math.min(8 << 20, (sizeMiB << 20) - written));
     hash.update(chunk);
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     const ctfSeconds = (performance.now() - t0) / 1000;
 
     const namespace = await newNamespace(b.kc);
-    pipeline = await startProcessPipeline(b, namespace, { registryUrl: s.registry.fs.url, logLevel: 'warn' });
+    pipeline = await startProcessPipeline(b, namespace, { registryUrl: s.registry.fs.url, logLevel: 'warn', ...(process.env.BENCH_FUNCTION_NODE_ARGS ? { nodeArgs: process.env.BENCH_FUNCTION_NODE_ARGS.split(' ') } : {}) });
     const resourcePid = pipeline.functions.resource!.pid;
     const get = async (kind: string, name: string): Promise<KubeObject | undefined> => {
       try {

@@ -164,7 +164,7 @@ async function openAccessSpec(
             mediaType: blob.mediaType || 'application/octet-stream',
             ...(blob.size !== undefined ? { size: blob.size } : {}),
             ...(blob.digest ? { digest: blob.digest } : {}),
-            open: () => blob.open(),
+            open: () => blob.open(ctx.consumerHashesSetBlobs ? { skipDigestVerification: true } : undefined),
           };
         } catch (err) {
           if (!isTypedSpec(global)) throw err;

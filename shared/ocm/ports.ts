@@ -62,7 +62,11 @@ export interface BlobHandle {
   size?: number;
   /** `sha256:<hex>` when known (content-addressed storage) */
   digest?: string;
-  open(): Promise<Readable>;
+  /**
+   * The bytes, hashed against `digest` as they stream unless `skipDigestVerification` (only for consumers that hash
+   * every content byte against its own name themselves: an artifact set read against a pinned main digest).
+   */
+  open(opts?: { skipDigestVerification?: boolean }): Promise<Readable>;
 }
 
 /** A source of component versions: an OCI registry or a CTF archive. */

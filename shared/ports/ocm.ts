@@ -74,7 +74,10 @@ export interface OcmSource {
     version: string;
     verify: VerificationKey[];
   }): Promise<ComponentSet>;
-  /** Pure: resolves a resource by identity and referencePath in a component set (ComponentSet.yaml). */
+  /**
+   * Pure: resolves a resource by identity and referencePath in a component set (ComponentSet.yaml). The set is a
+   * component snapshot this system wrote from validated descriptors: it is parsed, not validated again.
+   */
   resolveResource(req: {
     setYaml: string;
     identity: Identity;
@@ -88,8 +91,10 @@ export interface OcmSource {
   /**
    * Runs `use` on the resource's bytes as a stream, as the access returns them, while the source is open (for
    * consumers that read and verify the content themselves: OCM artifact sets, whose ociArtifactDigest/v1 the
-   * consumer checks). A genericBlobDigest/v1 is still checked on the stream unless `skipVerify`. Errors thrown by
-   * `use` come out unchanged.
+   * consumer checks). A genericBlobDigest/v1 is still checked on the stream unless `skipVerify`. With an
+   * ociArtifactDigest/v1 (and not `skipVerify`) the consumer must check the set's main manifest against it and every
+   * blob of the set against its name: the stored file is then not hashed against its own digest a second time.
+   * Errors thrown by `use` come out unchanged.
    */
   withResourceStream<T>(
     req: { repo: RepositoryAccess; resolved: ResolvedResource; skipVerify: boolean },

@@ -4,6 +4,8 @@
  * manifest digest, and a set changed inside is Ready=False VerifyResourceFailed naming the blob.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType } from '../../../shared/oci/index.js';
 import { localBlobResource, type ComponentDescriptor, type Resource } from '../../../shared/ocm/index.js';
@@ -39,8 +41,12 @@ describe('resource stage: artifact sets', { timeout: 60_000 }, () => {
       { bytes: largeLayer, mediaType: MediaType.LayerGzip },
     ]);
     const changed = Buffer.from(img.manifest.bytes.toString().replace('"schemaVersion":2', '"schemaVersion": 2'));
+    const chartSet = await setResource('chart', 'helmChart', { main: chart.manifest, blobs: [chart.manifest.bytes, ...chart.blobs], tag: '0.4.0' });
+    // the same image, its set file rewritten in the CTF after it was written (below)
+    const rewritten = await setResource('rewritten', 'ociImage', { main: img.manifest, blobs: [img.manifest.bytes, ...img.blobs], tag: 'other' });
     const resources = [
-      await setResource('chart', 'helmChart', { main: chart.manifest, blobs: [chart.manifest.bytes, ...chart.blobs], tag: '0.4.0' }),
+      chartSet,
+      rewritten,
       await setResource('image', 'ociImage', { main: img.manifest, blobs: [img.manifest.bytes, ...img.blobs] }),
       await setResource('tampered', 'ociImage', { main: img.manifest, blobs: [img.manifest.bytes, ...img.blobs], replace: { digest: img.manifest.desc.digest, bytes: changed } }),
     ];
@@ -56,9 +62,15 @@ describe('resource stage: artifact sets', { timeout: 60_000 }, () => {
       signatures: [],
     };
     await h.addVersions([{ descriptor, blobs: resources.map((r) => r.blob) }]);
+    // a valid set of another artifact in place of the image's: the stage does not hash the set file against its own
+    // name (every blob in it is hashed), so the pinned main digest is what must catch it
+    const file = join(h.ctf, 'blobs', String(rewritten.resource.access!['localReference']).replace(':', '.'));
+    await chmod(file, 0o644);
+    if (!chartSet.blob.data) throw new Error('the chart set is built in memory');
+    await writeFile(file, chartSet.blob.data);
     await h.apply('OCMRepository', 'repo', { repositorySpec: { type: 'CommonTransportFormat', filePath: h.ctf } });
     await h.apply('Component', 'app', { repositoryRef: { name: 'repo' }, component: COMPONENT, semver: '>=1.0.0' });
-    for (const name of ['chart', 'image', 'tampered']) {
+    for (const name of ['chart', 'image', 'tampered', 'rewritten']) {
       await h.apply('Resource', name, { componentRef: { name: 'app' }, resource: { byReference: { resource: { name } } } });
     }
     await h.bus.drain();
@@ -91,5 +103,12 @@ describe('resource stage: artifact sets', { timeout: 60_000 }, () => {
     expect(r.message).toContain(img.manifest.desc.digest);
     expect(r.message).toMatch(/does not match its name/);
     expect(await h.get('Snapshot', 'resource-tampered')).toBeUndefined();
+  });
+
+  it('a set file replaced in the CTF by another valid set is VerifyResourceFailed on the pinned main digest', async () => {
+    const r = ready(await h.get('Resource', 'rewritten'));
+    expect(r).toMatchObject({ status: 'False', reason: 'VerifyResourceFailed' });
+    expect(r.message).toContain(`says ${img.manifest.desc.digest}`);
+    expect(await h.get('Snapshot', 'resource-rewritten')).toBeUndefined();
   });
 });

@@ -133,6 +133,14 @@ describe('CTF writer', () => {
     const access = await openResourceAccess(cd, cd.resources[0]!, { repository: repo });
     if (access.kind !== 'blob') throw new Error('expected blob');
     await expect(readAll(await access.open())).rejects.toBeInstanceOf(DigestMismatchError);
+    // skipping the resource digest leaves the file's own digest checked
+    const unverified = await openResourceAccess(cd, cd.resources[0]!, { repository: repo, skipDigestVerification: true });
+    if (unverified.kind !== 'blob') throw new Error('expected blob');
+    await expect(readAll(await unverified.open())).rejects.toBeInstanceOf(DigestMismatchError);
+    // only a consumer that hashes every blob of a set itself gets the file's bytes unhashed
+    const bySet = await openResourceAccess(cd, cd.resources[0]!, { repository: repo, skipDigestVerification: true, consumerHashesSetBlobs: true });
+    if (bySet.kind !== 'blob') throw new Error('expected blob');
+    expect((await readAll(await bySet.open())).toString()).toBe('base: EVIL\n');
     await expect(repo.getDescriptor(BASE, '9.9.9')).rejects.toBeInstanceOf(VersionNotFoundError);
     await repo.close();
   });
