@@ -69,6 +69,7 @@ export {
 export { guardedConnector, type ConnectGuard } from './guarded-connect.js';
 export { contentLength, parseResponseHead, ResponseHeadError, ResponseHeadReader, type ResponseHead } from './http-head.js';
 export { keepWasmInBaselineTier } from './wasm-tiering.js';
+export { collectYoungGarbage, noteStreamed, youngCollections } from './young-garbage.js';
 export type {
   BlobSource,
   BlobStore,

@@ -22,7 +22,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tarStream from 'tar-stream';
-import { bufferSource, isIndexMediaType, MediaType, type BlobSource, type Descriptor, type Target } from '../oci/index.js';
+import { bufferSource, isIndexMediaType, MediaType, noteStreamed, type BlobSource, type Descriptor, type Target } from '../oci/index.js';
 import { OcmError } from './errors.js';
 
 export const MAIN_ARTIFACT_ANNOTATION = 'software.ocm/main';
@@ -93,6 +93,8 @@ class BlobHasher extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    // every inflated piece is a new Buffer: let the process free the dead ones early (oci/young-garbage.ts)
+    noteStreamed(chunk.length);
     cb(null, chunk);
   }
   override _flush(cb: TransformCallback): void {

@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig, type ConfigOf, type ConfigSchema } from '../config/index.js';
 import { keepWasmInBaselineTier } from '../oci/wasm-tiering.js';
+import { collectYoungGarbage } from '../oci/young-garbage.js';
 import type { Logger } from '../log/index.js';
 import type { StageMetrics } from '../metrics/index.js';
 import { serverConfigSchema, type ServerConfig } from './config.js';
@@ -31,6 +32,8 @@ export async function runFunction<S extends ConfigSchema = Record<never, never>>
   const exit = options.exit ?? ((code: number) => process.exit(code));
   // this is every function's process entry: the one place for a process-wide V8 flag (see wasm-tiering.ts)
   keepWasmInBaselineTier();
+  // and for a process-wide collection of the young generation while blobs stream (see young-garbage.ts)
+  collectYoungGarbage();
   let config: ServerConfig & ConfigOf<S>;
   try {
     config = loadConfig({ ...serverConfigSchema, ...options.configSchema }, options.env ?? process.env) as ServerConfig & ConfigOf<S>;
