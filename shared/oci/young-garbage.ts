@@ -10,13 +10,14 @@ import { runInNewContext } from 'node:vm';
  * the young ArrayBuffers reach twice its default semi-space size: 32 MiB, fixed in V8 (Heap::AllocateExternalBackingStore),
  * whatever --max-semi-space-size says. So every gunzipped stream holds up to 32 MiB of garbage, and that garbage decides
  * the peak RSS of a resource function copying an image by value (idle ~80 MiB, peak ~116-127 MiB; bench/README.md,
- * "OCM by value"). A scavenge every 4 MiB keeps it under ~10 MiB: measured on a bare Node gunzipping 128 MiB,
- * peak RSS 83 -> 59 MiB at the same speed (a scavenge of a small young generation takes well under a millisecond).
+ * "OCM by value"). A scavenge every 2 MiB of inflated data (plus as much again of compressed file pieces) keeps it
+ * near 5 MiB: on a bare Node gunzipping 128 MiB, peak RSS 83 -> 55 MiB at the same wall time (every 4 MiB: 60 MiB),
+ * and in the 1 GiB bench the resource function's peak went from 116-127 to 93-97 MiB at the same CPU seconds.
  *
  * The flag is process-wide: `collectYoungGarbage()` is called from a process entry point (a function's main), never
  * from library code. Without it `noteStreamed()` counts nothing and costs nothing (tests, the CLI).
  */
-const EVERY_BYTES = 4 * 1024 * 1024;
+const EVERY_BYTES = 2 * 1024 * 1024;
 
 type Gc = (options: { type: 'minor' | 'major' }) => void;
 
@@ -32,7 +33,7 @@ export function collectYoungGarbage(): void {
   gc = runInNewContext('gc') as Gc;
 }
 
-/** Called by a stream for every piece it passes on: collects the young generation every EVERY_BYTES. */
+/** Called by a stream for every piece it passes on: collects the young generation every EVERY_BYTES of them. */
 export function noteStreamed(bytes: number): void {
   if (!gc) return;
   sinceLast += bytes;
