@@ -4,16 +4,14 @@
  * on the same port, and the broker's retry redelivers the event. While it is down and after it completes, no
  * Ready Snapshot may point at content the registry does not have.
  */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localBlobResource, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import type { ChaosBroker } from './broker.js';
 import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
-import { logDir, pushSource, sourceBaseUrl, watchNamespace, zotAccess } from './rig.js';
+import { bigBlobSource, createBigBlobPipeline, logDir, watchNamespace, zotAccess } from './rig.js';
 
 const BIG = 64 * 1024 * 1024;
 const KILL_AFTER = 8 * 1024 * 1024;
@@ -63,23 +61,7 @@ describe('resilience: a function killed mid-push', () => {
   it('SIGKILL during a 64 MiB push, restart, redelivery: completes, and no Ready Snapshot points at missing content', async () => {
     const zot = services().registry.zot;
     const reg = await zotAccess(zot);
-    const base = sourceBaseUrl('crash-src');
-    const big = await localBlobResource(
-      { name: 'big', version: '1.0.0', type: 'blob' },
-      { mediaType: 'application/octet-stream', data: randomBytes(BIG) },
-    );
-    const descriptorDoc: ComponentDescriptor = {
-      schemaVersion: 'v2',
-      name: 'ocm.software/test/big',
-      version: '1.0.0',
-      provider: { name: 'ocm-knative-tests' },
-      repositoryContexts: [],
-      sources: [],
-      references: [],
-      resources: [big.resource],
-      signatures: [],
-    };
-    await pushSource(base, { descriptor: descriptorDoc, blobs: [big.blob] });
+    const base = await bigBlobSource('crash-src', BIG);
 
     const c = await Cluster.create();
     broker = await watchNamespace(
@@ -87,9 +69,7 @@ describe('resilience: a function killed mid-push', () => {
       { descriptor, resource },
       { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 250, maxBackoffMs: 4000, seed: 5 },
     );
-    await c.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: base } });
-    await c.create('Component', 'big', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/big', semver: '1.0.0' });
-    await c.create('Resource', 'big', { componentRef: { name: 'big' }, resource: { byReference: { resource: { name: 'big' } } } });
+    await createBigBlobPipeline(c, base);
 
     const t0 = performance.now();
     await c.waitFor('the resource function to be killed mid-push', async () => killed !== undefined, 120_000);

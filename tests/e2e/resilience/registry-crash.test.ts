@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { localBlobResource, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
@@ -16,7 +15,7 @@ import type { ChaosBroker } from './broker.js';
 import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
-import { logDir, pushSource, sourceBaseUrl, watchNamespace, zotAccess } from './rig.js';
+import { bigBlobSource, createBigBlobPipeline, logDir, watchNamespace, zotAccess } from './rig.js';
 
 const BIG = 64 * 1024 * 1024;
 const KILL_AFTER = 8 * 1024 * 1024;
@@ -73,23 +72,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
   it('SIGKILL of zot during a 64 MiB push, restart on the same bucket: completes, no Ready Snapshot points at missing content', async () => {
     const first = zot!.endpoint;
     const reg = await zotAccess(first);
-    const base = sourceBaseUrl('registry-crash-src');
-    const big = await localBlobResource(
-      { name: 'big', version: '1.0.0', type: 'blob' },
-      { mediaType: 'application/octet-stream', data: randomBytes(BIG) },
-    );
-    const descriptorDoc: ComponentDescriptor = {
-      schemaVersion: 'v2',
-      name: 'ocm.software/test/big',
-      version: '1.0.0',
-      provider: { name: 'ocm-knative-tests' },
-      repositoryContexts: [],
-      sources: [],
-      references: [],
-      resources: [big.resource],
-      signatures: [],
-    };
-    await pushSource(base, { descriptor: descriptorDoc, blobs: [big.blob] });
+    const base = await bigBlobSource('registry-crash-src', BIG);
 
     const c = await Cluster.create();
     broker = await watchNamespace(
@@ -97,9 +80,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
       { descriptor, resource },
       { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 250, maxBackoffMs: 4000, seed: 7 },
     );
-    await c.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: base } });
-    await c.create('Component', 'big', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/big', semver: '1.0.0' });
-    await c.create('Resource', 'big', { componentRef: { name: 'big' }, resource: { byReference: { resource: { name: 'big' } } } });
+    await createBigBlobPipeline(c, base);
 
     const t0 = performance.now();
     await c.waitFor('zot to be killed mid-push', async () => killed !== undefined, 120_000);

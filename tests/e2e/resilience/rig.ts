@@ -6,7 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { registryConnector, pushComponentVersion, type ComponentVersionInput } from '../../../shared/ocm/index.js';
+import {
+  localBlobResource,
+  pushComponentVersion,
+  registryConnector,
+  type ComponentDescriptor,
+  type ComponentVersionInput,
+} from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import type { ZotEndpoint } from '../../infra/services.js';
 import { componentVersion } from '../../unit/functions/fixtures.js';
@@ -41,6 +47,36 @@ export async function standardSource(prefix: string, version = '1.0.0'): Promise
   const base = sourceBaseUrl(prefix);
   await pushSource(base, await componentVersion({ version }));
   return base;
+}
+
+/** The crash tests' workload: `ocm.software/test/big` 1.0.0 with one localBlob `big` of `size` random bytes, pushed to a
+ * new source. Returns the source's base URL. */
+export async function bigBlobSource(prefix: string, size: number): Promise<string> {
+  const base = sourceBaseUrl(prefix);
+  const big = await localBlobResource(
+    { name: 'big', version: '1.0.0', type: 'blob' },
+    { mediaType: 'application/octet-stream', data: randomBytes(size) },
+  );
+  const descriptor: ComponentDescriptor = {
+    schemaVersion: 'v2',
+    name: 'ocm.software/test/big',
+    version: '1.0.0',
+    provider: { name: 'ocm-knative-tests' },
+    repositoryContexts: [],
+    sources: [],
+    references: [],
+    resources: [big.resource],
+    signatures: [],
+  };
+  await pushSource(base, { descriptor, blobs: [big.blob] });
+  return base;
+}
+
+/** The objects that take `bigBlobSource`'s blob by reference: OCMRepository `source`, Component and Resource `big`. */
+export async function createBigBlobPipeline(c: Cluster, base: string): Promise<void> {
+  await c.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: base } });
+  await c.create('Component', 'big', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/big', semver: '1.0.0' });
+  await c.create('Resource', 'big', { componentRef: { name: 'big' }, resource: { byReference: { resource: { name: 'big' } } } });
 }
 
 /** Fans the namespace's events out to the function processes with the given delivery semantics. */
