@@ -15,8 +15,11 @@ export {
   repositoryScope,
   TokenCache,
 } from './auth.js';
-export type { RegistryClientOptions, SocketTransferEvent } from './client.js';
-export { RegistryClient, RemoteBlobStore, RemoteManifestStore, RemoteRepository } from './client.js';
+export type { RegistryClientOptions, SocketTransferEvent } from './registry-client.js';
+export { RegistryClient } from './registry-client.js';
+export { RemoteBlobStore } from './remote-blob-store.js';
+export { RemoteManifestStore } from './remote-manifest-store.js';
+export { RemoteRepository } from './remote-repository.js';
 export {
   algorithmOf,
   assertDigest,
