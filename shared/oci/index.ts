@@ -59,14 +59,12 @@ export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, pa
 export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
 export { BlobFileWriter } from './blob-file-writer.js';
 export {
-  COSIGN_SIGNATURE_ANNOTATION,
   CosignSigner,
   deleteCosignSignature,
   hasCosignSignature,
   pushCosignSignature,
   signatureTag,
   SigningKeyError,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   simpleSigningPayload,
 } from './cosign.js';
 export { guardedConnector, type ConnectGuard } from './guarded-connect.js';

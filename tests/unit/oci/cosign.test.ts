@@ -4,13 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  COSIGN_SIGNATURE_ANNOTATION,
   CosignSigner,
   hasCosignSignature,
   pushCosignSignature,
   signatureTag,
   SigningKeyError,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   simpleSigningPayload,
   type ImageManifest,
 } from '../../../shared/oci/index.js';
@@ -68,8 +66,8 @@ describe('cosign simple signing', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(desc.digest.slice('sha256:'.length));
       const manifest = JSON.parse(bytes.toString()) as ImageManifest;
       expect(manifest.layers).toHaveLength(1);
-      expect(manifest.layers[0]).toMatchObject({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE });
-      expect(manifest.layers[0]!.annotations?.[COSIGN_SIGNATURE_ANNOTATION]).toMatch(/^[A-Za-z0-9+/=]+$/);
+      expect(manifest.layers[0]).toMatchObject({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json' });
+      expect(manifest.layers[0]!.annotations?.['dev.cosignproject.cosign/signature']).toMatch(/^[A-Za-z0-9+/=]+$/);
 
       expect(await hasCosignSignature(repo, DIGEST, signer)).toBe(true);
       expect(await hasCosignSignature(repo, DIGEST, new CosignSigner(p256()))).toBe(false);
