@@ -27,7 +27,7 @@ import {
   type Target,
 } from '../oci/index.js';
 import { BaseArtifactStore } from './artifact-store.js';
-import { BlobFileWriter } from './blob-file-writer.js';
+import { BlobFileWriter } from '../oci/blob-file-writer.js';
 
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 

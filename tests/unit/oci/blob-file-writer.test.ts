@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
-import { BlobFileWriter } from '../../../shared/snapshot/blob-file-writer.js';
-import { scratch } from './helpers.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BlobFileWriter } from '../../../shared/oci/blob-file-writer.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function scratch(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ocmk-unit-blob-file-writer-'));
+  dirs.push(dir);
+  return dir;
+}
 
 describe('BlobFileWriter', () => {
   it('writes chunks of any size in order, across batch boundaries and with a partial last batch', async () => {
