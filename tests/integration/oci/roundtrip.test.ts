@@ -10,7 +10,6 @@ import {
   MediaType,
   NotFoundError,
   RegistryClient,
-  type ImageManifest,
   type RegistryClientOptions,
 } from '../../../shared/oci/index.js';
 import { RegistryStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
@@ -124,73 +123,6 @@ describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htp
       expect(await c.blobs.exists(digestOf(small))).toBe(true);
     } finally {
       await client.close();
-    }
-  });
-
-  it('referrers: feature-detected, falls back to the sha256-<hex> tag schema on 2.8', async () => {
-    const client = new RegistryClient({ url: services().registry.fs.url });
-    const store = new RegistryStore(client);
-    try {
-      const repo = repoName('referrers');
-      const file = join(dir, 'subject.txt');
-      await writeFile(file, 'subject');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
-      const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
-      const refBytes = Buffer.from(JSON.stringify(referrer));
-      const refDesc = await r.manifests.push(refBytes, MediaType.ImageManifest);
-      const index = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageIndex,
-          manifests: [{ ...refDesc, artifactType: 'application/vnd.example.sig' }],
-        }),
-      );
-      await r.manifests.push(index, MediaType.ImageIndex, subject.manifest.digest.replace(':', '-'));
-      expect((await r.referrers(subject.manifest.digest)).map((d) => d.digest)).toEqual([refDesc.digest]);
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('referrers: the OCI 1.1 referrers API of zot lists a pushed referrer, filtered by artifactType', async () => {
-    const z = endpoints().find(([n]) => n === 'zot')![1];
-    const client = new RegistryClient(z);
-    const store = new RegistryStore(client);
-    try {
-      const repo = repoName('referrers-zot');
-      const file = join(dir, 'subject-zot.txt');
-      await writeFile(file, 'subject on zot');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
-      const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
-      // no fallback tag is pushed: zot indexes the subject itself
-      const refDesc = await r.manifests.push(Buffer.from(JSON.stringify(referrer)), MediaType.ImageManifest);
-      const listed = await r.referrers(subject.manifest.digest);
-      expect(listed.map((d) => d.digest)).toEqual([refDesc.digest]);
-      expect(listed[0]).toMatchObject({ artifactType: 'application/vnd.example.sig', mediaType: MediaType.ImageManifest });
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
-      // the fallback tag schema was not used
-      expect(await store.listTags(repo)).toEqual(['v1']);
-    } finally {
-      await store.close();
     }
   });
 
