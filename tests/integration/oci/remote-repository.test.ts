@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, RegistryClient, type ImageManifest } from '../../../shared/oci/index.js';
+import { MediaType, RegistryClient, type Descriptor, type ImageManifest } from '../../../shared/oci/index.js';
 import { RegistryStore } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
 import { repoName, scratchDir } from './helpers.js';
@@ -12,36 +12,45 @@ describe('RemoteRepository', () => {
     dir = await scratchDir('remote-repository');
   });
 
+  /**
+   * Pushes a subject artifact tagged v1 (checking it has no referrers yet) and a signature-like manifest naming it
+   * as its subject; returns both descriptors.
+   */
+  async function pushSubjectAndReferrer(client: RegistryClient, store: RegistryStore, repo: string, content: string): Promise<{ subject: Descriptor; referrer: Descriptor }> {
+    const file = join(dir, `${repo.replaceAll('/', '_')}.txt`);
+    await writeFile(file, content);
+    const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
+    const r = client.repository(repo);
+    expect(await r.referrers(subject.manifest.digest)).toEqual([]);
+    const referrer: ImageManifest = {
+      schemaVersion: 2,
+      mediaType: MediaType.ImageManifest,
+      artifactType: 'application/vnd.example.sig',
+      config: subject.config,
+      layers: [subject.blob],
+      subject: subject.manifest,
+    };
+    const refDesc = await r.manifests.push(Buffer.from(JSON.stringify(referrer)), MediaType.ImageManifest);
+    return { subject: subject.manifest, referrer: refDesc };
+  }
+
   it('referrers: feature-detected, falls back to the sha256-<hex> tag schema on 2.8', async () => {
     const client = new RegistryClient({ url: services().registry.fs.url });
     const store = new RegistryStore(client);
     try {
       const repo = repoName('referrers');
-      const file = join(dir, 'subject.txt');
-      await writeFile(file, 'subject');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
+      const { subject, referrer } = await pushSubjectAndReferrer(client, store, repo, 'subject');
       const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
-      const refBytes = Buffer.from(JSON.stringify(referrer));
-      const refDesc = await r.manifests.push(refBytes, MediaType.ImageManifest);
       const index = Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
           mediaType: MediaType.ImageIndex,
-          manifests: [{ ...refDesc, artifactType: 'application/vnd.example.sig' }],
+          manifests: [{ ...referrer, artifactType: 'application/vnd.example.sig' }],
         }),
       );
-      await r.manifests.push(index, MediaType.ImageIndex, subject.manifest.digest.replace(':', '-'));
-      expect((await r.referrers(subject.manifest.digest)).map((d) => d.digest)).toEqual([refDesc.digest]);
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
+      await r.manifests.push(index, MediaType.ImageIndex, subject.digest.replace(':', '-'));
+      expect((await r.referrers(subject.digest)).map((d) => d.digest)).toEqual([referrer.digest]);
+      expect(await r.referrers(subject.digest, 'application/other')).toEqual([]);
     } finally {
       await store.close();
     }
@@ -54,25 +63,13 @@ describe('RemoteRepository', () => {
     const store = new RegistryStore(client);
     try {
       const repo = repoName('referrers-zot');
-      const file = join(dir, 'subject-zot.txt');
-      await writeFile(file, 'subject on zot');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
-      const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
       // no fallback tag is pushed: zot indexes the subject itself
-      const refDesc = await r.manifests.push(Buffer.from(JSON.stringify(referrer)), MediaType.ImageManifest);
-      const listed = await r.referrers(subject.manifest.digest);
-      expect(listed.map((d) => d.digest)).toEqual([refDesc.digest]);
+      const { subject, referrer } = await pushSubjectAndReferrer(client, store, repo, 'subject on zot');
+      const r = client.repository(repo);
+      const listed = await r.referrers(subject.digest);
+      expect(listed.map((d) => d.digest)).toEqual([referrer.digest]);
       expect(listed[0]).toMatchObject({ artifactType: 'application/vnd.example.sig', mediaType: MediaType.ImageManifest });
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
+      expect(await r.referrers(subject.digest, 'application/other')).toEqual([]);
       // the fallback tag schema was not used
       expect(await store.listTags(repo)).toEqual(['v1']);
     } finally {
