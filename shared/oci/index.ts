@@ -52,7 +52,6 @@ export {
   isRepositoryName,
   isTag,
   parseReference,
-  tagForVersion,
 } from './reference.js';
 export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';

@@ -28,13 +28,6 @@ export function assertReference(s: string): string {
   return s;
 }
 
-/** A tag as OCM versions need it: `+` is not allowed in OCI tags, so it becomes `.build-` (docs/design.md §6). */
-export function tagForVersion(version: string): string {
-  const tag = version.replaceAll('+', '.build-');
-  if (!isTag(tag)) throw new InvalidArgumentError(`version "${version}" cannot be turned into an OCI tag`);
-  return tag;
-}
-
 /** A parsed `host[:port]/repo[:tag][@digest]`. */
 export interface ParsedReference {
   host: string;

@@ -5,7 +5,7 @@
  *   const store: ArtifactStore = new RegistryStore({ url, caFile, credentials }); // or new LayoutStore(dir)
  *   const pushed = await store.pushArtifact('ns/resource/name',
  *     { content: { path }, mediaType: 'application/x-tar', name: 'config', provenance: { component, version } },
- *     { tag: tagForVersion(version) });                   // -> { manifest, config, blob } descriptors
+ *     { tag: versionToTag(version) });                    // -> { manifest, config, blob } descriptors (versionToTag: shared/ocm)
  *   const art = await store.fetchArtifact(repo, pushed.manifest.digest);
  *   const layer = await store.openBlob(repo, art.blob);  // digest-verified stream
  *   await copyArtifact(src.repository(a), ref, dst.repository(b), { tag });

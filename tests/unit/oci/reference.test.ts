@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { digestOf, InvalidArgumentError, isRepositoryName, parseReference, tagForVersion } from '../../../shared/oci/index.js';
+import { assertReference, digestOf, InvalidArgumentError, isRepositoryName, isTag, parseReference } from '../../../shared/oci/index.js';
 
 describe('references', () => {
   it('parses host/repo:tag@digest', () => {
@@ -10,12 +10,10 @@ describe('references', () => {
     expect(() => parseReference('reg.io/UPPER:v1')).toThrow(InvalidArgumentError);
     expect(() => parseReference('noslash')).toThrow(/no registry host/);
   });
-  it('validates repository names and turns versions into tags', () => {
+  it('validates repository names', () => {
     expect(isRepositoryName('ns/resource/my-res')).toBe(true);
     expect(isRepositoryName('../etc')).toBe(false);
     expect(isRepositoryName('a//b')).toBe(false);
-    expect(tagForVersion('1.2.3+build.5')).toBe('1.2.3.build-build.5');
-    expect(() => tagForVersion('-bad')).toThrow(InvalidArgumentError);
   });
   it('no repository name accepted by the validator can escape a directory', () => {
     fc.assert(
@@ -23,5 +21,16 @@ describe('references', () => {
         if (isRepositoryName(s)) expect(s.split('/').every((p) => p !== '..' && p !== '.' && p !== '')).toBe(true);
       }),
     );
+  });
+  it('a reference is a tag (up to 128 characters, not starting with . or -) or a digest', () => {
+    expect(isTag('v1.2.3_build-4')).toBe(true);
+    expect(isTag('a'.repeat(128))).toBe(true);
+    expect(isTag('a'.repeat(129))).toBe(false);
+    expect(isTag('.hidden')).toBe(false);
+    expect(isTag('-x')).toBe(false);
+    expect(isTag('1.0.0+build')).toBe(false);
+    expect(assertReference('v1')).toBe('v1');
+    expect(assertReference(digestOf('x'))).toBe(digestOf('x'));
+    expect(() => assertReference('sha256:short')).toThrow('reference "sha256:short" is neither a valid tag nor a digest');
   });
 });
