@@ -1,15 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AmbiguousResourceError,
   CertificateError,
   descriptorSet,
   DigestMismatchError,
@@ -19,15 +16,11 @@ import {
   openResourceAccess,
   parseComponentDescriptor,
   ReferenceCycleError,
-  ReferenceNotFoundError,
   resolveComponentVersion,
-  resolveResource,
-  ResourceNotFoundError,
   signComponent,
   signDigest,
   SignatureInvalidError,
   SignatureMissingError,
-  UnsupportedAccessTypeError,
   UnsupportedSignatureError,
   verifyComponent,
   verifySignatureValue,
@@ -40,7 +33,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz, tarOf } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, rsaKeyPair, sampleGraph, tarOf } from '../../fixtures/ocm/sample.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 
 const run = promisify(execFile);
@@ -175,84 +168,6 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0' })).rejects.toBeInstanceOf(DowngradeError);
     await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Enforce' })).resolves.toMatchObject({ version: '1.0.0', downgraded: true });
     await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Allow' })).rejects.toThrow(DOWNGRADABLE_LABEL);
-  });
-});
-
-describe('resource resolution uses the owning component', () => {
-  it('by identity and referencePath', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
-    const own = resolveResource(set, set.root, { name: 'config' });
-    expect(own.component.name).toBe(APP);
-    const viaRef = resolveResource(set, set.root, { name: 'config' }, [{ name: 'base' }]);
-    expect(viaRef.component.name).toBe(BASE);
-    expect(viaRef.path.map((c) => c.name)).toEqual([APP, BASE]);
-    const access = await openResourceAccess(viaRef.component, viaRef.resource, { repository: repo });
-    if (access.kind !== 'blob') throw new Error('expected blob');
-    expect((await readBounded(await access.open(), 1 << 20, 't')).toString()).toBe('base: config\n');
-    expect(() => resolveResource(set, set.root, { name: 'nope' })).toThrow(ResourceNotFoundError);
-    expect(() => resolveResource(set, set.root, { name: 'config' }, [{ name: 'nope' }])).toThrow(ReferenceNotFoundError);
-    expect(resolveResource(set, set.root, { name: 'config', version: '1.1.0' }).resource.version).toBe('1.1.0');
-    expect(() => resolveResource(set, set.root, { name: 'config', version: '9' })).toThrow(ResourceNotFoundError);
-  });
-  it('duplicate names need extraIdentity/version to select', () => {
-    const cd = parseComponentDescriptor(readFileSync(join(TESTDATA, 'normalisation/compdesc-duplicate-resource.input.yaml')));
-    expect(() => resolveResource([cd], cd, { name: 'image' })).toThrow(AmbiguousResourceError);
-    expect(resolveResource([cd], cd, { name: 'image', version: '2.0.0' }).resource.version).toBe('2.0.0');
-    const x = parseComponentDescriptor(readFileSync(join(TESTDATA, 'normalisation/signing-extra-identity.input.yaml')));
-    expect(resolveResource([x], x, { name: 'test', version: 'v2' }).resource.digest?.value).toMatch(/^920ce99f/);
-  });
-});
-
-describe('access methods', () => {
-  const cd = (r: Resource): ComponentDescriptor => ({ schemaVersion: 'v2', name: 'acme.org/x', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [r], signatures: [] });
-  it('unknown access types are a clear typed error', async () => {
-    const r: Resource = { name: 'r', version: '1', type: 'blob', relation: 'external', access: { type: 's3', bucket: 'b', key: 'k' } };
-    const e = await openResourceAccess(cd(r), r).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UnsupportedAccessTypeError);
-    expect((e as Error).message).toBe('unsupported access type s3');
-  });
-
-  describe('helm chart repository over HTTP', () => {
-    let server: Server;
-    let url: string;
-    let chart: Buffer;
-    beforeAll(async () => {
-      chart = await helmChartTgz('0.1.0');
-      const sha = createHash('sha256').update(chart).digest('hex');
-      server = createServer((req, res) => {
-        if (req.url === '/charts/index.yaml') {
-          res.end(`apiVersion: v1\nentries:\n  podinfo:\n  - name: podinfo\n    version: 0.1.0\n    digest: ${sha}\n    urls:\n    - podinfo-0.1.0.tgz\n`);
-        } else if (req.url === '/charts/podinfo-0.1.0.tgz') res.end(chart);
-        else {
-          res.statusCode = 404;
-          res.end();
-        }
-      });
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/charts`;
-    });
-    afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
-
-    it('fetches index.yaml, then the chart archive, verifying both digests', async () => {
-      const sha = createHash('sha256').update(chart).digest('hex');
-      const r: Resource = {
-        name: 'chart',
-        version: '0.1.0',
-        type: 'helmChart',
-        relation: 'external',
-        access: { type: 'helm', helmRepository: url, helmChart: 'podinfo:0.1.0' },
-        digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'genericBlobDigest/v1', value: sha },
-      };
-      const a = await openResourceAccess(cd(r), r);
-      if (a.kind !== 'blob') throw new Error('expected blob');
-      expect((await readBounded(await a.open(), 1 << 24, 't')).equals(chart)).toBe(true);
-      const bad = { ...r, digest: { ...r.digest!, value: '0'.repeat(64) } };
-      const b = await openResourceAccess(cd(bad), bad);
-      if (b.kind !== 'blob') throw new Error('expected blob');
-      await expect(readBounded(await b.open(), 1 << 24, 't')).rejects.toBeInstanceOf(DigestMismatchError);
-      const missing = { ...r, access: { type: 'helm', helmRepository: url, helmChart: 'podinfo', version: '9.9.9' } };
-      await expect(openResourceAccess(cd(missing), missing)).rejects.toThrow(/not in/);
-    });
   });
 });
 
