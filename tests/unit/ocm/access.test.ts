@@ -14,6 +14,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { helmChartTgz } from '../../fixtures/ocm/sample.js';
+import { component } from './component.js';
 
 describe('image references', () => {
   it('parses host, repository, tag and digest', () => {
@@ -38,7 +39,7 @@ describe('image references', () => {
 });
 
 describe('access methods', () => {
-  const cd = (r: Resource): ComponentDescriptor => ({ schemaVersion: 'v2', name: 'acme.org/x', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [r], signatures: [] });
+  const cd = (r: Resource): ComponentDescriptor => component('acme.org/x', { provider: { name: 'a' }, resources: [r] });
   it('unknown access types are a clear typed error', async () => {
     const r: Resource = { name: 'r', version: '1', type: 'blob', relation: 'external', access: { type: 's3', bucket: 'b', key: 'k' } };
     const e = await openResourceAccess(cd(r), r).catch((x: unknown) => x);

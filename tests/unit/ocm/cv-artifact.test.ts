@@ -8,23 +8,13 @@ import {
   parseManifest,
   readDescriptorFromArtifact,
   serializeComponentDescriptor,
-  type ComponentDescriptor,
   type OciDescriptor,
 } from '../../../shared/ocm/index.js';
 import { normaliseLocalReference } from '../../../shared/ocm/cv-artifact.js';
 import { tarOf } from '../../fixtures/ocm/sample.js';
+import { component } from './component.js';
 
-const cd: ComponentDescriptor = {
-  schemaVersion: 'v2',
-  name: 'acme.org/app',
-  version: '1.0.0',
-  provider: { name: 'acme' },
-  repositoryContexts: [],
-  sources: [],
-  references: [],
-  resources: [],
-  signatures: [],
-};
+const cd = component('acme.org/app');
 
 const digest = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const desc = (mediaType: string, b: Buffer): OciDescriptor => ({ mediaType, digest: digest(b), size: b.length });

@@ -10,30 +10,20 @@ import {
   digestResourceAccess,
   hashStream,
   UnsupportedDigestError,
-  type ComponentDescriptor,
   type Resource,
   type ResourceAccess,
 } from '../../../shared/ocm/index.js';
 import { VerifyArtifactSetStream } from '../../../shared/ocm/digests.js';
 import { artifactSet, image } from './artifact-sets.js';
+import { component } from './component.js';
 
 const resource: Resource = { name: 'r', version: '1', type: 'blob', relation: 'local', access: { type: 'localBlob', localReference: 'x' } };
-const component: ComponentDescriptor = {
-  schemaVersion: 'v2',
-  name: 'acme.org/x',
-  version: '1.0.0',
-  provider: { name: 'acme' },
-  repositoryContexts: [],
-  sources: [],
-  references: [],
-  resources: [resource],
-  signatures: [],
-};
-const blobAccess = (bytes: Buffer): ResourceAccess => ({ kind: 'blob', resource, component, mediaType: MediaType.OctetStream, open: async () => Readable.from([bytes]) });
+const cd = component('acme.org/x', { resources: [resource] });
+const blobAccess = (bytes: Buffer): ResourceAccess => ({ kind: 'blob', resource, component: cd, mediaType: MediaType.OctetStream, open: async () => Readable.from([bytes]) });
 const artifactAccess = (digest?: string): ResourceAccess => ({
   kind: 'ociArtifact',
   resource,
-  component,
+  component: cd,
   reference: { host: 'reg.example', repository: 'a/b', tag: 'v1', reference: 'reg.example/a/b:v1' },
   ...(digest ? { manifestDigest: digest } : {}),
 });

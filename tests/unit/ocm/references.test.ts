@@ -10,20 +10,11 @@ import {
   type ComponentDescriptor,
   type ComponentRepository,
 } from '../../../shared/ocm/index.js';
+import { component } from './component.js';
 
 /** A component version `name:1` referencing `refs` (each at version 1). */
 function cv(name: string, ...refs: string[]): ComponentDescriptor {
-  return {
-    schemaVersion: 'v2',
-    name,
-    version: '1',
-    provider: { name: 'acme' },
-    repositoryContexts: [],
-    sources: [],
-    references: refs.map((r) => ({ name: r.split('/').pop() ?? r, componentName: r, version: '1' })),
-    resources: [],
-    signatures: [],
-  };
+  return component(name, { version: '1', references: refs.map((r) => ({ name: r.split('/').pop() ?? r, componentName: r, version: '1' })) });
 }
 
 /** A repository over a list of descriptors (a test double of the port, not of a real store) that counts its reads. */
