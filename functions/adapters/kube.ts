@@ -1,5 +1,5 @@
 /**
- * The stages' KubePort over shared/kube's client (KubeClient against a real API server). Typed KubeErrors pass
+ * The stages' KubePort over shared/kube's KubeApi (KubeClient against a real API server). Typed KubeErrors pass
  * through: their `transient` flag drives retries (409/429/5xx/network).
  */
 import {
@@ -7,7 +7,7 @@ import {
   withReady,
   type ApiKind,
   type ApiObject,
-  type KubePort as KubeClientPort,
+  type KubeApi,
   type OurKind as KubeOurKind,
 } from '../../shared/kube/index.js';
 import type { Condition, Kind, KubeObject, KubePort, ObjectKey, StatusPatch } from '../../shared/ports/index.js';
@@ -48,7 +48,7 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-export function kubePortAdapter(client: KubeClientPort, stage: string): KubePort {
+export function kubePortAdapter(client: KubeApi, stage: string): KubePort {
   return {
     async get<T extends KubeObject>(key: ObjectKey): Promise<T | undefined> {
       return (await client.find(key.kind as ApiKind, key.namespace, key.name)) as unknown as T | undefined;

@@ -1,6 +1,8 @@
 /**
- * The Kubernetes port the handlers depend on. KubeClient (client.ts) implements it against a real API
- * server; the local runner implements it over files.
+ * KubeApi: what the functions ask of a real API server, typed by our kinds. KubeClient (client.ts) implements it over
+ * client-node; functions/adapters/kube.ts turns it into the stages' KubePort (shared/ports/kube.ts), which is all
+ * the handlers see. Only what the functions use is here: tests create and inspect objects with the client-node
+ * APIs or tests/support/kube-objects.ts.
  */
 import type { OurKind } from './schema/kinds/index.js';
 import type { FluxOCIRepository, KubeObject, ObjectOfKind, StatusOfKind } from './types.js';
@@ -22,15 +24,6 @@ export interface EventInput {
   action: string;
 }
 
-/** One entry of a dockerconfigjson `auths` map. */
-export interface DockerAuth {
-  username?: string;
-  password?: string;
-  auth?: string;
-  identitytoken?: string;
-  registrytoken?: string;
-}
-
 export interface SecretData {
   type: string;
   data: Record<string, Buffer>;
@@ -42,15 +35,11 @@ export interface SecretData {
  */
 export type StatusMutation<K extends OurKind> = (current: ObjectOfKind<K>) => StatusOfKind<K> | undefined;
 
-export interface KubePort {
-  /** throws NotFoundError */
-  get<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K>>;
+export interface KubeApi {
   /** undefined when it does not exist */
   find<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined>;
   /** namespace undefined: all namespaces */
   list<K extends ApiKind>(kind: K, namespace: string | undefined, opts?: ListOptions): Promise<ApiObject<K>[]>;
-  /** throws AlreadyExistsError */
-  create<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>>;
   /** server-side apply of metadata + spec (create or update) with this client's field manager */
   apply<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>>;
   /** false when it was already gone */
@@ -60,18 +49,11 @@ export interface KubePort {
    * resourceVersion, re-read and re-run `mutate` on conflict, so no other writer's update is lost.
    */
   updateStatus<K extends OurKind>(kind: K, namespace: string, name: string, mutate: StatusMutation<K>): Promise<ObjectOfKind<K>>;
-  /** server-side apply of the status fields this client's field manager owns */
-  applyStatus<K extends OurKind>(kind: K, namespace: string, name: string, status: Partial<StatusOfKind<K>>): Promise<ObjectOfKind<K>>;
   /** true when it changed the object */
-  addFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean>;
   removeFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean>;
   /** events.k8s.io/v1 Event regarding the object */
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   getSecret(namespace: string, name: string): Promise<SecretData>;
-  /** `auths` of a kubernetes.io/dockerconfigjson Secret, keyed by registry host */
-  dockerConfig(namespace: string, name: string): Promise<Record<string, DockerAuth>>;
   /** data of a ConfigMap (binaryData decoded as UTF-8 is not included) */
   getConfigMap(namespace: string, name: string): Promise<Record<string, string>>;
 }
-
-export const FINALIZER = 'serverless.ocm.software/cleanup';
