@@ -7,8 +7,9 @@
 import type { OurKind } from './schema/kinds/index.js';
 import type { FluxOCIRepository, KubeObject, ObjectOfKind, StatusOfKind } from './types.js';
 
-export type ApiKind = OurKind | 'OCIRepository';
-export type ApiObject<K extends ApiKind> = K extends OurKind ? ObjectOfKind<K> : FluxOCIRepository;
+/** The kinds the functions read and write: ours and Flux's OCIRepository. */
+export type Kind = OurKind | 'OCIRepository';
+export type ApiObject<K extends Kind> = K extends OurKind ? ObjectOfKind<K> : FluxOCIRepository;
 
 export interface ListOptions {
   labelSelector?: string;
@@ -37,20 +38,20 @@ export type StatusMutation<K extends OurKind> = (current: ObjectOfKind<K>) => St
 
 export interface KubeApi {
   /** undefined when it does not exist */
-  find<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined>;
+  find<K extends Kind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined>;
   /** namespace undefined: all namespaces */
-  list<K extends ApiKind>(kind: K, namespace: string | undefined, opts?: ListOptions): Promise<ApiObject<K>[]>;
+  list<K extends Kind>(kind: K, namespace: string | undefined, opts?: ListOptions): Promise<ApiObject<K>[]>;
   /** server-side apply of metadata + spec (create or update) with this client's field manager */
-  apply<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>>;
+  apply<K extends Kind>(obj: ApiObject<K>): Promise<ApiObject<K>>;
   /** false when it was already gone */
-  delete(kind: ApiKind, namespace: string, name: string, opts?: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' }): Promise<boolean>;
+  delete(kind: Kind, namespace: string, name: string, opts?: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' }): Promise<boolean>;
   /**
    * Read-modify-write of status through the status subresource: merge patch guarded by
    * resourceVersion, re-read and re-run `mutate` on conflict, so no other writer's update is lost.
    */
   updateStatus<K extends OurKind>(kind: K, namespace: string, name: string, mutate: StatusMutation<K>): Promise<ObjectOfKind<K>>;
   /** true when it changed the object */
-  removeFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean>;
+  removeFinalizer(kind: Kind, namespace: string, name: string, finalizer: string): Promise<boolean>;
   /** events.k8s.io/v1 Event regarding the object */
   recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
   getSecret(namespace: string, name: string): Promise<SecretData>;

@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, toKubeError } from './errors.js';
 import { KeepAliveKubeConfig } from './keepalive.js';
 import { mergePatch } from './merge-patch.js';
 import { describe } from './names.js';
-import type { ApiKind, ApiObject, EventInput, KubeApi, ListOptions, SecretData, StatusMutation } from './api.js';
+import type { Kind, ApiObject, EventInput, KubeApi, ListOptions, SecretData, StatusMutation } from './api.js';
 import { GROUP, VERSION } from './schema/common.js';
 import { KINDS, type OurKind } from './schema/kinds/index.js';
 import type { KubeObject, ObjectOfKind } from './types.js';
@@ -21,7 +21,7 @@ interface Gvr {
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
-export function gvrOf(kind: ApiKind): Gvr {
+export function gvrOf(kind: Kind): Gvr {
   if (kind === 'OCIRepository') return { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'ocirepositories' };
   return { group: GROUP, version: VERSION, plural: KINDS[kind].plural };
 }
@@ -91,11 +91,11 @@ export class KubeClient implements KubeApi {
   }
 
   /** throws NotFoundError */
-  private async get<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
+  private async get<K extends Kind>(kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
     return this.call(describe(kind, namespace, name), () => this.custom.getNamespacedCustomObject({ ...gvrOf(kind), namespace, name }));
   }
 
-  async find<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined> {
+  async find<K extends Kind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined> {
     try {
       return await this.get(kind, namespace, name);
     } catch (e) {
@@ -104,7 +104,7 @@ export class KubeClient implements KubeApi {
     }
   }
 
-  async list<K extends ApiKind>(kind: K, namespace: string | undefined, opts: ListOptions = {}): Promise<ApiObject<K>[]> {
+  async list<K extends Kind>(kind: K, namespace: string | undefined, opts: ListOptions = {}): Promise<ApiObject<K>[]> {
     const gvr = gvrOf(kind);
     const res = await this.call<{ items: ApiObject<K>[] }>(describe(`${kind} list`, namespace, '*'), () =>
       namespace === undefined
@@ -114,7 +114,7 @@ export class KubeClient implements KubeApi {
     return res.items;
   }
 
-  async apply<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
+  async apply<K extends Kind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
     const { namespace, name } = this.key(obj);
     const { status: _ignored, ...body } = obj as KubeObject;
     const metadata = { ...body.metadata };
@@ -128,7 +128,7 @@ export class KubeClient implements KubeApi {
     );
   }
 
-  async delete(kind: ApiKind, namespace: string, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {}): Promise<boolean> {
+  async delete(kind: Kind, namespace: string, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {}): Promise<boolean> {
     try {
       await this.call(describe(kind, namespace, name), () =>
         this.custom.deleteNamespacedCustomObject({ ...gvrOf(kind), namespace, name, propagationPolicy: opts.propagationPolicy }),
@@ -167,7 +167,7 @@ export class KubeClient implements KubeApi {
     });
   }
 
-  removeFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean> {
+  removeFinalizer(kind: Kind, namespace: string, name: string, finalizer: string): Promise<boolean> {
     const what = describe(kind, namespace, name);
     return this.guarded(async () => {
       const current = (await this.get(kind, namespace, name)) as KubeObject;

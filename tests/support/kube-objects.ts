@@ -3,7 +3,7 @@
  * get that throws NotFoundError. KubeApi (shared/kube/api.ts) holds only what the functions use, so tests go through
  * the client's client-node API here, with errors mapped the same way (toKubeError).
  */
-import { describe, gvrOf, toKubeError, type ApiKind, type ApiObject, type KubeClient } from '../../shared/kube/index.js';
+import { describe, gvrOf, toKubeError, type Kind, type ApiObject, type KubeClient } from '../../shared/kube/index.js';
 
 function keyOf(obj: { kind: string; metadata: { namespace?: string; name?: string } }): { namespace: string; name: string } {
   const { namespace, name } = obj.metadata;
@@ -12,7 +12,7 @@ function keyOf(obj: { kind: string; metadata: { namespace?: string; name?: strin
 }
 
 /** POST the object; throws AlreadyExistsError when it exists. */
-export async function createObject<K extends ApiKind>(kube: KubeClient, obj: ApiObject<K>): Promise<ApiObject<K>> {
+export async function createObject<K extends Kind>(kube: KubeClient, obj: ApiObject<K>): Promise<ApiObject<K>> {
   const { namespace, name } = keyOf(obj);
   try {
     return (await kube.custom.createNamespacedCustomObject({ ...gvrOf(obj.kind as K), namespace, body: obj })) as ApiObject<K>;
@@ -22,7 +22,7 @@ export async function createObject<K extends ApiKind>(kube: KubeClient, obj: Api
 }
 
 /** GET the object; throws NotFoundError (or the server's other errors) as KubeErrors. */
-export async function getObject<K extends ApiKind>(kube: KubeClient, kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
+export async function getObject<K extends Kind>(kube: KubeClient, kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
   try {
     return (await kube.custom.getNamespacedCustomObject({ ...gvrOf(kind), namespace, name })) as ApiObject<K>;
   } catch (e) {
