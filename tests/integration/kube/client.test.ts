@@ -24,6 +24,7 @@ import {
   type FluxOCIRepository,
   type Snapshot,
 } from '../../../shared/kube/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
 import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
@@ -197,7 +198,7 @@ describe('objects, owners, finalizers, events', () => {
       spec: {
         url: 'oci://zot.ocm-system.svc:5000/default/resource/podinfo',
         ref: { digest: `sha256:${'e'.repeat(64)}` },
-        layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+        layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' },
         interval: '10m',
         insecure: true,
       },
