@@ -20,6 +20,7 @@ import { Agent, request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ForbiddenError, KubeClient } from '../../../shared/kube/index.js';
 import type { FluxOCIRepository, KubeObject } from '../../../shared/kube/types.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import {
@@ -171,7 +172,7 @@ const ociRepoBody = (name: string) => ({
     url: 'oci://zot.ocm-knative-registry.svc:5000/ocm-tenant/configuration/podinfo-chart-prod',
     ref: { digest: `sha256:${'c'.repeat(64)}` },
     interval: '10m',
-    layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+    layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' },
     certSecretRef: { name: 'ocm-knative-registry-ca' },
     secretRef: { name: 'ocm-knative-registry-pull' },
   },
