@@ -23,6 +23,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { MediaType } from '../../shared/oci/media-types.js';
 import type { KubeObject, SnapshotObject } from '../../shared/ports/index.js';
 import { goTool } from '../../tests/infra/binaries.js';
 import {
@@ -73,9 +74,9 @@ async function imageLayout(dir: string, sizeMiB: number): Promise<string> {
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha256Hex(config)}`, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerHex}`, size: sizeMiB << 20 }],
+      mediaType: MediaType.ImageManifest,
+      config: { mediaType: MediaType.ImageConfig, digest: `sha256:${sha256Hex(config)}`, size: config.length },
+      layers: [{ mediaType: MediaType.Layer, digest: `sha256:${layerHex}`, size: sizeMiB << 20 }],
     }),
   );
   await writeFile(join(dir, 'blobs', 'sha256', sha256Hex(manifest)), manifest);
@@ -84,8 +85,8 @@ async function imageLayout(dir: string, sizeMiB: number): Promise<string> {
     join(dir, 'index.json'),
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.index.v1+json',
-      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha256Hex(manifest)}`, size: manifest.length }],
+      mediaType: MediaType.ImageIndex,
+      manifests: [{ mediaType: MediaType.ImageManifest, digest: `sha256:${sha256Hex(manifest)}`, size: manifest.length }],
     }),
   );
   return layerHex;

@@ -17,7 +17,7 @@ import {
 import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet } from './ocm-lib.js';
 import {
   copyArtifact,
-  type ArtifactStore as SnapshotStore,
+  type OciStore,
   type ArtifactKind,
 } from '../../shared/snapshot/index.js';
 import {
@@ -92,7 +92,7 @@ function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unkn
   return err;
 }
 
-export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAdapterOptions = {}): ArtifactStore & { close(): Promise<void> } {
+export function artifactStoreAdapter(store: OciStore, opts: ArtifactStoreAdapterOptions = {}): ArtifactStore & { close(): Promise<void> } {
   const publicHost = opts.publicHost ?? (store.url.startsWith('file:') ? 'localhost' : new URL(store.url).host);
   const insecure = new Set(opts.insecureHosts ?? []);
   const clients: RegistryClient[] = [];

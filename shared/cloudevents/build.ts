@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
+import { controllerOf } from '../kube/names.js';
 import { API_GROUP, DEFAULT_APISERVER_SOURCE, EventTypes, REF_PREFIX, RESOURCE_PREFIX } from './constants.js';
 import { validTraceparent } from './trace.js';
 import type { KubeObjectLike, ObjectEventType, ObjectRef } from './types.js';
@@ -49,7 +50,7 @@ function refOf(object: KubeObjectLike): ObjectRef {
 }
 
 function controllerRef(object: KubeObjectLike): ObjectRef | undefined {
-  const owner = object.metadata.ownerReferences?.find((o) => o.controller === true);
+  const owner = controllerOf(object);
   if (!owner) return undefined;
   return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, namespace: object.metadata.namespace ?? '' };
 }

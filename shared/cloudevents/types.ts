@@ -5,35 +5,13 @@
  * docs/design.md §4: an event is only a hint of *which* object to look at; handlers re-read the object from the API
  * server. `object` (Resource mode only) is what the sender saw, useful for logging and cheap pre-filters.
  */
+import type { ObjectMeta } from '../kube/types.js';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface KubeObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  [key: string]: unknown;
-}
-
-/** The minimum shape of a Kubernetes object as it travels in events. */
+/** The minimum shape of a Kubernetes object as it travels in events (metadata as the API server writes it). */
 export interface KubeObjectLike {
   apiVersion: string;
   kind: string;
-  metadata: KubeObjectMeta;
+  metadata: ObjectMeta;
   [key: string]: unknown;
 }
 

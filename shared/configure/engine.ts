@@ -11,14 +11,13 @@ import { join } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveError } from '../archive/index.js';
+import { MediaType } from '../oci/media-types.js';
 import type { LocalBlob } from '../ports/artifacts.js';
 import { ObjectFailure } from '../ports/errors.js';
 import { configureArchive } from './configure.js';
 import { ConfigureError } from './errors.js';
 import type { ConfigureEngine, ConfigureLimits, Substitution } from './types.js';
 
-export const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
-export const TAR_GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
 export const CONFIGURATION_FAILED = 'ConfigurationFailed';
 
 export interface ConfigureEngineOptions {
@@ -61,7 +60,7 @@ export function createConfigureEngine(options: ConfigureEngineOptions = {}): Con
           path,
           size: (await stat(path)).size,
           digest: `sha256:${hash.digest('hex')}`,
-          mediaType: opts.helm ? HELM_CHART_LAYER : TAR_GZIP_LAYER,
+          mediaType: opts.helm ? MediaType.HelmChart : MediaType.LayerGzip,
           dispose,
         };
       } catch (err) {

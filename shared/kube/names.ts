@@ -1,6 +1,6 @@
 /** Names and references derived from objects. */
 import { createHash } from 'node:crypto';
-import type { KubeObject, OwnerReference } from './types.js';
+import type { KubeObject, ObjectMeta, OwnerReference } from './types.js';
 
 const MAX_NAME = 253;
 
@@ -23,8 +23,8 @@ export function controllerRef(owner: KubeObject): OwnerReference {
   return { apiVersion: owner.apiVersion, kind: owner.kind, name, uid, controller: true, blockOwnerDeletion: true };
 }
 
-/** The controller owner of an object, if any. */
-export function controllerOf(obj: KubeObject): OwnerReference | undefined {
+/** The controller owner of an object, if any (of any object with metadata: ours, the handlers' view, an event's). */
+export function controllerOf(obj: { metadata: Pick<ObjectMeta, 'ownerReferences'> }): OwnerReference | undefined {
   return obj.metadata.ownerReferences?.find((r) => r.controller === true);
 }
 

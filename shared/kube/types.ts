@@ -88,6 +88,9 @@ export interface FluxOCIRepository extends KubeObject<'OCIRepository'> {
     insecure?: boolean;
     interval: string;
     timeout?: string;
+    /** cosign: source-controller checks the artifact's signature with the public key(s) in this Secret */
+    verify?: { provider: 'cosign'; secretRef: { name: string } };
+    /** set by people (`flux suspend source oci`), never by us; server-side apply keeps it */
     suspend?: boolean;
   };
   status?: {

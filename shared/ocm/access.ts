@@ -11,11 +11,10 @@ import { cvName, type ComponentDescriptor, type Json, type Resource, type TypedS
 import { parseBaseUrl } from './oci-repo.js';
 import { readBounded, verifyingStream, VerifyDigestStream } from './streams.js';
 import { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, VerifyArtifactSetStream } from './digests.js';
+import { MediaType } from '../oci/media-types.js';
 
 export { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1 };
 export const EXCLUDED_DIGEST = { hashAlgorithm: 'NO-DIGEST', normalisationAlgorithm: 'EXCLUDE-FROM-SIGNATURE', value: 'NO-DIGEST' };
-
-const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 /** Access type without version suffix, e.g. `localBlob/v1` -> `localBlob`. */
 export function accessKind(type: string): string {
@@ -240,7 +239,7 @@ async function openHelm(component: ComponentDescriptor, resource: Resource, acce
       tag: version.replaceAll('+', '_'), // helm's own tag mapping for OCI charts
       reference: `${repoUrl.replace(/\/+$/, '')}/${chart}:${version}`,
     };
-    const out: ResourceAccess = { kind: 'ociArtifact', resource, component, reference, mediaType: HELM_CHART_MEDIA_TYPE };
+    const out: ResourceAccess = { kind: 'ociArtifact', resource, component, reference, mediaType: MediaType.HelmChart };
     if (ctx.oci) {
       const desc = await ctx.oci({ host: reference.host }, reference.repository).manifests.resolve(reference.tag!);
       if (!desc) throw new AccessError(`${what}: helm chart ${reference.reference} not found`);
@@ -274,7 +273,7 @@ async function openHelm(component: ComponentDescriptor, resource: Resource, acce
     kind: 'blob',
     resource,
     component,
-    mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+    mediaType: MediaType.HelmChart,
     ...(indexDigest ? { digest: indexDigest } : {}),
     open: async () => {
       const r = await doFetch(chartUrl);

@@ -4,6 +4,7 @@
  * plus local blobs as further layers. Reading accepts the current and the legacy (Gardener) media types.
  */
 import type { Readable } from 'node:stream';
+import { MediaType } from '../oci/media-types.js';
 import { ArtifactFormatError } from './errors.js';
 import { parseComponentDescriptor, DEFAULT_MAX_DESCRIPTOR_BYTES, type ParseOptions } from './descriptor.js';
 import type { ComponentDescriptor } from './model.js';
@@ -11,8 +12,8 @@ import type { OciDescriptor, OciManifest } from './ports.js';
 import { extractTarMember, looksLikeTar, readBounded } from './streams.js';
 
 export const MEDIA_TYPE = {
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  manifest: MediaType.ImageManifest,
+  dockerManifest: MediaType.DockerManifest,
   componentConfig: 'application/vnd.ocm.software.component.config.v1+json',
   descriptorTar: 'application/vnd.ocm.software.component-descriptor.v2+yaml+tar',
   descriptorJson: 'application/vnd.ocm.software.component-descriptor.v2+json',

@@ -63,7 +63,7 @@ export interface CopyInRequest {
 
 /**
  * The media types OCM gives an artifact-set blob: tar or tar+gzip of an OCI (or Docker) manifest or index, e.g.
- * `application/vnd.oci.image.manifest.v1+tar+gzip` (see shared/snapshot/artifact-set.ts for the format).
+ * `application/vnd.oci.image.manifest.v1+tar+gzip` (see shared/ocm/artifact-set.ts for the format).
  */
 export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
   const m = /^application\/vnd\.(oci\.image\.(manifest|index)\.v1|docker\.distribution\.manifest(\.list)?\.v2)\+tar(\+gzip)?$/.exec(
@@ -73,7 +73,7 @@ export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
 }
 
 /**
- * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/snapshot/artifact-set.ts), read
+ * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/ocm/artifact-set.ts), read
  * from a stream exactly once and verified blob by blob while it is stored.
  */
 export interface ArtifactSetRequest {

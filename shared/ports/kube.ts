@@ -1,4 +1,6 @@
-import type { Condition, Kind, KubeObject, OwnerReference } from './kinds.js';
+import type { Condition, Kind, KubeObject } from './kinds.js';
+
+export { controllerOf } from '../kube/names.js';
 
 /** Where an object lives. `namespace` is always set: all our kinds are namespaced. */
 export interface ObjectKey {
@@ -48,8 +50,4 @@ export interface KubePort {
 
 export function keyOf(obj: KubeObject): ObjectKey {
   return { kind: obj.kind as Kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
-}
-
-export function controllerOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
 }

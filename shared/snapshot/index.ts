@@ -1,8 +1,8 @@
 /**
- * Snapshot artifacts: the ArtifactStore port with a registry adapter and an on-disk OCI layout adapter,
+ * Snapshot artifacts: the OciStore interface with a registry adapter and an on-disk OCI layout adapter,
  * the single-layer artifact builder (docs/design.md §6) and whole-artifact copy.
  *
- *   const store: ArtifactStore = new RegistryStore({ url, caFile, credentials }); // or new LayoutStore(dir)
+ *   const store: OciStore = new RegistryStore({ url, caFile, credentials }); // or new LayoutStore(dir)
  *   const pushed = await store.pushArtifact('ns/resource/name',
  *     { content: { path }, mediaType: 'application/x-tar', name: 'config', provenance: { component, version } },
  *     { tag: versionToTag(version) });                    // -> { manifest, config, blob } descriptors (versionToTag: shared/ocm)
@@ -12,8 +12,8 @@
  */
 export type { ArtifactContent, ArtifactInput, ArtifactKind, BuiltArtifact, Provenance } from './artifact.js';
 export { buildArtifact, buildManifest, provenanceAnnotations } from './artifact.js';
-export type { ArtifactStore, FetchedArtifact, PushedArtifact } from './artifact-store.js';
-export { BaseArtifactStore } from './artifact-store.js';
+export type { OciStore, FetchedArtifact, PushedManifest } from './oci-store.js';
+export { BaseOciStore } from './oci-store.js';
 export type { CopyOptions } from './copy.js';
 export { copyArtifact } from './copy.js';
 export type { BlobFormat, WrittenFile } from './deterministic-tar.js';

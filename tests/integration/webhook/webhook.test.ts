@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidError, KubeClient, toKubeError, type KubeError, type OurObject } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } from '../../infra/kube.js';
 import { makeCa, makeCert } from '../../infra/pki.js';
+import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
 import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
 
@@ -52,7 +53,7 @@ async function createWithWarnings(obj: OurObject): Promise<string[]> {
 
 async function rejection(obj: OurObject): Promise<KubeError> {
   try {
-    await kube.create(obj);
+    await createObject(kube, obj);
   } catch (e) {
     return toKubeError(e, obj.kind);
   }
@@ -136,7 +137,7 @@ describe('admission webhook called by the apiserver', () => {
       expect(warnings.join('\n'), c.title).toContain(c.message);
       expect(await kube.find(c.object.kind, ns, c.object.metadata.name!), c.title).toBeDefined();
     }
-    await kube.create(inNs(validRepository));
+    await createObject(kube, inNs(validRepository));
     const comp = inNs(validComponent);
     comp.metadata.name = 'with-repo';
     comp.spec.verify = [{ signature: 'acme', value: 'inline-key' }];
@@ -164,7 +165,7 @@ describe('admission webhook called by the apiserver', () => {
   });
 
   it('checks updates too, and leaves status writes alone', async () => {
-    const comp = await kube.get('Component', ns, 'with-repo');
+    const comp = await getObject(kube, 'Component', ns, 'with-repo');
     const bad = structuredClone(comp);
     bad.spec.semver = 'whenever';
     const err = await kube.custom

@@ -3,6 +3,7 @@
  * apiserver + webhook), so both prove the same behaviour on the same data.
  */
 import type { Component, Configuration, OCMRepository, OurObject, Publication, Resource, Snapshot } from '../../../shared/kube/types.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const API = 'serverless.ocm.software/v1alpha1';
 const D1 = `sha256:${'a'.repeat(64)}`;
@@ -81,7 +82,7 @@ export const validSnapshot: Snapshot = {
     repository: 'default/resource/podinfo-chart',
     digest: D1,
     tag: '6.7.1',
-    blob: { digest: D2, size: 12345, mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' },
+    blob: { digest: D2, size: 12345, mediaType: MediaType.HelmChart },
   },
 };
 

@@ -10,7 +10,6 @@ import {
   KubeError,
   mergePatch,
   NotFoundError,
-  parseDockerConfig,
   snapshotName,
   toKubeError,
   withReady,
@@ -114,14 +113,5 @@ describe('toKubeError', () => {
     const net = toKubeError(Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' } }), 'C ns/x');
     expect(net.status).toBe(0);
     expect(net.message).toBe('C ns/x: could not reach the API server: connect ECONNREFUSED 127.0.0.1:1');
-  });
-});
-
-describe('parseDockerConfig', () => {
-  it('reads auths and explains what is wrong otherwise', () => {
-    const auths = { 'ghcr.io': { auth: 'dTpw' } };
-    expect(parseDockerConfig({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })) } }, 'S')).toEqual(auths);
-    expect(() => parseDockerConfig({ type: 'Opaque', data: {} }, 'Secret ns/s')).toThrow('Secret ns/s is not a registry credential');
-    expect(() => parseDockerConfig({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{') } }, 'S')).toThrow('not valid JSON');
   });
 });

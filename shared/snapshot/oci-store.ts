@@ -12,8 +12,8 @@ import {
 } from '../oci/index.js';
 import { buildArtifact, type ArtifactInput, type BuiltArtifact } from './artifact.js';
 
-/** Result of pushing a single-layer artifact: what a Snapshot records (docs/design.md §3: digest, tag, blob). */
-export interface PushedArtifact {
+/** The descriptors of a pushed single-layer artifact (a Snapshot records its digest, tag and blob, docs/design.md §3). */
+export interface PushedManifest {
   repository: string;
   /** the tag it was pushed under, if any */
   tag?: string;
@@ -30,18 +30,20 @@ export interface FetchedArtifact extends FetchedManifest {
 }
 
 /**
- * The artifact store port used by the stage functions. Two adapters: RegistryStore (an OCI registry) and
- * LayoutStore (OCI image layouts on disk, zot's format). Repositories are OCI names like `ns/resource/name`.
+ * An OCI store: repositories of blobs and manifests, with single-layer artifact helpers. Two adapters: RegistryStore
+ * (an OCI registry) and LayoutStore (OCI image layouts on disk, zot's format). Repositories are OCI names like
+ * `ns/resource/name`. The stages do not see it: functions/adapters/artifact-store.ts turns it into their
+ * ArtifactStore port (shared/ports/artifacts.ts).
  */
-export interface ArtifactStore {
+export interface OciStore {
   /** where the store lives: `https://host:port` for a registry, `file:///abs/path` for layouts */
   readonly url: string;
   /** raw access to one repository (blobs + manifests) */
   repository(name: string): Target;
   /** builds (docs/design.md §6) and pushes a single-layer artifact; HEAD-before-push makes a repeat push cheap */
-  pushArtifact(repository: string, input: ArtifactInput, opts?: { tag?: string; tmpDir?: string }): Promise<PushedArtifact>;
+  pushArtifact(repository: string, input: ArtifactInput, opts?: { tag?: string; tmpDir?: string }): Promise<PushedManifest>;
   /** pushes an artifact built with `buildArtifact` (digests already known) */
-  pushBuilt(repository: string, built: BuiltArtifact, opts?: { tag?: string }): Promise<PushedArtifact>;
+  pushBuilt(repository: string, built: BuiltArtifact, opts?: { tag?: string }): Promise<PushedManifest>;
   /** manifest descriptor by tag or digest; undefined when absent */
   resolve(repository: string, reference: string): Promise<Descriptor | undefined>;
   /** manifest bytes (digest verified); NotFoundError when absent */
@@ -57,7 +59,7 @@ export interface ArtifactStore {
 }
 
 /** The operations shared by both adapters, written once over `Target`. */
-export abstract class BaseArtifactStore implements ArtifactStore {
+export abstract class BaseOciStore implements OciStore {
   abstract readonly url: string;
   abstract repository(name: string): Target;
 
@@ -69,7 +71,7 @@ export abstract class BaseArtifactStore implements ArtifactStore {
     repository: string,
     input: ArtifactInput,
     opts: { tag?: string; tmpDir?: string } = {},
-  ): Promise<PushedArtifact> {
+  ): Promise<PushedManifest> {
     const built = await buildArtifact(input, opts.tmpDir ? { tmpDir: opts.tmpDir } : {});
     try {
       return await this.pushBuilt(repository, built, opts.tag === undefined ? {} : { tag: opts.tag });
@@ -78,7 +80,7 @@ export abstract class BaseArtifactStore implements ArtifactStore {
     }
   }
 
-  async pushBuilt(repository: string, built: BuiltArtifact, opts: { tag?: string } = {}): Promise<PushedArtifact> {
+  async pushBuilt(repository: string, built: BuiltArtifact, opts: { tag?: string } = {}): Promise<PushedManifest> {
     const target = this.repository(repository);
     // helm push writes `+` (not allowed in OCI tags) as `_`, and Flux/helm read it back that way
     const tag = opts.tag ?? built.chartVersion?.replaceAll('+', '_');
