@@ -18,30 +18,18 @@ import {
   type Substitution,
   type TargetRef,
 } from '../../shared/ports/index.js';
-import {
-  assertInputUnchanged,
-  finalizeSnapshot,
-  hintKey,
-  inputDigest,
-  reconcileAll,
-  reconcileObject,
-  fetchInputLayer,
-  readySnapshotOf,
-  recordSnapshot,
-  repositoryName,
-  snapshotKeyFor,
-  snapshotOwner,
-  snapshotOwnerFromHint,
-  step,
-  handleProducerHint,
-  inputStillCurrent,
-  isReadyCurrent,
-  upToDateSnapshot,
-  snapshotRefOf,
-  withReplies,
-  type Applied,
-  type ObjectResult,
-} from '../../shared/ports/kit/index.js';
+import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { assertInputUnchanged, fetchInputLayer, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
+import { hintKey, snapshotOwner, snapshotOwnerFromHint } from '../../shared/stagekit/hints.js';
+import { inputDigest } from '../../shared/stagekit/input-digest.js';
+import { repositoryName } from '../../shared/stagekit/names.js';
+import { handleProducerHint } from '../../shared/stagekit/producer-hints.js';
+import { reconcileAll, reconcileObject } from '../../shared/stagekit/reconcile.js';
+import { withReplies } from '../../shared/stagekit/replies.js';
+import { recordedFailure, type Applied, type ObjectResult } from '../../shared/stagekit/results.js';
+import { finalizeSnapshot } from '../../shared/stagekit/snapshot-cleanup.js';
+import { inputStillCurrent, recordSnapshot, snapshotKeyFor, snapshotRefOf, upToDateSnapshot } from '../../shared/stagekit/snapshots.js';
+import { step } from '../../shared/stagekit/step.js';
 import { parseRules, rulesFromText, type ParsedRule } from './rules.js';
 import { extractSingleTextFile } from './single-file.js';
 
@@ -165,7 +153,7 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
       const current = { snapshotRef: obj.status?.snapshotRef, digest: obj.status?.digest };
       if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation) {
         const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-        if (ready && ready.status !== 'True') throw new ObjectFailure(ready.reason, ready.message);
+        if (ready && ready.status !== 'True') throw recordedFailure(ready);
         const snap = ready ? await kube.get<SnapshotObject>(snapshotKeyFor(obj)) : undefined;
         if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap) && (await inputStillCurrent(kube, snap))) {
           return { outcome: 'unchanged', message: ready.message, fields: current };

@@ -17,38 +17,21 @@ import {
   type StageResult,
   type VerificationKey,
 } from '../../shared/ports/index.js';
-import {
-  WaitingFor,
-  blobFromBytes,
-  checkNotDue,
-  checkedFields,
-  intervalOf,
-  newReconcileRequest,
-  dockerConfigFrom,
-  finalizeSnapshot,
-  lostOutput,
-  hintKey,
-  inputDigest,
-  parseRepositorySpec,
-  repositoryUrl,
-  resyncScope,
-  isReadyCurrent,
-  reconcileAll,
-  reconcileObject,
-  recordSnapshot,
-  repositoryName,
-  sha256Hex,
-  snapshotRefOf,
-  withReplies,
-  snapshotKeyFor,
-  snapshotOwner,
-  snapshotOwnerFromHint,
-  step,
-  sweepOrphans,
-  upToDateSnapshot,
-  type Applied,
-  type ObjectResult,
-} from '../../shared/ports/kit/index.js';
+import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
+import { hintKey, resyncScope, snapshotOwner, snapshotOwnerFromHint } from '../../shared/stagekit/hints.js';
+import { inputDigest, sha256Hex } from '../../shared/stagekit/input-digest.js';
+import { checkedFields, checkNotDue, intervalOf, newReconcileRequest } from '../../shared/stagekit/interval.js';
+import { lostOutput } from '../../shared/stagekit/lost-output.js';
+import { repositoryName } from '../../shared/stagekit/names.js';
+import { reconcileAll, reconcileObject } from '../../shared/stagekit/reconcile.js';
+import { withReplies } from '../../shared/stagekit/replies.js';
+import { parseRepositorySpec, repositoryUrl } from '../../shared/stagekit/repository.js';
+import { WaitingFor, recordedFailure, type Applied, type ObjectResult } from '../../shared/stagekit/results.js';
+import { finalizeSnapshot, sweepOrphans } from '../../shared/stagekit/snapshot-cleanup.js';
+import { recordSnapshot, snapshotKeyFor, snapshotRefOf, upToDateSnapshot } from '../../shared/stagekit/snapshots.js';
+import { step } from '../../shared/stagekit/step.js';
+import { blobFromBytes } from '../../shared/stagekit/temp.js';
 import { parseComponent, type ComponentInput } from './spec.js';
 
 export interface DescriptorDeps {
@@ -70,7 +53,7 @@ const REKOR_KEY = 'rekor.pub';
  *   status patches come back as update events);
  * - dependency: something it depends on changed; skip only when it is Ready for this generation;
  * - tick: a resync tick; skip when it is Ready for this generation and spec.interval has not passed since the
- *   repository was last asked for versions (status.lastCheckedAt, shared/ports/kit/interval.ts); otherwise resolve
+ *   repository was last asked for versions (status.lastCheckedAt, shared/stagekit/interval.ts); otherwise resolve
  *   the version again, which is how new versions appear;
  * - full: lost output, or a new reconcile.fluxcd.io/requestedAt annotation; always resolve the version again.
  * Skipping always confirms that the Component's Snapshot is there and current, so lost output is never skipped.
@@ -162,7 +145,7 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
           }
         } else if (ready) {
           // the failure is already recorded for this generation; dependencies retrigger us through their own events
-          throw new ObjectFailure(ready.reason, ready.message);
+          throw recordedFailure(ready);
         }
       }
 

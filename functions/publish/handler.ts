@@ -18,26 +18,18 @@ import {
   type TargetRef,
   controllerOf,
 } from '../../shared/ports/index.js';
-import {
-  assertInputUnchanged,
-  dockerConfigFrom,
-  hintKey,
-  inputDigest,
-  isReadyCurrent,
-  ownerReference,
-  readySnapshotOf,
-  reconcileAll,
-  reconcileObject,
-  resyncScope,
-  snapshotOwner,
-  snapshotOwnerFromHint,
-  step,
-  withReplies,
-  type Applied,
-  type ObjectResult,
-  DEFAULT_INTERVAL,
-  REQUESTED_AT,
-} from '../../shared/ports/kit/index.js';
+import { DEFAULT_INTERVAL } from '../../shared/kube/schema/common.js';
+import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
+import { assertInputUnchanged, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
+import { hintKey, resyncScope, snapshotOwner, snapshotOwnerFromHint } from '../../shared/stagekit/hints.js';
+import { inputDigest } from '../../shared/stagekit/input-digest.js';
+import { REQUESTED_AT } from '../../shared/stagekit/interval.js';
+import { reconcileAll, reconcileObject } from '../../shared/stagekit/reconcile.js';
+import { withReplies } from '../../shared/stagekit/replies.js';
+import type { Applied, ObjectResult } from '../../shared/stagekit/results.js';
+import { ownerReference } from '../../shared/stagekit/snapshots.js';
+import { step } from '../../shared/stagekit/step.js';
 
 export interface PublishDeps {
   kube: KubePort;

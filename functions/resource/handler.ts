@@ -21,31 +21,19 @@ import {
   type Stage,
   type StageResult,
 } from '../../shared/ports/index.js';
-import {
-  assertInputUnchanged,
-  dockerConfigFrom,
-  readySnapshotOf,
-  finalizeSnapshot,
-  hintKey,
-  inputDigest,
-  parseRepositorySpec,
-  reconcileAll,
-  reconcileObject,
-  recordSnapshot,
-  repositoryName,
-  snapshotKeyFor,
-  snapshotOwner,
-  snapshotOwnerFromHint,
-  step,
-  fetchInputLayer,
-  handleProducerHint,
-  snapshotRefOf,
-  tagFor,
-  withReplies,
-  upToDateSnapshot,
-  type Applied,
-  type ObjectResult,
-} from '../../shared/ports/kit/index.js';
+import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
+import { assertInputUnchanged, fetchInputLayer, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
+import { hintKey, snapshotOwner, snapshotOwnerFromHint } from '../../shared/stagekit/hints.js';
+import { inputDigest } from '../../shared/stagekit/input-digest.js';
+import { repositoryName, tagFor } from '../../shared/stagekit/names.js';
+import { handleProducerHint } from '../../shared/stagekit/producer-hints.js';
+import { reconcileAll, reconcileObject } from '../../shared/stagekit/reconcile.js';
+import { withReplies } from '../../shared/stagekit/replies.js';
+import { parseRepositorySpec } from '../../shared/stagekit/repository.js';
+import type { Applied, ObjectResult } from '../../shared/stagekit/results.js';
+import { finalizeSnapshot } from '../../shared/stagekit/snapshot-cleanup.js';
+import { recordSnapshot, snapshotKeyFor, snapshotRefOf, upToDateSnapshot } from '../../shared/stagekit/snapshots.js';
+import { step } from '../../shared/stagekit/step.js';
 import { artifactSetOf, isHelmChart, parseResource } from './spec.js';
 
 export interface ResourceDeps {

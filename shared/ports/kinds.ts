@@ -106,7 +106,7 @@ export interface ComponentSpec {
   suspend?: boolean;
 }
 
-/** Status of kinds with a spec.interval (shared/ports/kit/interval.ts). */
+/** Status of kinds with a spec.interval (shared/stagekit/interval.ts). */
 export interface CheckedStatus extends CommonStatus {
   /** RFC 3339: when the repository was last checked (asked for versions, for a Component) */
   lastCheckedAt?: string;

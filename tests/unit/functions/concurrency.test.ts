@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createResourceStage } from '../../../functions/resource/handler.js';
 import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
 import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
-import { reconcileObject } from '../../../shared/ports/kit/index.js';
+import { reconcileObject } from '../../../shared/stagekit/reconcile.js';
 import { TransientError, type ArtifactStore, type KubeObject, type SnapshotObject } from '../../../shared/ports/index.js';
 import { componentVersion } from './fixtures.js';
 import { NS, harness } from './harness.js';

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseComponent } from '../../../functions/descriptor/spec.js';
 import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../shared/ports/index.js';
-import { parseDuration } from '../../../shared/ports/kit/index.js';
+import { parseDuration } from '../../../shared/stagekit/interval.js';
 import { componentVersion } from './fixtures.js';
 import { NS, harness, ready } from './harness.js';
 

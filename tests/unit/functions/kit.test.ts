@@ -4,15 +4,10 @@ import { imageReferenceOf } from '../../../functions/configure/handler.js';
 import { parseRules } from '../../../functions/configure/rules.js';
 import { layerSelectorFor } from '../../../functions/publish/handler.js';
 import { BadEventError, ObjectFailure, TransientError, isTransient, type Hint } from '../../../shared/ports/index.js';
-import {
-  canonicalJson,
-  classify,
-  inputDigest,
-  ownerFromSnapshotName,
-  snapshotName,
-  snapshotOwnerFromHint,
-  tagFor,
-} from '../../../shared/ports/kit/index.js';
+import { snapshotOwnerFromHint } from '../../../shared/stagekit/hints.js';
+import { canonicalJson, inputDigest } from '../../../shared/stagekit/input-digest.js';
+import { ownerFromSnapshotName, snapshotName, tagFor } from '../../../shared/stagekit/names.js';
+import { classify } from '../../../shared/stagekit/step.js';
 import { harness } from './harness.js';
 
 describe('names and digests', () => {

@@ -1,5 +1,5 @@
 /**
- * Registry events in the loop (shared/ports/kit/snapshots.ts lostOutput): a hint saying the registry lost a manifest
+ * Registry events in the loop (shared/stagekit/lost-output.ts): a hint saying the registry lost a manifest
  * is routed to the producing stage, which re-pushes it when its Ready Snapshot references it, and does nothing for a
  * manifest it no longer references (its own cleanup of a replaced result makes such events too).
  */

@@ -1,5 +1,4 @@
-import { ObjectFailure, Reason } from '../errors.js';
-import type { OCMRepositoryObject, RepositorySpec } from '../kinds.js';
+import { ObjectFailure, Reason, type OCMRepositoryObject, type RepositorySpec } from '../ports/index.js';
 
 function nonEmpty(v: unknown): v is string {
   return typeof v === 'string' && v.trim().length > 0;

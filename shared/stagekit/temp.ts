@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalBlob } from '../artifacts.js';
+import type { LocalBlob } from '../ports/index.js';
 
 /** Small generated content (descriptor lists) as a LocalBlob in its own temp dir. */
 export async function blobFromBytes(bytes: Buffer | string, mediaType: string, fileName = 'content'): Promise<LocalBlob> {

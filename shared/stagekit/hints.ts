@@ -1,6 +1,4 @@
-import type { KubeObject, OurKind } from '../kinds.js';
-import { controllerOf, type ObjectKey } from '../kube.js';
-import type { Hint } from '../stage.js';
+import { controllerOf, type Hint, type KubeObject, type ObjectKey, type OurKind } from '../ports/index.js';
 import { ownerFromSnapshotName } from './names.js';
 
 /** The object a hint points at, or undefined for resync ticks. */

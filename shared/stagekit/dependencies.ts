@@ -1,10 +1,17 @@
-import type { ArtifactStore, LocalBlob } from '../artifacts.js';
-import { Reason, SnapshotContentMissingError, TransientError } from '../errors.js';
-import type { KubeObject, SnapshotObject } from '../kinds.js';
-import { controllerOf, type KubePort } from '../kube.js';
-import { readyCondition, isReadyCurrent } from './conditions.js';
-import { InProgress, WaitingFor } from './reconcile.js';
+import {
+  Reason,
+  SnapshotContentMissingError,
+  TransientError,
+  controllerOf,
+  type ArtifactStore,
+  type KubeObject,
+  type KubePort,
+  type LocalBlob,
+  type SnapshotObject,
+} from '../ports/index.js';
+import { isReadyCurrent, readyCondition } from './conditions.js';
 import { snapshotName } from './names.js';
+import { InProgress, WaitingFor } from './results.js';
 
 /**
  * The Snapshot produced by `kind/name`, found by its deterministic name and owner uid rather than through the
@@ -16,7 +23,7 @@ export async function readySnapshotOf<T extends KubeObject>(
   kind: 'Component' | 'Resource' | 'Configuration',
   namespace: string,
   name: string,
-  reason: string = kind === 'Component' ? Reason.ComponentIsNotReady : Reason.TargetIsNotReady,
+  reason: Reason = kind === 'Component' ? Reason.ComponentIsNotReady : Reason.TargetIsNotReady,
 ): Promise<{ owner: T; snapshot: SnapshotObject }> {
   const owner = await kube.get<T>({ kind, namespace, name });
   if (!owner) throw new WaitingFor(reason, `${kind} ${name} not found`);
@@ -41,7 +48,7 @@ export async function readySnapshotOf<T extends KubeObject>(
  * (or is being deleted), the input is mid-update: InProgress, whose new Snapshot's event brings us back, instead
  * of a retryable error that would fail a whole resync tick.
  */
-export async function fetchInputLayer(kube: KubePort, store: ArtifactStore, snapshot: SnapshotObject, reason: string): Promise<LocalBlob> {
+export async function fetchInputLayer(kube: KubePort, store: ArtifactStore, snapshot: SnapshotObject, reason: Reason): Promise<LocalBlob> {
   try {
     return await store.fetchLayer(snapshot.spec!.repository, snapshot.spec!.digest);
   } catch (err) {

@@ -3,14 +3,14 @@
  * has passed since `status.lastCheckedAt`, and a new `reconcile.fluxcd.io/requestedAt` annotation (what
  * `flux reconcile` sets) asks for a check now, as with Flux's own objects.
  */
-import { ObjectFailure, Reason } from '../errors.js';
-import type { CheckedStatus, KubeObject } from '../kinds.js';
+import { DEFAULT_INTERVAL, DURATION } from '../kube/schema/common.js';
+import { ObjectFailure, Reason, type CheckedStatus, type KubeObject } from '../ports/index.js';
 import { isReadyCurrent } from './conditions.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
+/** the CRDs' pattern for spec.interval: what it accepts is exactly what parseDuration reads */
+const WHOLE = new RegExp(DURATION);
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
-
 
 /** The annotation `flux reconcile` sets; a value not yet in status.lastHandledReconcileAt forces a check. */
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
@@ -32,8 +32,7 @@ export function parseDuration(text: string): number | undefined {
   return ms;
 }
 
-/** the CRDs' default for spec.interval (objects written before the default existed have none) */
-export const DEFAULT_INTERVAL = '10m';
+/** the CRDs' default for spec.interval in milliseconds (objects written before the default existed have none) */
 export const DEFAULT_INTERVAL_MS = parseDuration(DEFAULT_INTERVAL)!;
 
 /** The object's spec.interval in milliseconds (the default when unset); SpecInvalid naming the field when unreadable. */

@@ -1,7 +1,5 @@
-import { ObjectFailure, Reason } from '../errors.js';
-import type { KubeObject } from '../kinds.js';
-import type { KubePort } from '../kube.js';
-import { step } from './reconcile.js';
+import { ObjectFailure, Reason, type KubeObject, type KubePort } from '../ports/index.js';
+import { step } from './step.js';
 
 /** dockerconfigjson bytes of a Secret referenced by `obj`; ConfigFetchFailed when missing or of the wrong shape. */
 export async function dockerConfigFrom(

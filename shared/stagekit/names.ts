@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Identity } from '../kinds.js';
 
 const MAX_NAME = 253;
 
@@ -30,35 +29,4 @@ export function tagFor(version: string): string {
   const t = version.replace(/\+/g, '.build-').replace(/[^A-Za-z0-9_.-]/g, '-');
   const trimmed = /^[A-Za-z0-9_]/.test(t) ? t : `v${t}`;
   return trimmed.slice(0, 128);
-}
-
-/** JSON with sorted keys, so equal values give equal bytes. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortDeep(value));
-}
-
-function sortDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortDeep);
-  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(value as Record<string, unknown>).sort()) {
-      const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined) out[k] = sortDeep(v);
-    }
-    return out;
-  }
-  return value;
-}
-
-/** sha256 over the stage name and its inputs (docs/design.md §4 idempotency). */
-export function inputDigest(stage: string, inputs: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson({ stage, inputs })).digest('hex')}`;
-}
-
-export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export function identityEquals(a: Identity | undefined, b: Identity | undefined): boolean {
-  return canonicalJson(a ?? {}) === canonicalJson(b ?? {});
 }

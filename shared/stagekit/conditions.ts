@@ -1,4 +1,4 @@
-import type { CommonStatus, Condition, KubeObject } from '../kinds.js';
+import type { CommonStatus, Condition, KubeObject } from '../ports/index.js';
 
 export function readyCondition(obj: KubeObject | undefined): Condition | undefined {
   return obj?.status?.conditions?.find((c) => c.type === 'Ready');
