@@ -6,12 +6,14 @@ import {
   type ArtifactStore,
   type KubeObject,
   type KubePort,
+  type LayerText,
   type LocalBlob,
   type SnapshotObject,
 } from '../ports/index.js';
 import { isReadyCurrent, readyCondition } from './conditions.js';
 import { snapshotName } from './names.js';
 import { InProgress, WaitingFor } from './results.js';
+import { step } from './step.js';
 
 /**
  * The Snapshot produced by `kind/name`, found by its deterministic name and owner uid rather than through the
@@ -70,5 +72,18 @@ export async function assertInputUnchanged(kube: KubePort, input: SnapshotObject
   const now = await kube.get<SnapshotObject>({ kind: 'Snapshot', namespace: input.metadata.namespace, name: input.metadata.name });
   if (now?.spec?.digest !== input.spec?.digest) {
     throw new TransientError(`${what}: input Snapshot ${input.metadata.name} changed while this result was being written; recomputing`);
+  }
+}
+
+/** The YAML `{components: [...]}` layer of a descriptor Snapshot (what resolving a resource reads). */
+export async function readComponentSet(
+  deps: { kube: KubePort; store: ArtifactStore; layerText: LayerText },
+  snapshot: SnapshotObject,
+): Promise<string> {
+  const blob = await step(Reason.GetComponentDescriptorsFailed, () => fetchInputLayer(deps.kube, deps.store, snapshot, Reason.ComponentIsNotReady));
+  try {
+    return await deps.layerText.whole(blob);
+  } finally {
+    await blob.dispose();
   }
 }

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createResourceStage } from '../../../functions/resource/handler.js';
+import { layerText } from '../../../functions/adapters/layer-text.js';
 import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
 import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
 import { reconcileObject } from '../../../shared/stagekit/reconcile.js';
@@ -40,7 +41,7 @@ describe('concurrent reconciles', () => {
         return h.store.pushSingleLayer(req);
       },
     };
-    const slow = createResourceStage({ kube: h.kube, store: slowStore, ocm: ocmSourceAdapter() });
+    const slow = createResourceStage({ kube: h.kube, store: slowStore, ocm: ocmSourceAdapter(), layerText });
     // force work: the input digest differs from the recorded one once the resource spec changes
     await h.apply('Resource', 'manifests', {
       componentRef: { name: 'podinfo' },

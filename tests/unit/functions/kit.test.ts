@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { imageReferenceOf } from '../../../functions/configure/handler.js';
+import { imageReferenceOf } from '../../../functions/configure/substitutions.js';
 import { parseRules } from '../../../functions/configure/rules.js';
-import { layerSelectorFor } from '../../../functions/publish/handler.js';
+import { layerSelectorFor } from '../../../functions/publish/flux.js';
 import { BadEventError, ObjectFailure, TransientError, isTransient, type Hint } from '../../../shared/ports/index.js';
 import { snapshotOwnerFromHint } from '../../../shared/stagekit/hints.js';
 import { canonicalJson, inputDigest } from '../../../shared/stagekit/input-digest.js';

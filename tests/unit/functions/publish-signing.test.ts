@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } from '../../../shared/oci/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { REQUESTED_AT } from '../../../shared/stagekit/interval.js';
-import { fluxFailed } from '../../../functions/publish/handler.js';
+import { fluxFailed } from '../../../functions/publish/flux.js';
 import { componentVersion } from './fixtures.js';
 import { harness, NS } from './harness.js';
 

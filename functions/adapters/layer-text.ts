@@ -1,13 +1,19 @@
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { readArchive } from '../../shared/archive/index.js';
+import type { LayerText, LocalBlob } from '../../shared/ports/index.js';
 
 const MAX_CONFIG_BYTES = 1024 * 1024;
+/** what a config archive's file is picked by when it holds several */
+const CONFIG_NAMES = ['rules.yaml', 'config.yaml', 'rules.yml'];
 
-/**
- * The text of a config Resource's layer: the single regular file in it (docs/design.md §6 wraps a non-archive blob in a
- * tar under its resource name), or `rules.yaml` / `config.yaml` when there are several.
- */
-export async function extractSingleTextFile(path: string): Promise<string> {
+/** The LayerText port over the file system and shared/archive's safe unpacker. */
+export const layerText: LayerText = {
+  whole: (layer: LocalBlob) => readFile(layer.path, 'utf8'),
+  singleFile: (layer: LocalBlob) => singleTextFile(layer.path),
+};
+
+async function singleTextFile(path: string): Promise<string> {
   const files = new Map<string, string>();
   for await (const entry of readArchive(createReadStream(path), { limits: { maxTotalSize: 16 * MAX_CONFIG_BYTES } })) {
     if (entry.type !== 'file') continue;
@@ -17,7 +23,7 @@ export async function extractSingleTextFile(path: string): Promise<string> {
     files.set(entry.path, Buffer.concat(chunks).toString('utf8'));
   }
   if (files.size === 1) return [...files.values()][0]!;
-  for (const name of ['rules.yaml', 'config.yaml', 'rules.yml']) {
+  for (const name of CONFIG_NAMES) {
     const hit = [...files.entries()].find(([p]) => p === name || p.endsWith(`/${name}`));
     if (hit) return hit[1];
   }

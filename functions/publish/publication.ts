@@ -1,0 +1,173 @@
+import { DEFAULT_INTERVAL } from '../../shared/kube/schema/common.js';
+import {
+  API_VERSION,
+  FLUX_SOURCE_API_VERSION,
+  INPUT_DIGEST_ANNOTATION,
+  ObjectFailure,
+  Reason,
+  controllerOf,
+  type KubePort,
+  type OCIRepositoryObject,
+  type OCIRepositorySpec,
+  type ObjectKey,
+  type PublicationObject,
+  type TargetRef,
+} from '../../shared/ports/index.js';
+import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
+import { assertInputUnchanged, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
+import { inputDigest } from '../../shared/stagekit/input-digest.js';
+import { REQUESTED_AT } from '../../shared/stagekit/interval.js';
+import { reconcileObject } from '../../shared/stagekit/reconcile.js';
+import type { Applied, ObjectResult } from '../../shared/stagekit/results.js';
+import { ownerReference } from '../../shared/stagekit/snapshots.js';
+import { step } from '../../shared/stagekit/step.js';
+import type { PublishDeps } from './deps.js';
+import { fluxFailed, layerSelectorFor } from './flux.js';
+
+/** spec.source: the Resource or Configuration whose Snapshot is published. */
+export function parseSource(obj: PublicationObject): TargetRef {
+  const s = obj.spec?.source;
+  if (!s || (s.kind !== 'Resource' && s.kind !== 'Configuration') || !s.name) {
+    throw new ObjectFailure(Reason.SpecInvalid, `Publication ${obj.metadata.name}: spec.source needs kind Resource or Configuration and a name`);
+  }
+  return s;
+}
+
+/**
+ * The OCIRepository we apply for `spec`. `requestedAt` (reconcile.fluxcd.io/requestedAt) asks Flux to reconcile
+ * now; otherwise the value already there is carried over, so that our apply does not remove it.
+ */
+export function ociRepositoryFor(key: ObjectKey, owner: PublicationObject, digest: string, spec: OCIRepositorySpec, existing: OCIRepositoryObject | undefined, requestedAt?: string): OCIRepositoryObject {
+  const requested = requestedAt ?? existing?.metadata.annotations?.[REQUESTED_AT];
+  return {
+    apiVersion: FLUX_SOURCE_API_VERSION,
+    kind: 'OCIRepository',
+    metadata: {
+      name: key.name,
+      namespace: key.namespace,
+      labels: { 'serverless.ocm.software/publication': key.name },
+      annotations: { [INPUT_DIGEST_ANNOTATION]: digest, ...(requested ? { [REQUESTED_AT]: requested } : {}) },
+      ownerReferences: [ownerReference(owner)],
+    },
+    spec,
+  };
+}
+
+/**
+ * Points a Flux OCIRepository (named after the Publication) at the source's Snapshot by digest, after copying it to
+ * spec.target and signing it when configured; unchanged input only re-signs and re-asks Flux when needed.
+ */
+export async function reconcilePublication(deps: PublishDeps, key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
+  const { kube, store } = deps;
+  return reconcileObject<PublicationObject>(deps, key, async (obj): Promise<Applied> => {
+    const source = parseSource(obj);
+    const current = { ociRepositoryRef: obj.status?.ociRepositoryRef, published: obj.status?.published };
+    // no shortcut for our own status updates: the input-digest check below costs three GETs and is always right
+    void selfEvent;
+    const { snapshot } = await readySnapshotOf(kube, source.kind, key.namespace, source.name, Reason.SourceIsNotReady);
+    const snap = snapshot.spec!;
+    const url = `oci://${store.referenceFor(snap.repository)}`;
+    const layerSelector = layerSelectorFor(snap.blob.mediaType, obj.spec?.flux?.layerSelector);
+    const interval = obj.spec?.flux?.interval ?? DEFAULT_INTERVAL;
+    const target = obj.spec?.target;
+    const signatures = store.signatures;
+    const verify = signatures ? { provider: 'cosign' as const, secretRef: { name: signatures.verifySecretRef } } : undefined;
+    const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux, verify });
+    // Flux reads from our registry (a target is an extra copy for others). Only fields we own: `suspend` and the
+    // like stay with whoever set them (server-side apply).
+    const access = store.flux;
+    const spec: OCIRepositorySpec = {
+      url,
+      ref: { digest: snap.digest },
+      ...(layerSelector ? { layerSelector } : {}),
+      interval,
+      ...(access.insecure ? { insecure: true } : {}),
+      ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
+      ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
+      ...(verify ? { verify } : {}),
+    };
+
+    const ociKey = { kind: 'OCIRepository' as const, namespace: key.namespace, name: key.name };
+    const existing = await kube.get<OCIRepositoryObject>(ociKey);
+    const message = `Published ${source.kind} ${source.name} at ${snap.digest}`;
+    if (
+      existing?.metadata.annotations?.[INPUT_DIGEST_ANNOTATION] === digest &&
+      controllerOf(existing)?.uid === obj.metadata.uid &&
+      // someone may have edited what Flux reads (source-controller then checks it, and refuses an unsigned one)
+      existing.spec?.url === url &&
+      existing.spec.ref?.digest === snap.digest &&
+      (!verify || existing.spec.verify?.secretRef?.name === verify.secretRef.name) &&
+      isReadyCurrent(obj) &&
+      obj.status?.published?.digest === snap.digest
+    ) {
+      // Unchanged for us, but the registry may have changed behind our back: put our signature back when it is
+      // gone or replaced, and ask Flux to look again now (not at its next interval) when it could not take
+      // what is (again) there.
+      const resigned = signatures ? !(await step(Reason.SigningFailed, () => signatures.isSigned(snap.repository, snap.digest))) : false;
+      if (resigned) await step(Reason.SigningFailed, () => signatures!.sign(snap.repository, snap.digest));
+      if (resigned || fluxFailed(existing)) {
+        await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing, new Date().toISOString())));
+        deps.log?.info({ publication: key.name, resigned }, 'asked Flux to reconcile the OCIRepository again');
+      }
+      return { outcome: 'unchanged', message, fields: current };
+    }
+    if (existing && controllerOf(existing) && controllerOf(existing)!.uid !== obj.metadata.uid) {
+      throw new ObjectFailure(
+        Reason.CreateOCIRepositoryFailed,
+        `OCIRepository ${key.name} exists and is controlled by ${controllerOf(existing)!.kind} ${controllerOf(existing)!.name}`,
+      );
+    }
+
+    let published = { url, digest: snap.digest, tag: snap.tag };
+    if (target) {
+      const dockerConfig = await dockerConfigFrom(kube, obj, target.secretRef?.name, 'spec.target.secretRef');
+      const out = await step(Reason.ReplicationFailed, () =>
+        store.copyOut({
+          repository: snap.repository,
+          digest: snap.digest,
+          target: target.url,
+          tag: snap.tag,
+          ...(dockerConfig ? { dockerConfig } : {}),
+          ...(target.insecure ? { insecure: true } : {}),
+        }),
+      );
+      published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
+    }
+
+    // sign before Flux is told to check signatures, so it never sees our artifact unsigned
+    if (signatures) await step(Reason.SigningFailed, () => signatures.sign(snap.repository, snap.digest));
+    await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing)));
+    await assertInputUnchanged(kube, snapshot, `Publication ${key.name}`);
+    return {
+      outcome: 'applied',
+      message,
+      snapshot: { name: snapshot.metadata.name, namespace: key.namespace, repository: published.url, digest: published.digest, tag: snap.tag },
+      fields: { ociRepositoryRef: { name: key.name }, published },
+    };
+  });
+}
+
+/** The Publications whose source is `kind/name`. */
+export async function publicationsOf(kube: KubePort, namespace: string, kind: string, name: string): Promise<ObjectKey[]> {
+  const all = await kube.list<PublicationObject>('Publication', namespace);
+  return all
+    .filter((p) => p.spec?.source?.kind === kind && p.spec.source.name === name)
+    .map((p) => ({ kind: 'Publication' as const, namespace, name: p.metadata.name }));
+}
+
+/** Deletes OCIRepositories whose Publication is gone (the GC does this on a cluster; the local runner has none). */
+export async function sweepOCIRepositories(kube: KubePort, namespace?: string, only?: string): Promise<string[]> {
+  const repos = await kube.list<OCIRepositoryObject>('OCIRepository', namespace);
+  const gone: string[] = [];
+  for (const r of repos) {
+    const ref = controllerOf(r);
+    if (!ref || ref.kind !== 'Publication' || ref.apiVersion !== API_VERSION) continue;
+    if (only && ref.name !== only) continue;
+    const pub = await kube.get({ kind: 'Publication', namespace: r.metadata.namespace, name: ref.name });
+    if (pub && pub.metadata.uid === ref.uid) continue;
+    await kube.delete({ kind: 'OCIRepository', namespace: r.metadata.namespace, name: r.metadata.name });
+    gone.push(r.metadata.name);
+  }
+  return gone;
+}
