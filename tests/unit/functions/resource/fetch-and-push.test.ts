@@ -7,12 +7,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MediaType } from '../../../shared/oci/index.js';
-import { localBlobResource, type ComponentDescriptor, type Resource } from '../../../shared/ocm/index.js';
-import type { SnapshotObject } from '../../../shared/ports/index.js';
-import { artifactSet, image, type SetOptions } from '../ocm/artifact-sets.js';
-import { COMPONENT, helmChart } from './fixtures.js';
-import { harness, ready } from './harness.js';
+import { MediaType } from '../../../../shared/oci/index.js';
+import { localBlobResource, type ComponentDescriptor, type Resource } from '../../../../shared/ocm/index.js';
+import type { SnapshotObject } from '../../../../shared/ports/index.js';
+import { artifactSet, image, type SetOptions } from '../../ocm/artifact-sets.js';
+import { COMPONENT, helmChart } from '../fixtures.js';
+import { harness, ready } from '../harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 const SET_TYPE = 'application/vnd.oci.image.manifest.v1+tar+gzip';

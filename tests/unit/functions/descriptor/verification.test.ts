@@ -6,11 +6,11 @@
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { descriptorSet, signComponent, type ComponentVersionInput } from '../../../shared/ocm/index.js';
-import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../fixtures/ocm/pki.js';
-import { sigstoreSignature } from '../../fixtures/ocm/sigstore.js';
-import { componentVersion } from './fixtures.js';
-import { harness, NS, ready } from './harness.js';
+import { descriptorSet, signComponent, type ComponentVersionInput } from '../../../../shared/ocm/index.js';
+import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../../fixtures/ocm/pki.js';
+import { sigstoreSignature } from '../../../fixtures/ocm/sigstore.js';
+import { componentVersion } from '../fixtures.js';
+import { harness, NS, ready } from '../harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

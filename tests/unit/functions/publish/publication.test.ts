@@ -5,12 +5,11 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } from '../../../shared/oci/index.js';
-import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
-import { REQUESTED_AT } from '../../../shared/stagekit/interval.js';
-import { fluxFailed } from '../../../functions/publish/flux.js';
-import { componentVersion } from './fixtures.js';
-import { harness, NS } from './harness.js';
+import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } from '../../../../shared/oci/index.js';
+import type { OCIRepositoryObject, SnapshotObject } from '../../../../shared/ports/index.js';
+import { REQUESTED_AT } from '../../../../shared/stagekit/interval.js';
+import { componentVersion } from '../fixtures.js';
+import { harness, NS } from '../harness.js';
 
 const p256 = (): CosignSigner =>
   new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
@@ -104,18 +103,4 @@ it('without a signing key the OCIRepository has no spec.verify', async () => {
   } finally {
     await h.close();
   }
-});
-
-it('fluxFailed: only a Ready=False that source-controller reported for the current generation, not when suspended', () => {
-  const repo = (generation: number, observedGeneration: number, status: 'True' | 'False', suspend?: boolean): OCIRepositoryObject => ({
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'OCIRepository',
-    metadata: { name: 'x', namespace: NS, generation },
-    spec: { url: 'oci://r/x', ref: { digest: 'sha256:0' }, interval: '10m', ...(suspend ? { suspend } : {}) },
-    status: { conditions: [{ type: 'Ready', status, reason: 'R', message: 'm', observedGeneration, lastTransitionTime: '2026-01-01T00:00:00Z' }] },
-  });
-  expect(fluxFailed(repo(2, 2, 'False'))).toBe(true);
-  expect(fluxFailed(repo(3, 2, 'False'))).toBe(false);
-  expect(fluxFailed(repo(2, 2, 'True'))).toBe(false);
-  expect(fluxFailed(repo(2, 2, 'False', true))).toBe(false);
 });

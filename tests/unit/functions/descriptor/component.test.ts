@@ -3,28 +3,13 @@
  * new versions only once the interval has passed since the last check; `flux reconcile`'s annotation asks now.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseComponent } from '../../../functions/descriptor/spec.js';
-import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../shared/ports/index.js';
-import { parseDuration } from '../../../shared/stagekit/interval.js';
-import { componentVersion } from './fixtures.js';
-import { NS, harness, ready } from './harness.js';
+import { parseComponent } from '../../../../functions/descriptor/spec.js';
+import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../../shared/ports/index.js';
+import { componentVersion } from '../fixtures.js';
+import { NS, harness, ready } from '../harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 const MIN = 60_000;
-
-describe('parseDuration', () => {
-  it('reads Go durations as the CRD pattern allows them', () => {
-    expect(parseDuration('10m')).toBe(10 * MIN);
-    expect(parseDuration('1h30m')).toBe(90 * MIN);
-    expect(parseDuration('1.5h')).toBe(90 * MIN);
-    expect(parseDuration('250ms')).toBe(250);
-    expect(parseDuration('2m30s')).toBe(150_000);
-  });
-
-  it('rejects what the pattern rejects', () => {
-    for (const bad of ['', '10', 'm', '10x', '-5m', '1d', '10m ', ' 10m', '1.m']) expect(parseDuration(bad), bad).toBeUndefined();
-  });
-});
 
 describe('Component spec.interval on resync ticks', () => {
   let h: H;
