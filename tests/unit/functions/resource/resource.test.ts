@@ -1,16 +1,14 @@
 /**
- * A slow worker must not leave an older result in place: deliveries are concurrent and unordered, so a reconcile
- * that started from an older input may finish after one that started from a newer input.
+ * The resource stage's reconcile: a slow worker must not leave an older result in place. Deliveries are concurrent
+ * and unordered, so a reconcile that started from an older input may finish after one that started from a newer one.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createResourceStage } from '../../../functions/resource/handler.js';
-import { layerText } from '../../../functions/adapters/layer-text.js';
-import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
-import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
-import { reconcileObject } from '../../../shared/stagekit/reconcile.js';
-import { TransientError, type ArtifactStore, type KubeObject, type SnapshotObject } from '../../../shared/ports/index.js';
-import { componentVersion } from './fixtures.js';
-import { NS, harness } from './harness.js';
+import { createResourceStage } from '../../../../functions/resource/handler.js';
+import { layerText } from '../../../../functions/adapters/layer-text.js';
+import { ocmSourceAdapter } from '../../../../functions/adapters/ocm-source.js';
+import { TransientError, type ArtifactStore, type SnapshotObject } from '../../../../shared/ports/index.js';
+import { componentVersion } from '../fixtures.js';
+import { NS, harness } from '../harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 
@@ -64,36 +62,5 @@ describe('concurrent reconciles', () => {
     const final = (await h.get<SnapshotObject>('Snapshot', 'resource-manifests'))!;
     expect(final.spec!.tag).toBe('1.1.0');
     expect(await h.store.hasManifest(final.spec!.repository, final.spec!.digest)).toBe(true);
-  });
-});
-
-describe('events for one object while it is being reconciled', () => {
-  it('a burst joins the one waiting reconcile: 20 events, 2 runs, and the second run sees what changed during the first', async () => {
-    const kube = new MemoryKube();
-    await kube.upsert({ apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Component', metadata: { name: 'c', namespace: NS, labels: { round: '0' } }, spec: {} });
-    const deps = { kube };
-    const key = { kind: 'Component' as const, namespace: NS, name: 'c' };
-    const seen: string[] = [];
-    let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
-    const run = async (obj: KubeObject) => {
-      seen.push(obj.metadata.labels?.['round'] ?? '?');
-      if (seen.length === 1) await gate;
-      return { outcome: 'unchanged' as const, message: 'ok', fields: {} };
-    };
-    const first = reconcileObject(deps, key, run);
-    await new Promise((r) => setTimeout(r, 5));
-    // the object changes while the first run waits; then 19 more events arrive
-    await kube.upsert({ apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Component', metadata: { name: 'c', namespace: NS, labels: { round: '1' } }, spec: {} });
-    const burst = Array.from({ length: 19 }, () => reconcileObject(deps, key, run));
-    release();
-    const results = await Promise.all([first, ...burst]);
-    expect(results).toHaveLength(20);
-    // the first run wrote the Ready condition; the joined ones share the second run's result
-    expect(results.map((r) => r.outcome)).toEqual(['applied', ...Array(19).fill('unchanged')]);
-    expect(seen).toEqual(['0', '1']);
-    // and once that is done, the next event runs again
-    await reconcileObject(deps, key, run);
-    expect(seen).toEqual(['0', '1', '1']);
   });
 });
