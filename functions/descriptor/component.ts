@@ -5,7 +5,9 @@ import {
   type KubePort,
   type OCMRepositoryObject,
   type ObjectKey,
+  type RepositoryAccess,
   type SnapshotObject,
+  type VerificationKey,
 } from '../../shared/ports/index.js';
 import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
 import { inputDigest, sha256Hex } from '../../shared/stagekit/input-digest.js';
@@ -19,7 +21,7 @@ import { step } from '../../shared/stagekit/step.js';
 import { blobFromBytes } from '../../shared/stagekit/temp.js';
 import { nowMs, type DescriptorDeps } from './deps.js';
 import { repositoryAccess } from './repository.js';
-import { parseComponent } from './spec.js';
+import { parseComponent, type ComponentInput } from './spec.js';
 import { verificationKeys } from './verification.js';
 
 /**
@@ -36,47 +38,17 @@ import { verificationKeys } from './verification.js';
 export type Mode = 'self' | 'dependency' | 'tick' | 'full';
 
 export async function reconcileComponent(deps: DescriptorDeps, key: ObjectKey, mode: Mode): Promise<ObjectResult> {
-  const { kube, store, ocm } = deps;
   return reconcileObject<ComponentObject>(deps, key, async (obj): Promise<Applied> => {
     const input = parseComponent(obj);
     const effective: Mode = newReconcileRequest(obj) !== undefined ? 'full' : mode;
-    const current = { component: obj.status?.component, snapshotRef: obj.status?.snapshotRef };
-    const skippable =
-      effective === 'self'
-        ? obj.status?.observedGeneration === obj.metadata.generation && obj.status?.conditions?.some((c) => c.type === 'Ready')
-        : effective === 'dependency'
-          ? isReadyCurrent(obj)
-          : effective === 'tick' && checkNotDue(obj, input.intervalMs, nowMs(deps));
-    if (skippable) {
-      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready?.status === 'True') {
-        const snap = await kube.get<SnapshotObject>(snapshotKeyFor(obj));
-        const usable = snap !== undefined && !snap.metadata.deletionTimestamp && isReadyCurrent(snap);
-        // a tick also confirms the manifest itself (lost output is what ticks recover; a HEAD, remembered 10 s)
-        const there =
-          usable && (effective !== 'tick' || (await step(Reason.PushSnapshotFailed, () => store.hasManifest(snap.spec!.repository, snap.spec!.digest))));
-        if (there) {
-          return { outcome: 'unchanged', message: ready.message, fields: current };
-        }
-      } else if (ready) {
-        // the failure is already recorded for this generation; dependencies retrigger us through their own events
-        throw recordedFailure(ready);
-      }
-    }
+    const kept = await stillApplied(deps, obj, input, effective);
+    if (kept) return kept;
 
-    const repoKey = { kind: 'OCMRepository' as const, namespace: key.namespace, name: input.repositoryName };
-    const repo = await kube.get<OCMRepositoryObject>(repoKey);
-    if (!repo) {
-      throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} not found`);
-    }
-    if (!isReadyCurrent(repo)) {
-      const why = repo.status?.conditions?.find((c) => c.type === 'Ready')?.message;
-      throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${input.repositoryName} is not ready${why ? `: ${why}` : ''}`);
-    }
+    const repo = await readyRepository(deps.kube, key.namespace, input.repositoryName);
     const repoAccess = await repositoryAccess(deps, repo);
     const checked = checkedFields(obj, nowMs(deps));
     const version = await step(Reason.CheckVersionFailed, () =>
-      ocm.resolveVersion({
+      deps.ocm.resolveVersion({
         repo: repoAccess,
         component: input.component,
         semver: input.semver,
@@ -85,20 +57,8 @@ export async function reconcileComponent(deps: DescriptorDeps, key: ObjectKey, m
         ...(obj.status?.component?.version ? { current: obj.status.component.version } : {}),
       }),
     );
-    const keys = await verificationKeys(kube, obj, input);
-    const digest = inputDigest('descriptor', {
-      component: input.component,
-      version,
-      repository: repoAccess.spec,
-      // what the verification depends on: a new identity or Rekor key verifies again
-      verify: keys.map((k) => ({
-        signature: k.signature,
-        key: sha256Hex(k.publicKeyPem),
-        ...(k.issuer ? { issuer: k.issuer } : {}),
-        ...(k.subject ? { subject: k.subject } : {}),
-        ...(k.rekorKeyPem ? { rekor: sha256Hex(k.rekorKeyPem) } : {}),
-      })),
-    });
+    const keys = await verificationKeys(deps.kube, obj, input);
+    const digest = descriptorInputDigest(input, version, repoAccess, keys);
     const snapName = snapshotKeyFor(obj).name;
     const existing = await upToDateSnapshot(deps, obj, digest);
     if (existing) {
@@ -114,32 +74,12 @@ export async function reconcileComponent(deps: DescriptorDeps, key: ObjectKey, m
     }
 
     const set = await step(Reason.GetComponentDescriptorsFailed, () =>
-      ocm.fetchComponentSet({ repo: repoAccess, component: input.component, version, verify: keys }),
+      deps.ocm.fetchComponentSet({ repo: repoAccess, component: input.component, version, verify: keys }),
     );
-    const content = await blobFromBytes(set.yaml, MediaType.ComponentDescriptors, 'component-descriptors.yaml');
-    let snapshot: SnapshotObject;
-    try {
-      const identity = { 'component-name': input.component, 'component-version': version };
-      const pushed = await step(Reason.PushSnapshotFailed, () =>
-        store.pushSingleLayer({
-          repository: repositoryName(key.namespace, 'Component', key.name),
-          tag: version,
-          kind: 'component-descriptors',
-          content,
-          annotations: {
-            source: repositoryUrl(repoAccess.spec),
-            component: { name: input.component, version },
-            identity,
-          },
-        }),
-      );
-      snapshot = await recordSnapshot(deps, obj, pushed, identity, digest);
-    } finally {
-      await content.dispose();
-    }
+    const snapshot = await recordDescriptors(deps, obj, input.component, version, set.yaml, repoAccess, digest);
     return {
       outcome: 'applied',
-      snapshot: snapshotRefOf(store, snapshot),
+      snapshot: snapshotRefOf(deps.store, snapshot),
       message: `Applied version ${version}`,
       fields: {
         component: {
@@ -153,6 +93,95 @@ export async function reconcileComponent(deps: DescriptorDeps, key: ObjectKey, m
       },
     };
   });
+}
+
+/**
+ * The result to keep when `mode` allows skipping and the Component's Ready Snapshot is there (a tick also asks the
+ * registry for its manifest); a failure already recorded for this generation is repeated; undefined means work.
+ */
+async function stillApplied(deps: DescriptorDeps, obj: ComponentObject, input: ComponentInput, mode: Mode): Promise<Applied | undefined> {
+  const skippable =
+    mode === 'self'
+      ? obj.status?.observedGeneration === obj.metadata.generation && obj.status?.conditions?.some((c) => c.type === 'Ready')
+      : mode === 'dependency'
+        ? isReadyCurrent(obj)
+        : mode === 'tick' && checkNotDue(obj, input.intervalMs, nowMs(deps));
+  if (!skippable) return undefined;
+  const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+  if (ready?.status === 'True') {
+    const snap = await deps.kube.get<SnapshotObject>(snapshotKeyFor(obj));
+    const usable = snap !== undefined && !snap.metadata.deletionTimestamp && isReadyCurrent(snap);
+    // a tick also confirms the manifest itself (lost output is what ticks recover; a HEAD, remembered 10 s)
+    const there =
+      usable && (mode !== 'tick' || (await step(Reason.PushSnapshotFailed, () => deps.store.hasManifest(snap.spec!.repository, snap.spec!.digest))));
+    if (there) return { outcome: 'unchanged', message: ready.message, fields: { component: obj.status?.component, snapshotRef: obj.status?.snapshotRef } };
+  } else if (ready) {
+    // the failure is already recorded for this generation; dependencies retrigger us through their own events
+    throw recordedFailure(ready);
+  }
+  return undefined;
+}
+
+/** The Component's OCMRepository, Ready for its generation; otherwise the Component waits for it. */
+async function readyRepository(kube: KubePort, namespace: string, name: string): Promise<OCMRepositoryObject> {
+  const repo = await kube.get<OCMRepositoryObject>({ kind: 'OCMRepository', namespace, name });
+  if (!repo) {
+    throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${name} not found`);
+  }
+  if (!isReadyCurrent(repo)) {
+    const why = repo.status?.conditions?.find((c) => c.type === 'Ready')?.message;
+    throw new WaitingFor(Reason.RepositoryIsNotReady, `OCMRepository ${name} is not ready${why ? `: ${why}` : ''}`);
+  }
+  return repo;
+}
+
+/** What the descriptors Snapshot depends on: the version, where it came from, and what verified it. */
+function descriptorInputDigest(input: ComponentInput, version: string, repo: RepositoryAccess, keys: VerificationKey[]): string {
+  return inputDigest('descriptor', {
+    component: input.component,
+    version,
+    repository: repo.spec,
+    // what the verification depends on: a new identity or Rekor key verifies again
+    verify: keys.map((k) => ({
+      signature: k.signature,
+      key: sha256Hex(k.publicKeyPem),
+      ...(k.issuer ? { issuer: k.issuer } : {}),
+      ...(k.subject ? { subject: k.subject } : {}),
+      ...(k.rekorKeyPem ? { rekor: sha256Hex(k.rekorKeyPem) } : {}),
+    })),
+  });
+}
+
+/** Pushes the component set as the Component's single-layer artifact and records its Snapshot. */
+async function recordDescriptors(
+  deps: DescriptorDeps,
+  obj: ComponentObject,
+  component: string,
+  version: string,
+  setYaml: string,
+  repo: RepositoryAccess,
+  digest: string,
+): Promise<SnapshotObject> {
+  const content = await blobFromBytes(setYaml, MediaType.ComponentDescriptors, 'component-descriptors.yaml');
+  try {
+    const identity = { 'component-name': component, 'component-version': version };
+    const pushed = await step(Reason.PushSnapshotFailed, () =>
+      deps.store.pushSingleLayer({
+        repository: repositoryName(obj.metadata.namespace, 'Component', obj.metadata.name),
+        tag: version,
+        kind: 'component-descriptors',
+        content,
+        annotations: {
+          source: repositoryUrl(repo.spec),
+          component: { name: component, version },
+          identity,
+        },
+      }),
+    );
+    return await recordSnapshot(deps, obj, pushed, identity, digest);
+  } finally {
+    await content.dispose();
+  }
 }
 
 /** The Components in `namespace` (all when undefined), or only those that name `repositoryName`. */
