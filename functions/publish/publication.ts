@@ -6,11 +6,14 @@ import {
   ObjectFailure,
   Reason,
   controllerOf,
+  type ArtifactStore,
   type KubePort,
   type OCIRepositoryObject,
   type OCIRepositorySpec,
   type ObjectKey,
   type PublicationObject,
+  type PublicationSpec,
+  type SnapshotSpec,
   type TargetRef,
 } from '../../shared/ports/index.js';
 import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
@@ -62,55 +65,16 @@ export async function reconcilePublication(deps: PublishDeps, key: ObjectKey, se
   const { kube, store } = deps;
   return reconcileObject<PublicationObject>(deps, key, async (obj): Promise<Applied> => {
     const source = parseSource(obj);
-    const current = { ociRepositoryRef: obj.status?.ociRepositoryRef, published: obj.status?.published };
     // no shortcut for our own status updates: the input-digest check below costs three GETs and is always right
     void selfEvent;
     const { snapshot } = await readySnapshotOf(kube, source.kind, key.namespace, source.name, Reason.SourceIsNotReady);
     const snap = snapshot.spec!;
-    const url = `oci://${store.referenceFor(snap.repository)}`;
-    const layerSelector = layerSelectorFor(snap.blob.mediaType, obj.spec?.flux?.layerSelector);
-    const interval = obj.spec?.flux?.interval ?? DEFAULT_INTERVAL;
-    const target = obj.spec?.target;
-    const signatures = store.signatures;
-    const verify = signatures ? { provider: 'cosign' as const, secretRef: { name: signatures.verifySecretRef } } : undefined;
-    const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target, registry: store.flux, verify });
-    // Flux reads from our registry (a target is an extra copy for others). Only fields we own: `suspend` and the
-    // like stay with whoever set them (server-side apply).
-    const access = store.flux;
-    const spec: OCIRepositorySpec = {
-      url,
-      ref: { digest: snap.digest },
-      ...(layerSelector ? { layerSelector } : {}),
-      interval,
-      ...(access.insecure ? { insecure: true } : {}),
-      ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
-      ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
-      ...(verify ? { verify } : {}),
-    };
-
-    const ociKey = { kind: 'OCIRepository' as const, namespace: key.namespace, name: key.name };
-    const existing = await kube.get<OCIRepositoryObject>(ociKey);
+    const { spec, digest } = fluxSpecFor(store, obj, snap);
+    const existing = await kube.get<OCIRepositoryObject>({ kind: 'OCIRepository', namespace: key.namespace, name: key.name });
     const message = `Published ${source.kind} ${source.name} at ${snap.digest}`;
-    if (
-      existing?.metadata.annotations?.[INPUT_DIGEST_ANNOTATION] === digest &&
-      controllerOf(existing)?.uid === obj.metadata.uid &&
-      // someone may have edited what Flux reads (source-controller then checks it, and refuses an unsigned one)
-      existing.spec?.url === url &&
-      existing.spec.ref?.digest === snap.digest &&
-      (!verify || existing.spec.verify?.secretRef?.name === verify.secretRef.name) &&
-      isReadyCurrent(obj) &&
-      obj.status?.published?.digest === snap.digest
-    ) {
-      // Unchanged for us, but the registry may have changed behind our back: put our signature back when it is
-      // gone or replaced, and ask Flux to look again now (not at its next interval) when it could not take
-      // what is (again) there.
-      const resigned = signatures ? !(await step(Reason.SigningFailed, () => signatures.isSigned(snap.repository, snap.digest))) : false;
-      if (resigned) await step(Reason.SigningFailed, () => signatures!.sign(snap.repository, snap.digest));
-      if (resigned || fluxFailed(existing)) {
-        await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing, new Date().toISOString())));
-        deps.log?.info({ publication: key.name, resigned }, 'asked Flux to reconcile the OCIRepository again');
-      }
-      return { outcome: 'unchanged', message, fields: current };
+    if (existing && unchangedFor(obj, existing, snap, spec, digest)) {
+      await repairBehindOurBack(deps, key, obj, existing, snap, spec, digest);
+      return { outcome: 'unchanged', message, fields: { ociRepositoryRef: obj.status?.ociRepositoryRef, published: obj.status?.published } };
     }
     if (existing && controllerOf(existing) && controllerOf(existing)!.uid !== obj.metadata.uid) {
       throw new ObjectFailure(
@@ -119,23 +83,9 @@ export async function reconcilePublication(deps: PublishDeps, key: ObjectKey, se
       );
     }
 
-    let published = { url, digest: snap.digest, tag: snap.tag };
-    if (target) {
-      const dockerConfig = await dockerConfigFrom(kube, obj, target.secretRef?.name, 'spec.target.secretRef');
-      const out = await step(Reason.ReplicationFailed, () =>
-        store.copyOut({
-          repository: snap.repository,
-          digest: snap.digest,
-          target: target.url,
-          tag: snap.tag,
-          ...(dockerConfig ? { dockerConfig } : {}),
-          ...(target.insecure ? { insecure: true } : {}),
-        }),
-      );
-      published = { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
-    }
-
+    const published = obj.spec?.target ? await copyToTarget(deps, obj, obj.spec.target, snap) : { url: spec.url, digest: snap.digest, tag: snap.tag };
     // sign before Flux is told to check signatures, so it never sees our artifact unsigned
+    const signatures = store.signatures;
     if (signatures) await step(Reason.SigningFailed, () => signatures.sign(snap.repository, snap.digest));
     await step(Reason.CreateOCIRepositoryFailed, () => kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing)));
     await assertInputUnchanged(kube, snapshot, `Publication ${key.name}`);
@@ -146,6 +96,89 @@ export async function reconcilePublication(deps: PublishDeps, key: ObjectKey, se
       fields: { ociRepositoryRef: { name: key.name }, published },
     };
   });
+}
+
+/**
+ * The OCIRepository spec for a Snapshot, and the input digest it is recorded with. Flux reads from our registry (a
+ * target is an extra copy for others). Only fields we own: `suspend` and the like stay with whoever set them
+ * (server-side apply).
+ */
+function fluxSpecFor(store: ArtifactStore, obj: PublicationObject, snap: SnapshotSpec): { spec: OCIRepositorySpec; digest: string } {
+  const url = `oci://${store.referenceFor(snap.repository)}`;
+  const layerSelector = layerSelectorFor(snap.blob.mediaType, obj.spec?.flux?.layerSelector);
+  const interval = obj.spec?.flux?.interval ?? DEFAULT_INTERVAL;
+  const signatures = store.signatures;
+  const verify = signatures ? { provider: 'cosign' as const, secretRef: { name: signatures.verifySecretRef } } : undefined;
+  const digest = inputDigest('publish', { url, digest: snap.digest, layerSelector, interval, target: obj.spec?.target, registry: store.flux, verify });
+  const access = store.flux;
+  const spec: OCIRepositorySpec = {
+    url,
+    ref: { digest: snap.digest },
+    ...(layerSelector ? { layerSelector } : {}),
+    interval,
+    ...(access.insecure ? { insecure: true } : {}),
+    ...(access.certSecretRef ? { certSecretRef: { name: access.certSecretRef } } : {}),
+    ...(access.secretRef ? { secretRef: { name: access.secretRef } } : {}),
+    ...(verify ? { verify } : {}),
+  };
+  return { spec, digest };
+}
+
+/** Our OCIRepository already says what `spec` says, for this input, and the Publication is Ready for it. */
+function unchangedFor(obj: PublicationObject, existing: OCIRepositoryObject, snap: SnapshotSpec, spec: OCIRepositorySpec, digest: string): boolean {
+  return (
+    existing.metadata.annotations?.[INPUT_DIGEST_ANNOTATION] === digest &&
+    controllerOf(existing)?.uid === obj.metadata.uid &&
+    // someone may have edited what Flux reads (source-controller then checks it, and refuses an unsigned one)
+    existing.spec?.url === spec.url &&
+    existing.spec.ref?.digest === snap.digest &&
+    (!spec.verify || existing.spec.verify?.secretRef?.name === spec.verify.secretRef.name) &&
+    isReadyCurrent(obj) &&
+    obj.status?.published?.digest === snap.digest
+  );
+}
+
+/**
+ * Unchanged for us, but the registry may have changed behind our back: put our signature back when it is gone or
+ * replaced, and ask Flux to look again now (not at its next interval) when it could not take what is (again) there.
+ */
+async function repairBehindOurBack(
+  deps: PublishDeps,
+  key: ObjectKey,
+  obj: PublicationObject,
+  existing: OCIRepositoryObject,
+  snap: SnapshotSpec,
+  spec: OCIRepositorySpec,
+  digest: string,
+): Promise<void> {
+  const signatures = deps.store.signatures;
+  const resigned = signatures ? !(await step(Reason.SigningFailed, () => signatures.isSigned(snap.repository, snap.digest))) : false;
+  if (resigned) await step(Reason.SigningFailed, () => signatures!.sign(snap.repository, snap.digest));
+  if (resigned || fluxFailed(existing)) {
+    await step(Reason.CreateOCIRepositoryFailed, () => deps.kube.upsert(ociRepositoryFor(key, obj, digest, spec, existing, new Date().toISOString())));
+    deps.log?.info({ publication: key.name, resigned }, 'asked Flux to reconcile the OCIRepository again');
+  }
+}
+
+/** Copies the Snapshot's artifact to spec.target; what was published there. */
+async function copyToTarget(
+  deps: PublishDeps,
+  obj: PublicationObject,
+  target: NonNullable<PublicationSpec['target']>,
+  snap: SnapshotSpec,
+): Promise<{ url: string; digest: string; tag: string }> {
+  const dockerConfig = await dockerConfigFrom(deps.kube, obj, target.secretRef?.name, 'spec.target.secretRef');
+  const out = await step(Reason.ReplicationFailed, () =>
+    deps.store.copyOut({
+      repository: snap.repository,
+      digest: snap.digest,
+      target: target.url,
+      tag: snap.tag,
+      ...(dockerConfig ? { dockerConfig } : {}),
+      ...(target.insecure ? { insecure: true } : {}),
+    }),
+  );
+  return { url: out.url.startsWith('oci://') ? out.url : `oci://${out.url}`, digest: out.digest, tag: snap.tag };
 }
 
 /** The Publications whose source is `kind/name`. */
