@@ -30,79 +30,104 @@ export async function fetchAndPush(
   resolved: ResolvedResource,
   skipVerify: boolean,
 ): Promise<PushedArtifact> {
-  const { kube, store, ocm } = deps;
   const { resource, owner } = resolved;
-  const repository = repositoryName(obj.metadata.namespace, 'Resource', obj.metadata.name);
-  const tag = tagFor(resource.version ?? owner.version);
-  const repo = await sourceAccess(kube, component, resolved);
+  const target: Target = {
+    repository: repositoryName(obj.metadata.namespace, 'Resource', obj.metadata.name),
+    tag: tagFor(resource.version ?? owner.version),
+  };
+  const repo = await sourceAccess(deps.kube, component, resolved);
   try {
-    if (resource.access.type === 'ociArtifact' || resource.access.type === 'ociArtifact/v1' || resource.access.type === 'OCIImage') {
-      const source = resource.access['imageReference'];
-      if (typeof source !== 'string' || source === '') {
-        throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ociArtifact access has no imageReference`);
-      }
-      const d = resource.digest;
-      const expectDigest =
-        !skipVerify && d?.value && (d.normalisationAlgorithm === 'ociArtifactDigest/v1' || !d.normalisationAlgorithm)
-          ? `sha256:${d.value}`
-          : undefined;
-      return await step(Reason.CopyOCIArtifactFailed, () =>
-        store.copyIn({
-          source,
-          ...(repo.dockerConfig ? { dockerConfig: repo.dockerConfig } : {}),
-          ...(expectDigest ? { expectDigest } : {}),
-          repository,
-          tag,
-        }),
-      );
-    }
+    const type = resource.access.type;
+    if (type === 'ociArtifact' || type === 'ociArtifact/v1' || type === 'OCIImage') return await copyImage(deps, repo, resolved, skipVerify, target);
     const setMediaType = artifactSetOf(resource);
-    if (setMediaType) {
-      // an OCI artifact packed into a localBlob (by-value transport): streamed from the source into our registry,
-      // every blob hashed against its name, the main manifest against the resource's ociArtifactDigest/v1
-      const d = resource.digest;
-      const expectDigest = !skipVerify && d?.value && d.normalisationAlgorithm === 'ociArtifactDigest/v1' ? `sha256:${d.value}` : undefined;
-      return await step(Reason.PushSnapshotFailed, () =>
-        ocm.withResourceStream({ repo, resolved, skipVerify }, (src) =>
-          store.pushArtifactSet({
-            repository,
-            tag,
-            content: src.stream,
-            what: `resource ${resource.name} of ${owner.name}:${owner.version}`,
-            ...(expectDigest ? { expectDigest } : {}),
-            as: isHelmChart(resource, setMediaType) ? 'helm-chart' : 'artifact',
-            resourceName: resource.name,
-            ocmMediaType: setMediaType,
-            annotations: { component: { name: owner.name, version: owner.version }, identity: identityOf(resolved) },
-          }),
-        ),
-      );
-    }
-    const blob = await step(Reason.GetResourceFailed, () => ocm.fetchResource({ repo, resolved, skipVerify }));
-    try {
-      return await step(Reason.PushSnapshotFailed, () =>
-        store.pushSingleLayer({
-          repository,
-          tag,
-          kind: isHelmChart(resource, blob.mediaType) ? 'helm-chart' : 'blob',
-          content: blob,
-          ocmMediaType: blob.mediaType,
-          resourceName: resource.name,
-          annotations: {
-            component: { name: owner.name, version: owner.version },
-            identity: identityOf(resolved),
-          },
-        }),
-      );
-    } finally {
-      await blob.dispose();
-    }
+    if (setMediaType) return await pushArtifactSet(deps, repo, resolved, skipVerify, target, setMediaType);
+    return await pushBlob(deps, repo, resolved, skipVerify, target);
   } catch (err) {
     const cause = err instanceof ObjectFailure && (err.cause instanceof DigestMismatchError || err.cause instanceof ResourceContentError) ? err.cause : err;
     if (cause instanceof DigestMismatchError || cause instanceof ResourceContentError) {
       throw new ObjectFailure(Reason.VerifyResourceFailed, `resource ${resource.name}: ${cause.message}`, { cause });
     }
     throw err;
+  }
+}
+
+/** Where in our registry the Resource's artifact goes. */
+interface Target {
+  repository: string;
+  tag: string;
+}
+
+/** An ociArtifact resource: the image copied whole, its manifest checked against the resource digest. */
+async function copyImage(deps: ResourceDeps, repo: RepositoryAccess, resolved: ResolvedResource, skipVerify: boolean, target: Target): Promise<PushedArtifact> {
+  const { resource } = resolved;
+  const source = resource.access['imageReference'];
+  if (typeof source !== 'string' || source === '') {
+    throw new ObjectFailure(Reason.GetResourceAccessFailed, `resource ${resource.name}: ociArtifact access has no imageReference`);
+  }
+  const d = resource.digest;
+  const expectDigest =
+    !skipVerify && d?.value && (d.normalisationAlgorithm === 'ociArtifactDigest/v1' || !d.normalisationAlgorithm) ? `sha256:${d.value}` : undefined;
+  return step(Reason.CopyOCIArtifactFailed, () =>
+    deps.store.copyIn({
+      source,
+      ...(repo.dockerConfig ? { dockerConfig: repo.dockerConfig } : {}),
+      ...(expectDigest ? { expectDigest } : {}),
+      ...target,
+    }),
+  );
+}
+
+/**
+ * An OCI artifact packed into a localBlob (by-value transport): streamed from the source into our registry, every blob
+ * hashed against its name, the main manifest against the resource's ociArtifactDigest/v1.
+ */
+async function pushArtifactSet(
+  deps: ResourceDeps,
+  repo: RepositoryAccess,
+  resolved: ResolvedResource,
+  skipVerify: boolean,
+  target: Target,
+  setMediaType: string,
+): Promise<PushedArtifact> {
+  const { resource, owner } = resolved;
+  const d = resource.digest;
+  const expectDigest = !skipVerify && d?.value && d.normalisationAlgorithm === 'ociArtifactDigest/v1' ? `sha256:${d.value}` : undefined;
+  return step(Reason.PushSnapshotFailed, () =>
+    deps.ocm.withResourceStream({ repo, resolved, skipVerify }, (src) =>
+      deps.store.pushArtifactSet({
+        ...target,
+        content: src.stream,
+        what: `resource ${resource.name} of ${owner.name}:${owner.version}`,
+        ...(expectDigest ? { expectDigest } : {}),
+        as: isHelmChart(resource, setMediaType) ? 'helm-chart' : 'artifact',
+        resourceName: resource.name,
+        ocmMediaType: setMediaType,
+        annotations: { component: { name: owner.name, version: owner.version }, identity: identityOf(resolved) },
+      }),
+    ),
+  );
+}
+
+/** Any other resource: fetched (and checked against its digest by the OcmSource) and pushed as a single layer. */
+async function pushBlob(deps: ResourceDeps, repo: RepositoryAccess, resolved: ResolvedResource, skipVerify: boolean, target: Target): Promise<PushedArtifact> {
+  const { resource, owner } = resolved;
+  const blob = await step(Reason.GetResourceFailed, () => deps.ocm.fetchResource({ repo, resolved, skipVerify }));
+  try {
+    return await step(Reason.PushSnapshotFailed, () =>
+      deps.store.pushSingleLayer({
+        ...target,
+        kind: isHelmChart(resource, blob.mediaType) ? 'helm-chart' : 'blob',
+        content: blob,
+        ocmMediaType: blob.mediaType,
+        resourceName: resource.name,
+        annotations: {
+          component: { name: owner.name, version: owner.version },
+          identity: identityOf(resolved),
+        },
+      }),
+    );
+  } finally {
+    await blob.dispose();
   }
 }
 
