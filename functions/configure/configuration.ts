@@ -6,6 +6,7 @@ import {
   type KubePort,
   type ObjectKey,
   type SnapshotObject,
+  type Substitution,
   type TargetRef,
 } from '../../shared/ports/index.js';
 import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
@@ -34,17 +35,12 @@ export function parseTarget(obj: ConfigurationObject): TargetRef {
 
 /** Applies the rules to the target's artifact and records the result, unless the input digest is unchanged. */
 export async function reconcileConfiguration(deps: ConfigureDeps, key: ObjectKey, selfEvent: boolean): Promise<ObjectResult> {
-  const { kube, store, engine } = deps;
+  const { kube } = deps;
   return reconcileObject<ConfigurationObject>(deps, key, async (obj): Promise<Applied> => {
     const target = parseTarget(obj);
-    const current = { snapshotRef: obj.status?.snapshotRef, digest: obj.status?.digest };
-    if (selfEvent && obj.status?.observedGeneration === obj.metadata.generation) {
-      const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-      if (ready && ready.status !== 'True') throw recordedFailure(ready);
-      const snap = ready ? await kube.get<SnapshotObject>(snapshotKeyFor(obj)) : undefined;
-      if (ready && snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap) && (await inputStillCurrent(kube, snap))) {
-        return { outcome: 'unchanged', message: ready.message, fields: current };
-      }
+    if (selfEvent) {
+      const kept = await stillConfigured(kube, obj);
+      if (kept) return kept;
     }
     const { snapshot: targetSnap } = await readySnapshotOf(kube, target.kind, key.namespace, target.name);
     const rules = await loadRules(deps, obj);
@@ -55,44 +51,75 @@ export async function reconcileConfiguration(deps: ConfigureDeps, key: ObjectKey
     if (existing) {
       return { outcome: 'unchanged', message, fields: { snapshotRef: { name: existing.metadata.name }, digest: existing.spec!.digest } };
     }
-    const input = await step(Reason.TargetFetchFailed, () => fetchInputLayer(kube, store, targetSnap, Reason.TargetIsNotReady));
-    try {
-      // the layer, not the Snapshot's blob: a Helm chart copied whole from a registry (an ociArtifact resource) has
-      // its manifest as the Snapshot's blob, and its chart layer must read the same as our single-layer Helm artifact
-      const helm = input.mediaType === MediaType.HelmChart;
-      const output = await step(Reason.ConfigurationFailed, () => engine.apply(input, subs, { helm }));
-      try {
-        const identity = { ...targetSnap.spec!.identity, 'configuration-name': obj.metadata.name };
-        const componentName = targetSnap.spec!.identity['component-name'];
-        const componentVersion = targetSnap.spec!.identity['component-version'];
-        const pushed = await step(Reason.PushSnapshotFailed, () =>
-          store.pushSingleLayer({
-            repository: repositoryName(key.namespace, 'Configuration', key.name),
-            tag: targetSnap.spec!.tag,
-            kind: helm ? 'helm-chart' : 'blob',
-            content: output,
-            ...(targetSnap.spec!.identity['resource-name'] ? { resourceName: targetSnap.spec!.identity['resource-name'] } : {}),
-            annotations: {
-              ...(componentName && componentVersion ? { component: { name: componentName, version: componentVersion } } : {}),
-              identity,
-            },
-          }),
-        );
-        const snap = await recordSnapshot(deps, obj, pushed, identity, digest, targetSnap);
-        await assertInputUnchanged(kube, targetSnap, `Configuration ${key.name}`);
-        return {
-          outcome: 'applied',
-          message,
-          snapshot: snapshotRefOf(store, snap),
-          fields: { snapshotRef: { name: snap.metadata.name }, digest: pushed.digest },
-        };
-      } finally {
-        await output.dispose();
-      }
-    } finally {
-      await input.dispose();
-    }
+    const snap = await configureAndRecord(deps, obj, targetSnap, subs, digest);
+    return {
+      outcome: 'applied',
+      message,
+      snapshot: snapshotRefOf(deps.store, snap),
+      fields: { snapshotRef: { name: snap.metadata.name }, digest: snap.spec!.digest },
+    };
   });
+}
+
+/**
+ * On an event about the Configuration itself (our own status patches come back as such): the result to keep when
+ * its status already describes this generation and its Snapshot still matches its input; a failure already
+ * recorded is repeated; undefined means work.
+ */
+async function stillConfigured(kube: KubePort, obj: ConfigurationObject): Promise<Applied | undefined> {
+  if (obj.status?.observedGeneration !== obj.metadata.generation) return undefined;
+  const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+  if (!ready) return undefined;
+  if (ready.status !== 'True') throw recordedFailure(ready);
+  const snap = await kube.get<SnapshotObject>(snapshotKeyFor(obj));
+  if (snap && !snap.metadata.deletionTimestamp && isReadyCurrent(snap) && (await inputStillCurrent(kube, snap))) {
+    return { outcome: 'unchanged', message: ready.message, fields: { snapshotRef: obj.status?.snapshotRef, digest: obj.status?.digest } };
+  }
+  return undefined;
+}
+
+/** Applies `subs` to the target Snapshot's layer, pushes the result and records the Configuration's Snapshot. */
+async function configureAndRecord(
+  deps: ConfigureDeps,
+  obj: ConfigurationObject,
+  targetSnap: SnapshotObject,
+  subs: Substitution[],
+  digest: string,
+): Promise<SnapshotObject> {
+  const { kube, store, engine } = deps;
+  const target = targetSnap.spec!;
+  const input = await step(Reason.TargetFetchFailed, () => fetchInputLayer(kube, store, targetSnap, Reason.TargetIsNotReady));
+  try {
+    // the layer, not the Snapshot's blob: a Helm chart copied whole from a registry (an ociArtifact resource) has
+    // its manifest as the Snapshot's blob, and its chart layer must read the same as our single-layer Helm artifact
+    const helm = input.mediaType === MediaType.HelmChart;
+    const output = await step(Reason.ConfigurationFailed, () => engine.apply(input, subs, { helm }));
+    try {
+      const identity = { ...target.identity, 'configuration-name': obj.metadata.name };
+      const componentName = target.identity['component-name'];
+      const componentVersion = target.identity['component-version'];
+      const pushed = await step(Reason.PushSnapshotFailed, () =>
+        store.pushSingleLayer({
+          repository: repositoryName(obj.metadata.namespace, 'Configuration', obj.metadata.name),
+          tag: target.tag,
+          kind: helm ? 'helm-chart' : 'blob',
+          content: output,
+          ...(target.identity['resource-name'] ? { resourceName: target.identity['resource-name'] } : {}),
+          annotations: {
+            ...(componentName && componentVersion ? { component: { name: componentName, version: componentVersion } } : {}),
+            identity,
+          },
+        }),
+      );
+      const snap = await recordSnapshot(deps, obj, pushed, identity, digest, targetSnap);
+      await assertInputUnchanged(kube, targetSnap, `Configuration ${obj.metadata.name}`);
+      return snap;
+    } finally {
+      await output.dispose();
+    }
+  } finally {
+    await input.dispose();
+  }
 }
 
 /** The Configurations that target `kind/name`, or read their rules from Resource `name`. */
