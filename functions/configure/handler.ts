@@ -17,14 +17,14 @@ export function createConfigureStage(deps: ConfigureDeps): Stage {
 }
 
 /** Configurations, the Snapshots Resources and Configurations own, and every resync tick. */
-export function routesConfigure(hint: Hint): boolean {
+function routesConfigure(hint: Hint): boolean {
   if (hint.type === 'resync') return true;
   if (hint.ref.kind === 'Configuration') return true;
   const owner = snapshotOwnerFromHint(hint)?.kind;
   return owner === 'Resource' || owner === 'Configuration';
 }
 
-export async function handleConfigureHint(deps: ConfigureDeps, hint: Hint): Promise<StageResult> {
+async function handleConfigureHint(deps: ConfigureDeps, hint: Hint): Promise<StageResult> {
   const { kube } = deps;
   const own = await handleProducerHint(deps, 'Configuration', hint, (key, self) => reconcileConfiguration(deps, key, self));
   if (own || hint.type !== 'object') return own ?? { objects: [] };

@@ -18,13 +18,13 @@ export function createDescriptorStage(deps: DescriptorDeps): Stage {
 }
 
 /** Components and OCMRepositories, the Snapshots Components own, and every resync tick. */
-export function routesDescriptor(hint: Hint): boolean {
+function routesDescriptor(hint: Hint): boolean {
   if (hint.type === 'resync') return true;
   if (hint.ref.kind === 'Component' || hint.ref.kind === 'OCMRepository') return true;
   return snapshotOwnerFromHint(hint)?.kind === 'Component';
 }
 
-export async function handleDescriptorHint(deps: DescriptorDeps, hint: Hint): Promise<StageResult> {
+async function handleDescriptorHint(deps: DescriptorDeps, hint: Hint): Promise<StageResult> {
   const { kube } = deps;
   if (hint.type === 'resync') return { objects: await resync(deps, hint) };
   const key = hintKey(hint)!;

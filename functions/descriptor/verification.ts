@@ -38,7 +38,7 @@ export async function verificationKeys(kube: KubePort, obj: ComponentObject, inp
 }
 
 /** `value` may be a PEM or base64 of a PEM (as kubectl users often paste it). */
-export function decodeKeyValue(value: string): string {
+function decodeKeyValue(value: string): string {
   if (value.includes('-----BEGIN')) return value;
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   return decoded.includes('-----BEGIN') ? decoded : value;

@@ -14,14 +14,14 @@ export function createPublishStage(deps: PublishDeps): Stage {
 }
 
 /** Publications, the Snapshots Resources and Configurations own, and every resync tick. */
-export function routesPublish(hint: Hint): boolean {
+function routesPublish(hint: Hint): boolean {
   if (hint.type === 'resync') return true;
   if (hint.ref.kind === 'Publication') return true;
   const owner = snapshotOwnerFromHint(hint)?.kind;
   return owner === 'Resource' || owner === 'Configuration';
 }
 
-export async function handlePublishHint(deps: PublishDeps, hint: Hint): Promise<StageResult> {
+async function handlePublishHint(deps: PublishDeps, hint: Hint): Promise<StageResult> {
   const { kube } = deps;
   if (hint.type === 'resync') {
     const { namespace: ns, wants } = resyncScope(hint);

@@ -41,7 +41,7 @@ export function parseSource(obj: PublicationObject): TargetRef {
  * The OCIRepository we apply for `spec`. `requestedAt` (reconcile.fluxcd.io/requestedAt) asks Flux to reconcile
  * now; otherwise the value already there is carried over, so that our apply does not remove it.
  */
-export function ociRepositoryFor(key: ObjectKey, owner: PublicationObject, digest: string, spec: OCIRepositorySpec, existing: OCIRepositoryObject | undefined, requestedAt?: string): OCIRepositoryObject {
+function ociRepositoryFor(key: ObjectKey, owner: PublicationObject, digest: string, spec: OCIRepositorySpec, existing: OCIRepositoryObject | undefined, requestedAt?: string): OCIRepositoryObject {
   const requested = requestedAt ?? existing?.metadata.annotations?.[REQUESTED_AT];
   return {
     apiVersion: FLUX_SOURCE_API_VERSION,

@@ -16,14 +16,14 @@ export function createResourceStage(deps: ResourceDeps): Stage {
 }
 
 /** Resources, the Snapshots Components and Resources own, and every resync tick. */
-export function routesResource(hint: Hint): boolean {
+function routesResource(hint: Hint): boolean {
   if (hint.type === 'resync') return true;
   if (hint.ref.kind === 'Resource') return true;
   const owner = snapshotOwnerFromHint(hint)?.kind;
   return owner === 'Component' || owner === 'Resource';
 }
 
-export async function handleResourceHint(deps: ResourceDeps, hint: Hint): Promise<StageResult> {
+async function handleResourceHint(deps: ResourceDeps, hint: Hint): Promise<StageResult> {
   const { kube } = deps;
   const own = await handleProducerHint(deps, 'Resource', hint, (key, self) => reconcileResource(deps, key, self));
   if (own || hint.type !== 'object') return own ?? { objects: [] };

@@ -26,8 +26,8 @@ export interface SnapshotDeps {
   log?: Logger;
 }
 
-export const OWNER_KIND_LABEL = 'serverless.ocm.software/owner-kind';
-export const OWNER_NAME_LABEL = 'serverless.ocm.software/owner-name';
+const OWNER_KIND_LABEL = 'serverless.ocm.software/owner-kind';
+const OWNER_NAME_LABEL = 'serverless.ocm.software/owner-name';
 
 export function ownerReference(owner: KubeObject): OwnerReference {
   if (!owner.metadata.uid) throw new TransientError(`${owner.kind} ${owner.metadata.name} has no uid yet`);

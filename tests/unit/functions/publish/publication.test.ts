@@ -6,7 +6,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } from '../../../../shared/oci/index.js';
-import type { OCIRepositoryObject, SnapshotObject } from '../../../../shared/ports/index.js';
+import { Reason, type ObjectFailure, type OCIRepositoryObject, type PublicationObject, type SnapshotObject, type TargetRef } from '../../../../shared/ports/index.js';
+import { parseSource } from '../../../../functions/publish/publication.js';
 import { REQUESTED_AT } from '../../../../shared/stagekit/interval.js';
 import { componentVersion } from '../fixtures.js';
 import { harness, NS } from '../harness.js';
@@ -103,4 +104,26 @@ it('without a signing key the OCIRepository has no spec.verify', async () => {
   } finally {
     await h.close();
   }
+});
+
+describe('parseSource', () => {
+  const publication = (source: unknown): PublicationObject => ({
+    apiVersion: 'serverless.ocm.software/v1alpha1',
+    kind: 'Publication',
+    metadata: { name: 'pub', namespace: NS },
+    // deliberately unchecked: what a tenant might write
+    spec: { source: source as TargetRef },
+  });
+
+  it('takes a Resource or a Configuration; anything else is SpecInvalid in words', () => {
+    expect(parseSource(publication({ kind: 'Configuration', name: 'cfg' }))).toEqual({ kind: 'Configuration', name: 'cfg' });
+    for (const bad of [undefined, { kind: 'Component', name: 'c' }, { kind: 'Resource' }]) {
+      expect(() => parseSource(publication(bad))).toThrow('Publication pub: spec.source needs kind Resource or Configuration and a name');
+      try {
+        parseSource(publication(bad));
+      } catch (err) {
+        expect((err as ObjectFailure).reason).toBe(Reason.SpecInvalid);
+      }
+    }
+  });
 });
