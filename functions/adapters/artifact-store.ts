@@ -36,7 +36,7 @@ import {
   type PushedArtifact,
   type SingleLayerRequest,
 } from '../../shared/ports/index.js';
-import { tagFor } from '../../shared/ports/kit/index.js';
+import { tagFor } from '../../shared/stagekit/names.js';
 import { spool } from './temp-file.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -82,7 +82,7 @@ function connectionProblem(err: unknown, host: string): Error | undefined {
  * Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client; an egress refusal
  * becomes the object's failure with `refused` as its reason.
  */
-function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unknown {
+function mapError(err: unknown, refused: Reason = Reason.SourceNotAllowed): unknown {
   const refusal = egressRefusal(err);
   if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);

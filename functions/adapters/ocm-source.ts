@@ -46,7 +46,7 @@ export interface OcmSourceOptions {
 }
 
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
-export function mapOcmError(err: unknown, reason: string): Error {
+export function mapOcmError(err: unknown, reason: Reason): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
   const refusal = egressRefusal(err);
   if (refusal) return new ObjectFailure(Reason.SourceNotAllowed, refusal.message, { cause: err });
@@ -133,7 +133,7 @@ async function checkRepositorySpec(egress: EgressPolicy | undefined, spec: unkno
 
 export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
   const egress = opts.egress;
-  async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
+  async function withRepository<T>(access: RepositoryAccess, reason: Reason, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
     const guard = egress?.guardsConnections ? egress : undefined;
     const oci = registryConnectorFor({
       ...(access.dockerConfig ? { credentials: credentialsFromDockerConfig(access.dockerConfig) } : {}),

@@ -6,50 +6,10 @@ import type { Condition, KubeObject } from './types.js';
 
 export const READY = 'Ready';
 
-/** Reasons: upstream's (ocm-k8s-toolkit) where the meaning is the same, plus ours. */
-export const Reasons = {
-  Succeeded: 'Succeeded',
-  Progressing: 'Progressing',
-  Suspended: 'Suspended',
-  // repository / component
-  RepositorySpecInvalid: 'RepositorySpecInvalid',
-  RepositoryIsNotReady: 'RepositoryIsNotReady',
-  CheckVersionFailed: 'CheckVersionFailed',
-  GetComponentFailed: 'GetComponentFailed',
-  GetComponentVersionFailed: 'GetComponentVersionFailed',
-  GetComponentDescriptorsFailed: 'GetComponentDescriptorsFailed',
-  ComponentVerificationFailed: 'ComponentVerificationFailed',
-  ComponentIsNotReady: 'ComponentIsNotReady',
-  // resource
-  ResolveResourceFailed: 'ResolveResourceFailed',
-  GetResourceAccessFailed: 'GetResourceAccessFailed',
-  GetBlobAccessFailed: 'GetBlobAccessFailed',
-  VerifyResourceFailed: 'VerifyResourceFailed',
-  // configuration
-  TargetFetchFailed: 'TargetFetchFailed',
-  ConfigFetchFailed: 'ConfigFetchFailed',
-  ConfigurationFailed: 'ConfigurationFailed',
-  LocalizationFailed: 'LocalizationFailed',
-  // snapshots / registry
-  CreateSnapshotFailed: 'CreateSnapshotFailed',
-  GetSnapshotFailed: 'GetSnapshotFailed',
-  SnapshotReadyFailed: 'SnapshotReadyFailed',
-  PushSnapshotFailed: 'PushSnapshotFailed',
-  OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
-  DeleteOCIRepositoryFailed: 'DeleteOCIRepositoryFailed',
-  // publication
-  SourceIsNotReady: 'SourceIsNotReady',
-  PublishFailed: 'PublishFailed',
-  CopyOCIArtifactFailed: 'CopyOCIArtifactFailed',
-  // generic
-  SpecInvalid: 'SpecInvalid',
-  CredentialsFailed: 'CredentialsFailed',
-} as const;
-export type Reason = (typeof Reasons)[keyof typeof Reasons] | (string & {});
-
 export interface ReadyInput {
   status: 'True' | 'False' | 'Unknown';
-  reason: Reason;
+  /** the stages' reasons are shared/ports `Reason`; this client writes whatever condition it is given */
+  reason: string;
   message: string;
   observedGeneration: number;
 }

@@ -16,7 +16,7 @@ export class TransientError extends Error {
 /**
  * A Snapshot's manifest is not in the registry: the Snapshot is being replaced (its producer deletes the old
  * manifest right after recording the new one) or the registry lost it. Retryable; a consumer first checks whether
- * the Snapshot moved on (shared/ports/kit/dependencies.ts, `fetchInputLayer`).
+ * the Snapshot moved on (shared/stagekit/dependencies.ts, `fetchInputLayer`).
  */
 export class SnapshotContentMissingError extends TransientError {
   override readonly name = 'SnapshotContentMissingError';
@@ -28,7 +28,7 @@ export class ObjectFailure extends Error {
   readonly statusFields?: Record<string, unknown>;
   constructor(
     /** Condition reason, e.g. ComponentVerificationFailed (docs/design.md §3) or one of ours. */
-    readonly reason: string,
+    readonly reason: Reason,
     message: string,
     options?: { cause?: unknown; statusFields?: Record<string, unknown> },
   ) {
@@ -102,4 +102,16 @@ export const Reason = {
   /** the egress policy (shared/egress) refused a location the object names: no connection was made */
   SourceNotAllowed: 'SourceNotAllowed',
   TargetNotAllowed: 'TargetNotAllowed',
+  // the Snapshot a stage records (shared/stagekit/snapshots.ts) and its finalizer
+  CreateSnapshotFailed: 'CreateSnapshotFailed',
+  SnapshotReadyFailed: 'SnapshotReadyFailed',
+  DeleteOCIRepositoryFailed: 'DeleteOCIRepositoryFailed',
+  DeleteSnapshotFailed: 'DeleteSnapshotFailed',
+  /** a step failed in a way no step named (the reconcile frame's fallback) */
+  ReconcileFailed: 'ReconcileFailed',
+  /** not a condition reason: a registry event named a manifest that is not the object's current output */
+  NotCurrentOutput: 'NotCurrentOutput',
 } as const;
+
+/** A condition reason (or an outcome's reason) from the vocabulary above: stages and the stage kit use no other. */
+export type Reason = (typeof Reason)[keyof typeof Reason];

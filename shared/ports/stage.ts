@@ -13,7 +13,7 @@ export type Hint =
       object?: KubeObject;
       /**
        * A registry event said this manifest was removed from the object's repository: the producing stage re-pushes
-       * it if the object's Ready Snapshot references it (kit/snapshots.ts `lostOutput`), else there is nothing to do.
+       * it if the object's Ready Snapshot references it (shared/stagekit/lost-output.ts), else there is nothing to do.
        */
       lost?: { repository: string; digest: string };
     }

@@ -5,6 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { packEntries, type PackEntry } from '../../../shared/archive/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import {
   descriptorSet,
   localBlobResource,
@@ -15,7 +16,6 @@ import {
 } from '../../../shared/ocm/index.js';
 
 export const COMPONENT = 'ocm.software/test/podinfo';
-export const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 export async function tgz(entries: PackEntry[]): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -65,7 +65,7 @@ export interface BuildOptions {
 export async function componentVersion(opts: BuildOptions): Promise<ComponentVersionInput> {
   const chart = await localBlobResource(
     { name: 'chart', version: opts.version, type: 'helmChart' },
-    { mediaType: HELM_CHART_MEDIA_TYPE, data: opts.chart ?? (await helmChart(opts.version)) },
+    { mediaType: MediaType.HelmChart, data: opts.chart ?? (await helmChart(opts.version)) },
   );
   const manifests = await localBlobResource(
     { name: 'manifests', version: opts.version, type: 'blob' },

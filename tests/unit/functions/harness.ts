@@ -9,7 +9,7 @@ import { createStages } from '../../../functions/stages.js';
 import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
 import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
-import { DEFAULT_INTERVAL_MS } from '../../../shared/ports/kit/index.js';
+import { DEFAULT_INTERVAL_MS } from '../../../shared/stagekit/interval.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
 import { Bus, type BusOptions } from './bus.js';
 
