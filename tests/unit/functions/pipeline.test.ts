@@ -89,10 +89,10 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
 
     // level-triggered and idempotent: a resync changes nothing and pushes nothing
     const before = JSON.stringify(await h.kube.list('Snapshot'));
-    h.bus.results.length = 0;
+    h.results.length = 0;
     h.bus.resync();
     await h.bus.drain();
-    const applied = h.bus.results.flatMap((r) => r.result?.objects ?? []).filter((o) => o.outcome === 'applied');
+    const applied = h.results.flatMap((r) => r.result?.objects ?? []).filter((o) => o.outcome === 'applied');
     expect(applied).toEqual([]);
     expect(JSON.stringify(await h.kube.list('Snapshot'))).toBe(before);
   });
