@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { KubeObject, SnapshotObject } from '../../shared/ports/index.js';
 import { goTool } from '../../tests/infra/binaries.js';
+import { sha256Hex } from '../../tests/support/digest.js';
 import {
   GROUP,
   PLURALS,
@@ -50,8 +51,6 @@ const run = promisify(execFile);
 const SIZE_MIB = Number(arg('size-mib', '1024'));
 const RUNS = Number(arg('runs', '3'));
 const COMPONENT = 'acme.org/bench/by-value';
-
-const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** An OCI image layout with one layer of random bytes; returns the layer's hex digest. */
 async function imageLayout(dir: string, sizeMiB: number): Promise<string> {

@@ -15,7 +15,7 @@
  *   OCIRepository back;
  * - `flux suspend` on our OCIRepository survives our next apply, and Flux takes the new digest on resume.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -27,6 +27,7 @@ import { services } from '../../infra/services.js';
 import { goTool } from '../../infra/binaries.js';
 import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
+import { sha256 } from '../../support/digest.js';
 import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
 import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
 
@@ -298,15 +299,14 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       // 1. our manifest is deleted and another one (other layer) takes its tag, signed by another key
       const layer = await manifests('9.9.9');
       const empty = Buffer.from('{}');
-      const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-      await repo.blobs.push({ digest: digestOf(layer), size: layer.length }, bufferSource(layer));
-      await repo.blobs.push({ digest: digestOf(empty), size: empty.length }, bufferSource(empty));
+      await repo.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
+      await repo.blobs.push({ digest: sha256(empty), size: empty.length }, bufferSource(empty));
       expect(await repo.manifests.delete(ours)).toBe(true);
       const manifest = {
         schemaVersion: 2,
         mediaType: MediaType.ImageManifest,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(empty), size: empty.length },
-        layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: empty.length },
+        layers: [{ mediaType: snap.spec!.blob.mediaType, digest: sha256(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
       await pushCosignSignature(repo, `${zot.endpoint.host}/${snap.spec!.repository}`, theirs, intruder);

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
+import { sha256 } from '../../support/digest.js';
 import { retry429 } from '../stages/driver.js';
 import { GROUP, VERSION, readyOf } from '../stages/env.js';
 import { PLURALS } from '../../../shared/kube/index.js';
@@ -233,7 +234,7 @@ export async function verifyReadySnapshots(c: Cluster, reg: RegistryAccess): Pro
       problems.push(`${where}: manifest GET answered ${m.status}`);
       continue;
     }
-    const md = `sha256:${createHash('sha256').update(m.bytes).digest('hex')}`;
+    const md = sha256(m.bytes);
     if (md !== digest) problems.push(`${where}: manifest bytes hash to ${md}`);
     const manifest = JSON.parse(m.bytes.toString('utf8')) as { layers?: Array<{ digest: string; size: number }>; manifests?: unknown[] };
     if (manifest.manifests) continue; // an image index copied whole: its children were checked by the copy
@@ -260,7 +261,7 @@ export async function registryContents(reg: RegistryAccess, repositories: string
     out[repo] = {};
     for (const tag of [...tags].sort()) {
       const m = await registryGet(reg, `/v2/${repo}/manifests/${tag}`, MANIFEST_TYPES);
-      out[repo][tag] = `sha256:${createHash('sha256').update(m.bytes).digest('hex')}`;
+      out[repo][tag] = sha256(m.bytes);
     }
   }
   return out;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import {
 } from '../../../shared/oci/index.js';
 import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
+import { sha256Of } from '../../support/digest.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';
 
@@ -61,9 +61,7 @@ describe('faults', () => {
       await killed;
       expect(retries.length).toBeGreaterThan(0);
       expect(await repo.blobs.exists(desc.digest)).toBe(true);
-      const h = createHash('sha256');
-      for await (const c of await repo.blobs.fetch(desc)) h.update(c as Buffer);
-      expect(`sha256:${h.digest('hex')}`).toBe(desc.digest);
+      expect(await sha256Of(await repo.blobs.fetch(desc))).toBe(desc.digest);
     } finally {
       await client.close();
     }

@@ -13,6 +13,7 @@ import {
   type ComponentVersionInput,
   type Resource,
 } from '../../../shared/ocm/index.js';
+import { sha256 } from '../../support/digest.js';
 
 export const COMPONENT = 'ocm.software/test/podinfo';
 export const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
@@ -101,8 +102,7 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
     const idx = blobs.findIndex((b) => b.digest === `sha256:${r.digest!.value}`);
     blobs[idx] = { ...blobs[idx]!, data: other, size: other.length };
     // the CTF stores blobs by their real digest; point the access at the tampered bytes
-    const { createHash } = await import('node:crypto');
-    const real = `sha256:${createHash('sha256').update(other).digest('hex')}`;
+    const real = sha256(other);
     blobs[idx]!.digest = real;
     r.access = { ...r.access!, localReference: real };
   }

@@ -5,7 +5,6 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -39,6 +38,7 @@ import {
   type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
+import { sha256Hex } from '../../support/digest.js';
 import { TESTDATA } from './testdata.js';
 import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz, tarOf } from '../../fixtures/ocm/sample.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
@@ -218,7 +218,7 @@ describe('access methods', () => {
     let chart: Buffer;
     beforeAll(async () => {
       chart = await helmChartTgz('0.1.0');
-      const sha = createHash('sha256').update(chart).digest('hex');
+      const sha = sha256Hex(chart);
       server = createServer((req, res) => {
         if (req.url === '/charts/index.yaml') {
           res.end(`apiVersion: v1\nentries:\n  podinfo:\n  - name: podinfo\n    version: 0.1.0\n    digest: ${sha}\n    urls:\n    - podinfo-0.1.0.tgz\n`);
@@ -234,7 +234,7 @@ describe('access methods', () => {
     afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
 
     it('fetches index.yaml, then the chart archive, verifying both digests', async () => {
-      const sha = createHash('sha256').update(chart).digest('hex');
+      const sha = sha256Hex(chart);
       const r: Resource = {
         name: 'chart',
         version: '0.1.0',
@@ -297,9 +297,9 @@ describe('PEM signatures with certificate chains', () => {
 describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
   it('verifies the main manifest digest while streaming, and digests it', async () => {
     const config = '{}';
-    const configHex = createHash('sha256').update(config).digest('hex');
+    const configHex = sha256Hex(config);
     const manifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:${configHex}","size":2},"layers":[]}`;
-    const main = createHash('sha256').update(manifest).digest('hex');
+    const main = sha256Hex(manifest);
     const set = await tarOf(
       {
         'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
