@@ -13,6 +13,7 @@ import { goTool } from '../../infra/binaries.js';
 import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { startZot, ZOT_USERS, type RunningZot } from '../../infra/zot.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
@@ -103,7 +104,7 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
       const t0 = performance.now();
       expect(await manifestStatus(reg, pushAuth, repository, digest, 'DELETE')).toBe(202);
       expect(await manifestStatus(reg, pushAuth, repository, digest)).toBe(404);
-      await c.waitFor(`${repository}@${digest} back in zot`, async () => (await manifestStatus(reg, pushAuth, repository, digest)) === 200, 90_000);
+      await waitFor(`${repository}@${digest} back in zot`, async () => (await manifestStatus(reg, pushAuth, repository, digest)) === 200, 90_000);
       const ms = performance.now() - t0;
       console.log(`registry-events: ${snapName} manifest deleted by hand, re-pushed by ${producer} ${ms.toFixed(0)} ms later (no resync tick)`);
       // it was zot's event that did it: the producer answered it and did work (logged once its status is written,
@@ -111,9 +112,9 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
       const kind = { resource: 'Resource', configure: 'Configuration', descriptor: 'Component' }[producer];
       const object = `${kind} ${c.namespace}/${snapName.slice(snapName.indexOf('-') + 1)}`;
       const about = (stage: string) => registryEventLines(stage).slice(seenBefore[stage]).filter((l) => l['object'] === object);
-      await c.waitFor(`${producer} to log the event`, async () => about(producer).some((l) => l['outcome'] === 'done'), 30_000);
+      await waitFor(`${producer} to log the event`, async () => about(producer).some((l) => l['outcome'] === 'done'), 30_000);
       for (const other of PRODUCERS.filter((x) => x !== producer)) {
-        await c.waitFor(`${other} to answer the event`, async () => about(other).length > 0, 30_000);
+        await waitFor(`${other} to answer the event`, async () => about(other).length > 0, 30_000);
         expect(about(other).map((l) => l['outcome']), other).toEqual(['skipped']);
       }
       const after = (await c.get('Snapshot', snapName)) as SnapshotObject;
@@ -146,7 +147,7 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
     expect(await send('PUT', 'manifests/stale', { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)).toBe(201);
     const seen = Object.fromEntries(PRODUCERS.map((p) => [p, registryEventLines(p).length]));
     expect(await send('DELETE', 'manifests/stale', {})).toBe(202);
-    await c.waitFor('each producer to answer the event', async () => PRODUCERS.every((p) => registryEventLines(p).length > seen[p]!), 30_000);
+    await waitFor('each producer to answer the event', async () => PRODUCERS.every((p) => registryEventLines(p).length > seen[p]!), 30_000);
     for (const p of PRODUCERS) {
       // the owner looked and found its Snapshot's manifest in place; the others are not routed
       expect(registryEventLines(p).slice(seen[p]!)[0], p).toMatchObject({ outcome: 'skipped', status: 202 });

@@ -17,8 +17,10 @@ import { goTool } from '../../infra/binaries.js';
 import { freePort } from '../../infra/process.js';
 import { services } from '../../infra/services.js';
 import { startZot, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
 
@@ -109,7 +111,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    const replaced = (await c.waitFor('configuration-chart to be replaced', async () => {
+    const replaced = (await waitFor('configuration-chart to be replaced', async () => {
       const snap = (await c.get('Snapshot', 'configuration-chart')) as SnapshotObject;
       return snap.spec!.digest !== old.spec!.digest && isReady(snap) ? snap : undefined;
     }, 120_000)) as SnapshotObject;
@@ -140,7 +142,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const o = await put('orphan', orphan);
     expect(o.status).toBe(201);
     expect((await put('orphan', bytes)).status).toBe(201); // the tag moves on: the orphan is untagged now
-    await c.waitFor('GC to remove the untagged manifest', async () => (await manifestStatus(repo, o.digest)) === 404, 120_000);
+    await waitFor('GC to remove the untagged manifest', async () => (await manifestStatus(repo, o.digest)) === 404, 120_000);
 
     // GC ran: what Ready Snapshots reference is intact, the replaced result is gone
     const verified = await verifyReadySnapshots(c, reg);
@@ -154,7 +156,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const snaps = ((await c.list('Snapshot')) as SnapshotObject[]).filter((x) => isReady(x));
     expect(snaps).toHaveLength(5);
     await restartZot(keepNoTags);
-    await c.waitFor(
+    await waitFor(
       'the misconfigured retention to remove the pipeline\'s manifests',
       async () => (await Promise.all(snaps.map((x) => manifestStatus(x.spec!.repository, x.spec!.digest)))).every((st) => st === 404),
       120_000,
@@ -165,7 +167,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const ticker = setInterval(() => broker?.ping(), 3000);
     broker!.ping();
     try {
-      await c.waitFor(
+      await waitFor(
         'the resync tick to restore every manifest',
         async () => (await verifyReadySnapshots(c, reg)).problems.length === 0 && (await c.list('Snapshot')).filter(isReady).length === 5,
         180_000,

@@ -52,7 +52,6 @@ export interface Pipeline {
   get(kind: string, name: string): Promise<KubeObject | undefined>;
   del(kind: string, name: string): Promise<void>;
   getOCIRepository(name: string): Promise<KubeObject | undefined>;
-  waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -237,20 +236,6 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         throw err;
       }
     },
-    async waitFor(what, check, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: unknown;
-      for (;;) {
-        try {
-          const v = await check();
-          if (v !== undefined && v !== false) return v as never;
-        } catch (err) {
-          last = err;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
     async stop() {
       await driver.stop();
       for (const { server, stop } of Object.values(servers)) {
@@ -262,14 +247,4 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     },
   };
   return p;
-}
-
-export function readyOf(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { status: c?.status, reason: c?.reason, message: c?.message, observedGeneration: c?.observedGeneration };
-}
-
-export function isReadyNow(obj: KubeObject | undefined): boolean {
-  const r = readyOf(obj);
-  return r.status === 'True' && r.observedGeneration === obj?.metadata.generation;
 }

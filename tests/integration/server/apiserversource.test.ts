@@ -10,6 +10,7 @@ import { apiServerSourceEvent, type CloudEvent, type KubeEventHint, type KubeObj
 import { createLogger } from '../../../shared/log/index.js';
 import { createFunctionServer, type FunctionServer } from '../../../shared/server/index.js';
 import { services } from '../../infra/services.js';
+import { waitFor } from '../../support/wait.js';
 
 interface Received {
   hint: KubeEventHint;
@@ -49,14 +50,6 @@ function startAdapter(bin: string, mode: 'Resource' | 'Reference', namespace: st
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-}
-
-async function until(pred: () => boolean, what: string, ms = 45_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 if (adapterBin) {
@@ -114,7 +107,7 @@ if (adapterBin) {
       const forSubject = (type: string) => received.filter((r) => r.event.type === type && r.hint.type !== 'resync' && r.hint.name === 'subject');
       for (const mode of ['resource', 'ref']) {
         for (const op of ['add', 'update', 'delete']) {
-          await until(() => forSubject(`dev.knative.apiserver.${mode}.${op}`).length > 0, `${mode}.${op} for configmap/subject`);
+          await waitFor(`${mode}.${op} for configmap/subject`, () => forSubject(`dev.knative.apiserver.${mode}.${op}`).length > 0, 45_000);
         }
       }
       const uid = (forSubject('dev.knative.apiserver.resource.add')[0]!.hint as { uid?: string }).uid;

@@ -91,8 +91,3 @@ export async function harness(busOptions: HarnessBusOptions = {}, opts: { signin
     },
   };
 }
-
-export function ready(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string } {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { status: c?.status, reason: c?.reason, message: c?.message };
-}
