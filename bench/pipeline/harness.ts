@@ -18,10 +18,11 @@ import type { KubeObject } from '../../shared/ports/index.js';
 import { EventingDriver, retry429 } from '../../tests/e2e/stages/driver.js';
 import { createNamespace, installCrds, kubeConfig, ourCrdsDir } from '../../tests/infra/kube.js';
 import { upstreamCrdFiles } from '../../tests/infra/upstream-crds.js';
-import { freePort, stopChild } from '../../tests/infra/process.js';
+import { stopChild } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
 import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
+import { freePort } from '../../tests/support/free-port.js';
 
 export { GROUP, PLURALS, VERSION };
 

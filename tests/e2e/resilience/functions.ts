@@ -10,8 +10,9 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
-import { freePort, stopChild } from '../../infra/process.js';
+import { stopChild } from '../../infra/process.js';
 import { testEgressEnv } from '../../infra/egress.js';
+import { freePort } from '../../support/free-port.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 

@@ -10,9 +10,10 @@ import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { goTool } from '../../infra/binaries.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
 import { startZot, ZOT_USERS, type RunningZot } from '../../infra/zot.js';
+import { freePort } from '../../support/free-port.js';
 import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots, type RegistryAccess } from './cluster.js';

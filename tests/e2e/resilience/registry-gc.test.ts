@@ -14,9 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { goTool } from '../../infra/binaries.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
 import { startZot, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
+import { freePort } from '../../support/free-port.js';
 import { isReady } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';

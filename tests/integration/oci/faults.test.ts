@@ -13,9 +13,10 @@ import {
   RegistryClient,
   TransientError,
 } from '../../../shared/oci/index.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
 import { sha256Of } from '../../support/digest.js';
+import { freePort } from '../../support/free-port.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';
 

@@ -16,9 +16,10 @@ import {
   type SocketTransferEvent,
 } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, pushFileArtifact } from '../../../shared/snapshot/index.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
 import { sha256File } from '../../support/digest.js';
+import { freePort } from '../../support/free-port.js';
 import { randomFile, repoName, scratchDir, throttlingRelay, tool } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';
 

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { InvalidError, KubeClient, toKubeError, type KubeError, type OurObject }
 import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } from '../../infra/kube.js';
 import { makeCa, makeCert } from '../../infra/pki.js';
 import { services } from '../../infra/services.js';
+import { freePort } from '../../support/free-port.js';
 import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -23,17 +23,6 @@ let hookLog = '';
 let url: string;
 let agent: Agent;
 let unregister: (() => Promise<void>) | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 function inNs<T extends OurObject>(o: T): T {
   const c = structuredClone(o);
