@@ -27,10 +27,11 @@ import { services } from '../../infra/services.js';
 import { goTool } from '../../infra/binaries.js';
 import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
+import { COMPONENT, componentVersion } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
 import { isReadyNow } from '../../support/ready.js';
+import { packed } from '../../support/tar.js';
 import { waitFor } from '../../support/wait.js';
-import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
 import { startPipeline, type Pipeline } from '../stages/env.js';
 
 const IMAGE = 'ghcr.io/stefanprodan/podinfo:6.1.0';
@@ -48,7 +49,7 @@ const CA_SECRET = 'ocm-knative-registry-ca';
 const VERIFY_SECRET = 'ocm-knative-cosign-pub';
 
 function manifests(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - configmap.yaml\n  - deployment.yaml\n' },
     { path: 'configmap.yaml', type: 'file', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  version: "${version}"\n  color: blue\n` },
     {
@@ -63,7 +64,7 @@ function manifests(version: string): Promise<Buffer> {
 
 /** A chart whose one template is a ConfigMap, so a release needs no running pods to be complete. */
 function chart(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'podinfo', type: 'directory' },
     { path: 'podinfo/Chart.yaml', type: 'file', content: `apiVersion: v2\nname: podinfo\nversion: ${version}\nappVersion: "${version}"\n` },
     { path: 'podinfo/values.yaml', type: 'file', content: 'replicaCount: 1\nimage:\n  repository: example.invalid/placeholder\n  tag: "0"\n' },

@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
+import { componentVersion, COMPONENT } from '../../support/components.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { registryContents } from '../resilience/cluster.js';
 import { zotAccess } from '../resilience/rig.js';
-import { componentVersion, COMPONENT } from '../../unit/functions/fixtures.js';
 
 import { startKnativeRig, STAGES, type KnativeRig } from './rig.js';
 import type { Delivery } from './tap.js';

@@ -13,9 +13,9 @@ import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shar
 import { OCM_MEDIA_TYPE, componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ARCHIVES, CORPUS_DIR, deeplyNestedEvent, eventCases, hugeDescriptor, oversizedEvent, type EventCase } from '../../fixtures/bad-input/generate.js';
+import { rsaKeys } from '../../support/components.js';
 import { isReady } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { rsaKeys } from '../../unit/functions/fixtures.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';

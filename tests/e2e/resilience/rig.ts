@@ -15,7 +15,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import type { ZotEndpoint } from '../../infra/services.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
+import { componentVersion } from '../../support/components.js';
 import { GROUP, VERSION } from '../stages/env.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
 import { PLURALS } from '../../../shared/kube/index.js';

@@ -12,9 +12,9 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
+import { componentVersion, COMPONENT } from '../../support/components.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { componentVersion, COMPONENT } from '../../unit/functions/fixtures.js';
 import { startPipeline, type Pipeline } from './env.js';
 import { startReceiveAdapter, type ReceiveAdapter } from './receive-adapter.js';
 

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { componentVersion } from '../../support/components.js';
 import { isReadyNow } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
 import { startPipeline, type Pipeline } from './env.js';
 
 describe('e2e: the function mains as processes', () => {

@@ -11,9 +11,9 @@ import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shar
 import { descriptorSet, pushComponentVersion, registryConnector, signComponent } from '../../../shared/ocm/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
+import { componentVersion, rsaKeys, sign } from '../../support/components.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { componentVersion, rsaKeys, sign } from '../../unit/functions/fixtures.js';
 import { startPipeline, type Pipeline } from './env.js';
 
 const run = promisify(execFile);

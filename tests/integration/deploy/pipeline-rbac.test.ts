@@ -22,9 +22,9 @@ import { createFunctionServer, handlerFromStage, stageErrorClassifier, type Func
 import { EventingDriver } from '../../e2e/stages/driver.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
+import { componentVersion } from '../../support/components.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
 import { startAdapterAs } from './receive-adapter-rbac.js';
 import { functionKubeconfigFile, functionKubeConfig, installTenant } from './rbac-fixture.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';

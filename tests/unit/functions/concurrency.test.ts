@@ -8,7 +8,7 @@ import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
 import { MemoryKube } from '../../../functions/adapters/memory-kube.js';
 import { reconcileObject } from '../../../shared/ports/kit/index.js';
 import { TransientError, type ArtifactStore, type KubeObject, type SnapshotObject } from '../../../shared/ports/index.js';
-import { componentVersion } from './fixtures.js';
+import { componentVersion } from '../../support/components.js';
 import { NS, harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { componentVersion } from '../../support/components.js';
 import { ready } from '../../support/ready.js';
-import { componentVersion } from './fixtures.js';
 import { harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

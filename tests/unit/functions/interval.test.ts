@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseComponent } from '../../../functions/descriptor/spec.js';
 import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../shared/ports/index.js';
 import { parseDuration } from '../../../shared/ports/kit/index.js';
+import { componentVersion } from '../../support/components.js';
 import { ready } from '../../support/ready.js';
-import { componentVersion } from './fixtures.js';
 import { NS, harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../../shared/archive/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
+import { componentVersion } from '../../support/components.js';
 import { ready } from '../../support/ready.js';
-import { componentVersion } from './fixtures.js';
 import { harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

@@ -9,7 +9,7 @@ import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } f
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { REQUESTED_AT } from '../../../shared/ports/kit/index.js';
 import { fluxFailed } from '../../../functions/publish/handler.js';
-import { componentVersion } from './fixtures.js';
+import { componentVersion } from '../../support/components.js';
 import { harness, NS } from './harness.js';
 
 const p256 = (): CosignSigner =>

@@ -10,10 +10,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MediaType } from '../../../shared/oci/index.js';
 import { localBlobResource, type ComponentDescriptor, type Resource } from '../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
+import { COMPONENT, helmChart } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
 import { ready } from '../../support/ready.js';
 import { artifactSet, image, type SetOptions } from '../ocm/artifact-sets.js';
-import { COMPONENT, helmChart } from './fixtures.js';
 import { harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

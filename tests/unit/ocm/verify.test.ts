@@ -39,8 +39,9 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { sha256Hex } from '../../support/digest.js';
+import { packed } from '../../support/tar.js';
 import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz, tarOf } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz } from '../../fixtures/ocm/sample.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 
 const run = promisify(execFile);
@@ -300,14 +301,14 @@ describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
     const configHex = sha256Hex(config);
     const manifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:${configHex}","size":2},"layers":[]}`;
     const main = sha256Hex(manifest);
-    const set = await tarOf(
+    const set = await packed(
       {
         'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         [`blobs/sha256/${main}`]: manifest,
         [`blobs/sha256/${configHex}`]: config,
       },
-      true,
+      { gzip: true },
     );
     const lb = await localBlobResource({ name: 'img', version: '1.0.0', type: 'ociImage' }, { mediaType: 'application/vnd.oci.image.manifest.v1+tar+gzip', data: set });
     const good: Resource = { ...lb.resource, digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: main } };

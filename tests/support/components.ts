@@ -3,8 +3,6 @@
  * tarball, and optionally an ociArtifact reference; signed with an RSA key when asked.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { packEntries, type PackEntry } from '../../../shared/archive/index.js';
 import {
   descriptorSet,
   localBlobResource,
@@ -12,20 +10,15 @@ import {
   type ComponentDescriptor,
   type ComponentVersionInput,
   type Resource,
-} from '../../../shared/ocm/index.js';
-import { sha256 } from '../../support/digest.js';
+} from '../../shared/ocm/index.js';
+import { sha256 } from './digest.js';
+import { packed } from './tar.js';
 
 export const COMPONENT = 'ocm.software/test/podinfo';
 export const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
-export async function tgz(entries: PackEntry[]): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of packEntries(entries) as Readable) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export async function helmChart(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'podinfo', type: 'directory' },
     { path: 'podinfo/Chart.yaml', type: 'file', content: `apiVersion: v2\nname: podinfo\nversion: ${version}\nappVersion: "${version}"\n` },
     {
@@ -43,7 +36,7 @@ export async function helmChart(version: string): Promise<Buffer> {
 }
 
 export async function manifestsTar(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'deploy.yaml', type: 'file', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  version: "${version}"\n  color: blue\n` },
     { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - deploy.yaml\n' },
   ]);
