@@ -29,6 +29,7 @@ import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
 import { COMPONENT, componentVersion } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { isReadyNow } from '../../support/ready.js';
 import { packed } from '../../support/tar.js';
 import { waitFor } from '../../support/wait.js';
@@ -207,19 +208,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     });
     await p.create('Configuration', 'chart', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: { source: { resource: { name: 'image' } }, target: { file: { path: 'values.yaml', value: 'image.tag' } }, transformation: { type: 'Tag' } },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     for (const name of ['manifests', 'chart']) await p.create('Publication', name, { source: { kind: 'Configuration', name } });
   }, 600_000);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import { componentVersion, COMPONENT } from '../../support/components.js';
+import { REPLICAS_RULE } from '../../support/podinfo.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { registryContents } from '../resilience/cluster.js';
@@ -19,7 +20,7 @@ import type { Delivery } from './tap.js';
 
 const PING = 'dev.knative.sources.ping';
 const REPLY_PREFIX = 'software.ocm.serverless.snapshot.';
-const CHART_RULES = [{ yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } }];
+const CHART_RULES = [REPLICAS_RULE];
 
 describe('Knative Eventing for real: shipped Broker and Triggers in front of the functions', () => {
   let rig: KnativeRig;

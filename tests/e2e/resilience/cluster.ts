@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { sha256 } from '../../support/digest.js';
+import { REPLICAS_RULE } from '../../support/podinfo.js';
 import { isReady, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { retry429 } from '../stages/driver.js';
@@ -135,7 +136,7 @@ export async function createStandardPipeline(c: Cluster, sourceBaseUrl: string, 
   });
   await c.create('Configuration', 'chart', {
     target: { kind: 'Resource', name: 'chart' },
-    rules: [{ yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } }],
+    rules: [REPLICAS_RULE],
   });
   for (const name of ['chart', 'manifests']) await c.create('Publication', name, { source: { kind: 'Configuration', name } });
 }

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
 import { componentVersion, COMPONENT } from '../../support/components.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { startPipeline, type Pipeline } from './env.js';
@@ -63,23 +64,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     await p.create('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await p.create('Configuration', 'chart', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.tag' } },
-            transformation: { type: 'Tag' },
-          },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     await p.create('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart' } });
 

@@ -18,6 +18,7 @@ import {
 import type { ComponentDescriptor } from '../../../shared/ocm/model.js';
 import { ObjectFailure } from '../../../shared/ports/errors.js';
 import { sha256 } from '../../support/digest.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 
 async function bytes(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -81,21 +82,7 @@ const DEP = {
 const images = descriptorImageResolver(ROOT, [ROOT, DEP]);
 
 const RULES: ConfigurationRule[] = [
-  { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-  {
-    yamlsubst: {
-      source: { resource: { name: 'image' } },
-      target: { file: { path: 'values.yaml', value: 'image.repository' } },
-      transformation: { type: 'ImageNoTag' },
-    },
-  },
-  {
-    yamlsubst: {
-      source: { resource: { name: 'image' } },
-      target: { file: { path: 'values.yaml', value: 'image.tag' } },
-      transformation: { type: 'Tag' },
-    },
-  },
+  ...PODINFO_CHART_RULES,
   {
     yamlsubst: {
       source: { resource: { name: 'sidecar' }, referencePath: [{ name: 'dep' }] },

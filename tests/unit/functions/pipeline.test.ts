@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../../shared/archive/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { componentVersion } from '../../support/components.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { ready } from '../../support/ready.js';
 import { harness } from './harness.js';
 
@@ -34,23 +35,7 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     await h.apply('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await h.apply('Configuration', 'chart-config', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.tag' } },
-            transformation: { type: 'Tag' },
-          },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     await h.apply('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart-config' } });
   });
