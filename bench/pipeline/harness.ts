@@ -15,13 +15,13 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../shared/ports/index.js';
-import { EventingDriver, retry429 } from '../../tests/e2e/stages/driver.js';
 import { createNamespace, installCrds, kubeConfig, ourCrdsDir } from '../../tests/infra/kube.js';
 import { upstreamCrdFiles } from '../../tests/infra/upstream-crds.js';
 import { stopChild } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
 import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
+import { EventingDriver, retry429 } from '../../tests/support/eventing-driver.js';
 import { freePort } from '../../tests/support/free-port.js';
 
 export { GROUP, PLURALS, VERSION };

@@ -10,7 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { pingSourceEvent, toBinaryMessage, type CloudEvent } from '../../../shared/cloudevents/index.js';
-import { EventingDriver, isResyncTick, RESYNC_EXTENSIONS } from '../stages/driver.js';
+import { EventingDriver, isResyncTick, RESYNC_EXTENSIONS } from '../../support/eventing-driver.js';
 import { seededRandom } from './fault-proxy.js';
 
 export interface BrokerSubscriber {

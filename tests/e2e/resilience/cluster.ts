@@ -12,10 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { sha256 } from '../../support/digest.js';
+import { retry429 } from '../../support/eventing-driver.js';
 import { REPLICAS_RULE } from '../../support/podinfo.js';
 import { isReady, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { retry429 } from '../stages/driver.js';
 import { GROUP, VERSION } from '../stages/env.js';
 import { PLURALS } from '../../../shared/kube/index.js';
 

@@ -24,10 +24,10 @@ import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { peerToolEnv } from '../../infra/zot.js';
-import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
 import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
+import { EventingDriver, retry429 } from '../../support/eventing-driver.js';
 
 export { GROUP, VERSION };
 
