@@ -24,6 +24,7 @@ import { parseComponentDescriptor, serializeComponentDescriptor } from '../../sh
 import type { ComponentDescriptor, Resource } from '../../shared/ocm/model.js';
 import type { KubeObject } from '../../shared/ports/index.js';
 import { REPLICAS_RULE } from '../../tests/support/podinfo.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   PLURALS,
@@ -32,7 +33,6 @@ import {
   arg,
   createObject,
   ensureBundles,
-  isReadyNow,
   loadSampler,
   log,
   machine,

@@ -36,6 +36,7 @@ import { installFluxCrds, startFlux } from '../../tests/infra/flux.js';
 import { createNamespace } from '../../tests/infra/kube.js';
 import { ZOT_TENANT } from '../../tests/infra/zot.js';
 import { COMPONENT, componentVersion } from '../../tests/support/components.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import { packed } from '../../tests/support/tar.js';
 import { fluxCli } from './flux-cli.js';
 import {
@@ -45,7 +46,6 @@ import {
   arg,
   createObject,
   ensureBundles,
-  isReadyNow,
   loadSampler,
   log,
   machine,

@@ -281,11 +281,6 @@ export async function listObjects(api: CustomObjectsApi, namespace: string, kind
   return res.items;
 }
 
-export function isReadyNow(obj: KubeObject | undefined): boolean {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return c?.status === 'True' && c.observedGeneration === obj?.metadata.generation;
-}
-
 export interface ManifestObject {
   kind: string;
   metadata: { name: string };

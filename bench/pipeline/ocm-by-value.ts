@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import type { KubeObject, SnapshotObject } from '../../shared/ports/index.js';
 import { goTool } from '../../tests/infra/binaries.js';
 import { sha256Hex } from '../../tests/support/digest.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   PLURALS,
@@ -35,7 +36,6 @@ import {
   arg,
   cpuSecondsOf,
   createObject,
-  isReadyNow,
   loadSampler,
   log,
   machine,
