@@ -1,5 +1,6 @@
 /** The one polling helper: tests wait for a state of the real services, never for a fixed time. */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
 
 export interface WaitOptions {
   /** how long to wait before giving up (default 120 s: an upper bound on a loaded machine, not a timing claim) */
@@ -8,6 +9,8 @@ export interface WaitOptions {
   everyMs?: number;
   /** what to add to the timeout message (the state that was not reached), read only on timeout */
   explain?: () => string | Promise<string>;
+  /** asked before each check: a reason to stop waiting at once (a process that exited), or undefined */
+  giveUp?: () => string | undefined;
 }
 
 /**
@@ -20,10 +23,12 @@ export async function waitFor<T>(
   check: () => T | undefined | false | Promise<T | undefined | false>,
   opts: WaitOptions | number = {},
 ): Promise<T> {
-  const { timeoutMs = 120_000, everyMs = 100, explain } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
+  const { timeoutMs = 120_000, everyMs = 100, explain, giveUp } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    const reason = giveUp?.();
+    if (reason !== undefined) throw new Error(`gave up waiting for ${what}: ${reason}`);
     try {
       const v = await check();
       if (v !== undefined && v !== false) return v;
@@ -35,5 +40,16 @@ export async function waitFor<T>(
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why ? `: ${why}` : ''}`);
     }
     await sleep(everyMs);
+  }
+}
+
+/** Whether `url` answers 200 now (a health or readiness probe); false while nothing listens. */
+export async function answersOk(url: string, dispatcher?: Dispatcher): Promise<boolean> {
+  try {
+    const res = await request(url, dispatcher ? { dispatcher } : {});
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
   }
 }

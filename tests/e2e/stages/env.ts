@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { request } from 'undici';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -28,6 +27,7 @@ import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
 import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
 import { EventingDriver, retry429 } from '../../support/eventing-driver.js';
+import { answersOk, waitFor } from '../../support/wait.js';
 
 export { GROUP, VERSION };
 
@@ -86,19 +86,10 @@ async function spawnMain(stage: string, env: Record<string, string>, logDir: str
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${stage} main exited with ${child.exitCode} (log ${join(logDir, `${stage}-main.log`)})`);
-    try {
-      const res = await request(`${url}healthz`);
-      await res.body.dump();
-      if (res.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${stage} main did not become healthy`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(`${stage} main to become healthy`, () => answersOk(`${url}healthz`), {
+    timeoutMs: 60_000,
+    giveUp: () => (child.exitCode !== null ? `${stage} main exited with ${child.exitCode} (log ${join(logDir, `${stage}-main.log`)})` : undefined),
+  });
   return {
     url,
     async stop() {

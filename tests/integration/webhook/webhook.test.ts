@@ -13,6 +13,7 @@ import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } f
 import { makeCa, makeCert } from '../../infra/pki.js';
 import { services } from '../../infra/services.js';
 import { freePort } from '../../support/free-port.js';
+import { answersOk, waitFor } from '../../support/wait.js';
 import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -66,18 +67,12 @@ beforeAll(async () => {
   });
   hook.stdout?.on('data', (d: Buffer) => (hookLog += d.toString()));
   hook.stderr?.on('data', (d: Buffer) => (hookLog += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await request(`${url}/healthz`, { dispatcher: agent });
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline || hook.exitCode !== null) throw new Error(`webhook did not start:\n${hookLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor('the webhook to become healthy', () => answersOk(`${url}/healthz`, agent), {
+    timeoutMs: 30_000,
+    everyMs: 200,
+    giveUp: () => (hook && hook.exitCode !== null ? `it exited:\n${hookLog}` : undefined),
+    explain: () => hookLog,
+  });
 
   const probe = structuredClone(WEBHOOK_DENIED[0]!.object);
   probe.metadata = { name: 'probe', namespace: ns };
