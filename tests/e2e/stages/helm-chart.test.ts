@@ -17,7 +17,7 @@ import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { startPipeline, type Pipeline } from './env.js';
-import { startReceiveAdapter, type ReceiveAdapter } from './receive-adapter.js';
+import { startReceiveAdapter, type ReceiveAdapter } from '../../infra/receive-adapter.js';
 
 const run = promisify(execFile);
 
