@@ -312,6 +312,8 @@ describe('images', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(froms.at(-1)).toBe('node:20-slim');
     expect(text.match(/^ARG STAGE$/gm)?.length, 'STAGE declared in the build and the runtime stage').toBe(2);
+    // after `npm ci`: the layers before STAGE is declared are shared by all five images
+    expect(text.indexOf('ARG STAGE')).toBeGreaterThan(text.indexOf('RUN npm ci'));
     expect(text).toMatch(/npm ci/);
     expect(text).toContain('npm run build -- --entry "main=functions/$STAGE/main.ts" && test -s dist/main.mjs');
     expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/main\.mjs"\]$/m);
