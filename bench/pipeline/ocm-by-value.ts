@@ -26,6 +26,8 @@ import { promisify } from 'node:util';
 import { MediaType } from '../../shared/oci/media-types.js';
 import type { KubeObject, SnapshotObject } from '../../shared/ports/index.js';
 import { goTool } from '../../tests/infra/binaries.js';
+import { sha256Hex } from '../../tests/support/digest.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   PLURALS,
@@ -35,7 +37,6 @@ import {
   arg,
   cpuSecondsOf,
   createObject,
-  isReadyNow,
   loadSampler,
   log,
   machine,
@@ -51,8 +52,6 @@ const run = promisify(execFile);
 const SIZE_MIB = Number(arg('size-mib', '1024'));
 const RUNS = Number(arg('runs', '3'));
 const COMPONENT = 'acme.org/bench/by-value';
-
-const sha256Hex = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** An OCI image layout with one layer of random bytes; returns the layer's hex digest. */
 async function imageLayout(dir: string, sizeMiB: number): Promise<string> {

@@ -48,7 +48,7 @@ export interface KubeObject<Spec = unknown, Status extends CommonStatus = Common
 /** The status of a kind in the view: the schema's, with Ready conditions. */
 type StatusView<S> = CommonStatus & Omit<S, 'conditions' | 'observedGeneration'>;
 
-/** An OCM repository spec after parsing (shared/ports/kit/repository.ts): what the OcmSource port is given. */
+/** An OCM repository spec after parsing (shared/stagekit/repository.ts): what the OcmSource port is given. */
 export type RepositorySpec =
   | { type: 'OCIRegistry'; baseUrl: string; subPath?: string }
   | { type: 'CommonTransportFormat'; filePath: string };

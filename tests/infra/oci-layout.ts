@@ -2,9 +2,10 @@
  * Writes a tiny OCI image layout (one random layer, empty config) for smoke tests that push with
  * skopeo/oras and pull with crane. Returns the digests so a test can check what came back.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256 } from '../support/digest.js';
 
 export interface OciLayout {
   dir: string;
@@ -14,8 +15,6 @@ export interface OciLayout {
   layerDigest: string;
   layerSize: number;
 }
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export async function writeOciLayout(dir: string, opts: { tag?: string; layerBytes?: number } = {}): Promise<OciLayout> {
   const tag = opts.tag ?? 'v1';

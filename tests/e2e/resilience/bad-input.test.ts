@@ -13,9 +13,11 @@ import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shar
 import { OCM_MEDIA_TYPE, componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ARCHIVES, CORPUS_DIR, deeplyNestedEvent, eventCases, hugeDescriptor, oversizedEvent, type EventCase } from '../../fixtures/bad-input/generate.js';
-import { rsaKeys } from '../../unit/functions/fixtures.js';
+import { rsaKeys } from '../../support/components.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace, zotEnv } from './rig.js';
 
@@ -186,7 +188,7 @@ describe('resilience: the bad input corpus', () => {
     const outcome: string[] = [];
     for (const k of cases) {
       // the archive is read where it is first unpacked: the resource stage may pass it on unread (then configure fails)
-      const failed = await c.waitFor(`Resource or Configuration ${k.name} to fail`, async () => {
+      const failed = await waitFor(`Resource or Configuration ${k.name} to fail`, async () => {
         for (const kind of ['Resource', 'Configuration']) {
           const o = await c.get(kind, k.name);
           const ready = o?.status?.conditions?.find((x) => x.type === 'Ready');
@@ -236,7 +238,7 @@ describe('resilience: the bad input corpus', () => {
     ];
     const outcome: string[] = [];
     for (const [name, reasons, message] of expectations) {
-      const got = await c.waitFor(`Component ${name} to fail`, async () => {
+      const got = await waitFor(`Component ${name} to fail`, async () => {
         const o = await c.get('Component', name);
         const ready = o?.status?.conditions?.find((x) => x.type === 'Ready');
         return ready?.status === 'False' ? ready : undefined;

@@ -2,7 +2,6 @@
 // byte-identical; the S3-backed registry really writes into the S3 bucket; the TLS registry enforces auth.
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,9 +9,9 @@ import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeOciLayout } from '../../infra/oci-layout.js';
 import { services } from '../../infra/services.js';
+import { sha256 } from '../../support/digest.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function skopeoPush(layoutDir: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
   await run(services().bin.skopeo, [

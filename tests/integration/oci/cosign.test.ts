@@ -5,7 +5,7 @@
  * the way Flux does, accepts what we push and rejects a signature by another key.
  */
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +15,11 @@ import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryCli
 import { fluxBinary } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
 import { peerToolEnv, ZOT_TENANT } from '../../infra/zot.js';
+import { sha256 } from '../../support/digest.js';
 
 const run = promisify(execFile);
 const p256 = (): CosignSigner =>
   new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('cosign verify accepts our signatures (real cosign v3)', () => {
   let dir: string;

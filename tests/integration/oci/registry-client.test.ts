@@ -14,7 +14,7 @@ import {
   TransientError,
 } from '../../../shared/oci/index.js';
 import { RegistryStore } from '../../../shared/snapshot/index.js';
-import { freePort } from '../../infra/process.js';
+import { freePort } from '../../support/free-port.js';
 import { services } from '../../infra/services.js';
 import { useBearerProxy } from './bearer-proxy.js';
 import { drainCount, repoName } from './helpers.js';

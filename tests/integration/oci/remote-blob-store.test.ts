@@ -12,7 +12,7 @@ import {
   RegistryClient,
   type SocketTransferEvent,
 } from '../../../shared/oci/index.js';
-import { freePort } from '../../infra/process.js';
+import { freePort } from '../../support/free-port.js';
 import { useBearerProxy } from './bearer-proxy.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';

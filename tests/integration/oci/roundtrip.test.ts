@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +12,7 @@ import {
 } from '../../../shared/oci/index.js';
 import { RegistryStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
+import { sha256File, sha256Of } from '../../support/digest.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 
 function endpoints(): Array<[string, RegistryClientOptions]> {
@@ -32,12 +31,6 @@ function endpoints(): Array<[string, RegistryClientOptions]> {
     // zot with the shipped config: S3, TLS, htpasswd, access control (the push user may delete)
     ['zot', { url: s.registry.zot.url, caFile: s.registry.zot.caFile, credentials: s.registry.zot.push }],
   ];
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }
 
 describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htpasswd) and zot (S3, TLS+htpasswd)', () => {
@@ -83,9 +76,7 @@ describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htp
         const desc = await digestFile(big);
         await repo.blobs.push(desc, fileSource(big));
         expect(await repo.blobs.exists(desc.digest)).toBe(true);
-        const h = createHash('sha256');
-        for await (const c of await repo.blobs.fetch(desc)) h.update(c as Buffer);
-        expect(`sha256:${h.digest('hex')}`).toBe(desc.digest);
+        expect(await sha256Of(await repo.blobs.fetch(desc))).toBe(desc.digest);
         // chunked upload of the same content to another repository (unknown size, 16 MiB PATCHes)
         const chunkedRepo = new RegistryClient({ ...endpoints().find(([n]) => n === name)![1], chunkBytes: 16 << 20 }).repository(
           repoName(`chunked-${name}`),

@@ -7,7 +7,6 @@
  * tampered copies.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -32,9 +31,9 @@ import {
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
 import { APP, BASE, helmChartTgz, rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { sha256 } from '../../support/digest.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let svc: Services;
 let work: string;

@@ -3,7 +3,6 @@
  * legacy Gardener config/layer media types, descriptor layer as plain JSON or YAML (not tar), subPath, and
  * versions with build metadata (`+` stored as `.build-` in the tag).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, RegistryClient } from '../../../shared/oci/index.js';
 import {
@@ -23,8 +22,7 @@ import {
 import { services, type Services } from '../../infra/services.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { helmChartTgz } from '../../fixtures/ocm/sample.js';
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { sha256 } from '../../support/digest.js';
 
 let svc: Services;
 let connector: ClosableConnector;

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +13,8 @@ import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } f
 import { makeCa, makeCert } from '../../infra/pki.js';
 import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
+import { freePort } from '../../support/free-port.js';
+import { answersOk, waitFor } from '../../support/wait.js';
 import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -24,17 +25,6 @@ let hookLog = '';
 let url: string;
 let agent: Agent;
 let unregister: (() => Promise<void>) | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 function inNs<T extends OurObject>(o: T): T {
   const c = structuredClone(o);
@@ -78,18 +68,12 @@ beforeAll(async () => {
   });
   hook.stdout?.on('data', (d: Buffer) => (hookLog += d.toString()));
   hook.stderr?.on('data', (d: Buffer) => (hookLog += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await request(`${url}/healthz`, { dispatcher: agent });
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline || hook.exitCode !== null) throw new Error(`webhook did not start:\n${hookLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor('the webhook to become healthy', () => answersOk(`${url}/healthz`, agent), {
+    timeoutMs: 30_000,
+    everyMs: 200,
+    giveUp: () => (hook && hook.exitCode !== null ? `it exited:\n${hookLog}` : undefined),
+    explain: () => hookLog,
+  });
 
   const probe = structuredClone(WEBHOOK_DENIED[0]!.object);
   probe.metadata = { name: 'probe', namespace: ns };

@@ -8,14 +8,25 @@ import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
 import { createStages } from '../../../functions/stages.js';
 import { createConfigureEngine } from '../../../shared/configure/index.js';
 import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
-import { API_VERSION, type KubeObject } from '../../../shared/ports/index.js';
+import { API_VERSION, type Hint, type KubeObject, type StageResult } from '../../../shared/ports/index.js';
 import { DEFAULT_INTERVAL_MS } from '../../../shared/stagekit/interval.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
-import { Bus, type BusOptions } from './bus.js';
+import { InProcessBus, type BusOptions } from '../../../functions/runner/bus.js';
 
 export const NS = 'team-a';
 
-export async function harness(busOptions: BusOptions = {}, opts: { signing?: ArtifactStoreAdapterOptions['signing'] } = {}) {
+/** What each delivery gave: a stage's result, or the error of a failed attempt. */
+export interface DeliveryRecord {
+  stage: string;
+  hint: Hint;
+  result?: StageResult;
+  error?: string;
+}
+
+/** The runner's bus, with what tests add: no backoff, and a delivery that fails for good fails the test. */
+type HarnessBusOptions = Pick<BusOptions, 'mode' | 'duplicate' | 'shuffleSeed'>;
+
+export async function harness(busOptions: HarnessBusOptions = {}, opts: { signing?: ArtifactStoreAdapterOptions['signing'] } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ocmk-stages-'));
   const ctf = join(dir, 'ctf');
   // the CRD schemas (strict: unknown fields are errors) stand in for the API server's validation
@@ -37,7 +48,17 @@ export async function harness(busOptions: BusOptions = {}, opts: { signing?: Art
     advance: (ms: number) => void (nowMs += ms),
   };
   const stages = createStages({ kube, store, ocm, engine, now: clock.now });
-  const bus = new Bus(kube, stages, busOptions);
+  const results: DeliveryRecord[] = [];
+  const bus = new InProcessBus(stages, {
+    ...busOptions,
+    backoffMs: 0,
+    failFast: true,
+    observer: {
+      delivered: (d, result) => void results.push({ stage: d.stage.name, hint: d.hint, result }),
+      failed: (d, err) => void results.push({ stage: d.stage.name, hint: d.hint, error: String(err) }),
+    },
+  });
+  kube.watch((op, obj) => bus.publishChange(op, obj));
   return {
     dir,
     ctf,
@@ -46,6 +67,8 @@ export async function harness(busOptions: BusOptions = {}, opts: { signing?: Art
     /** the registry folder (OCI layouts), for tests that change it behind the stages' back */
     layout: snapshotStore,
     bus,
+    /** every delivery the bus made, in order */
+    results,
     stages,
     clock,
     /** lets the default spec.interval (10m) pass, so the next resync tick asks the repository for versions */
@@ -67,9 +90,4 @@ export async function harness(busOptions: BusOptions = {}, opts: { signing?: Art
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-export function ready(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string } {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { status: c?.status, reason: c?.reason, message: c?.message };
 }

@@ -3,12 +3,12 @@ import { layerText } from '../../../functions/adapters/layer-text.js';
 import type { PackEntry } from '../../../shared/archive/index.js';
 import type { LocalBlob } from '../../../shared/ports/index.js';
 import { blobFromBytes } from '../../../shared/stagekit/temp.js';
-import { tgz } from './fixtures.js';
+import { packed } from '../../support/tar.js';
 
 describe('the LayerText adapter', () => {
   const blobs: LocalBlob[] = [];
   const layer = async (entries: PackEntry[]) => {
-    const blob = await blobFromBytes(await tgz(entries), 'application/vnd.oci.image.layer.v1.tar+gzip', 'layer.tgz');
+    const blob = await blobFromBytes(await packed(entries), 'application/vnd.oci.image.layer.v1.tar+gzip', 'layer.tgz');
     blobs.push(blob);
     return blob;
   };

@@ -5,8 +5,9 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hint, SnapshotObject, StageResult } from '../../../shared/ports/index.js';
-import { componentVersion } from './fixtures.js';
-import { NS, harness, ready } from './harness.js';
+import { componentVersion } from '../../support/components.js';
+import { ready } from '../../support/ready.js';
+import { NS, harness } from './harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

@@ -11,7 +11,7 @@ import {
   type OciDescriptor,
 } from '../../../shared/ocm/index.js';
 import { normaliseLocalReference } from '../../../shared/ocm/cv-artifact.js';
-import { tarOf } from '../../fixtures/ocm/sample.js';
+import { packed } from '../../support/tar.js';
 import { component } from './component.js';
 
 const cd = component('acme.org/app');
@@ -70,7 +70,7 @@ describe('component-version artifacts', () => {
     await expect(readDescriptorFromArtifact(manifestOf(desc(MediaType.ComponentConfig, stray), []), blobsOf(stray), 'cv c')).rejects.toThrow(
       /cv c: componentDescriptorLayer sha256:[0-9a-f]{64} is not a layer of the manifest/,
     );
-    const tar = await tarOf({ 'README.md': 'no descriptor here' }, false);
+    const tar = await packed({ 'README.md': 'no descriptor here' }, { gzip: false });
     const tarConfig = Buffer.from(JSON.stringify({ componentDescriptorLayer: desc(MediaType.ComponentDescriptorTar, tar) }));
     const noFile = manifestOf(desc(MediaType.ComponentConfig, tarConfig), [desc(MediaType.ComponentDescriptorTar, tar)]);
     await expect(readDescriptorFromArtifact(noFile, blobsOf(tarConfig, tar), 'cv d')).rejects.toThrow(

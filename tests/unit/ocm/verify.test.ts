@@ -4,7 +4,6 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CertificateError,
@@ -32,8 +31,10 @@ import {
   type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
+import { sha256Hex } from '../../support/digest.js';
+import { packed } from '../../support/tar.js';
 import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, tarOf } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, rsaKeyPair, sampleGraph } from '../../fixtures/ocm/sample.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 
 const run = promisify(execFile);
@@ -212,17 +213,17 @@ describe('PEM signatures with certificate chains', () => {
 describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
   it('verifies the main manifest digest while streaming, and digests it', async () => {
     const config = '{}';
-    const configHex = createHash('sha256').update(config).digest('hex');
+    const configHex = sha256Hex(config);
     const manifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:${configHex}","size":2},"layers":[]}`;
-    const main = createHash('sha256').update(manifest).digest('hex');
-    const set = await tarOf(
+    const main = sha256Hex(manifest);
+    const set = await packed(
       {
         'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         [`blobs/sha256/${main}`]: manifest,
         [`blobs/sha256/${configHex}`]: config,
       },
-      true,
+      { gzip: true },
     );
     const lb = await localBlobResource({ name: 'img', version: '1.0.0', type: 'ociImage' }, { mediaType: 'application/vnd.oci.image.manifest.v1+tar+gzip', data: set });
     const good: Resource = { ...lb.resource, digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: main } };

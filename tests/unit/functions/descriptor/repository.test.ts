@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ocmSourceAdapter } from '../../../../functions/adapters/ocm-source.js';
 import { reconcileRepository, repositoryAccess } from '../../../../functions/descriptor/repository.js';
 import { Reason, type OCMRepositoryObject } from '../../../../shared/ports/index.js';
-import { componentVersion } from '../fixtures.js';
-import { NS, harness, ready } from '../harness.js';
+import { componentVersion } from '../../../support/components.js';
+import { ready } from '../../../support/ready.js';
+import { NS, harness } from '../harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 const key = { kind: 'OCMRepository' as const, namespace: NS, name: 'repo' };

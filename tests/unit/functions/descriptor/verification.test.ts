@@ -9,8 +9,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { descriptorSet, signComponent, type ComponentVersionInput } from '../../../../shared/ocm/index.js';
 import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../../fixtures/ocm/pki.js';
 import { sigstoreSignature } from '../../../fixtures/ocm/sigstore.js';
-import { componentVersion } from '../fixtures.js';
-import { harness, NS, ready } from '../harness.js';
+import { componentVersion } from '../../../support/components.js';
+import { harness, NS } from '../harness.js';
+import { ready } from '../../../support/ready.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

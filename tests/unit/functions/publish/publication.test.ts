@@ -9,7 +9,7 @@ import { CosignSigner, hasCosignSignature, pushCosignSignature, signatureTag } f
 import { Reason, type ObjectFailure, type OCIRepositoryObject, type PublicationObject, type SnapshotObject, type TargetRef } from '../../../../shared/ports/index.js';
 import { parseSource } from '../../../../functions/publish/publication.js';
 import { REQUESTED_AT } from '../../../../shared/stagekit/interval.js';
-import { componentVersion } from '../fixtures.js';
+import { componentVersion } from '../../../support/components.js';
 import { harness, NS } from '../harness.js';
 
 const p256 = (): CosignSigner =>

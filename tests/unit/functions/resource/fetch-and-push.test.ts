@@ -3,7 +3,7 @@
  * MemoryKube + LayoutStore: a Helm chart set becomes a Helm snapshot, an image set is copied whole with its
  * manifest digest, and a set changed inside is Ready=False VerifyResourceFailed naming the blob.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,8 +11,10 @@ import { MediaType } from '../../../../shared/oci/index.js';
 import { localBlobResource, type ComponentDescriptor, type Resource } from '../../../../shared/ocm/index.js';
 import type { SnapshotObject } from '../../../../shared/ports/index.js';
 import { artifactSet, image, type SetOptions } from '../../ocm/artifact-sets.js';
-import { COMPONENT, helmChart } from '../fixtures.js';
-import { harness, ready } from '../harness.js';
+import { COMPONENT, helmChart } from '../../../support/components.js';
+import { harness } from '../harness.js';
+import { ready } from '../../../support/ready.js';
+import { sha256 } from '../../../support/digest.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 const SET_TYPE = 'application/vnd.oci.image.manifest.v1+tar+gzip';
@@ -84,7 +86,7 @@ describe('resource stage: artifact sets', { timeout: 60_000 }, () => {
     const blob = await h.store.fetchLayer(snap.spec!.repository, snap.spec!.digest);
     try {
       expect(blob.mediaType).toBe(MediaType.HelmChart);
-      expect(blob.digest).toBe(`sha256:${createHash('sha256').update(chartTgz).digest('hex')}`);
+      expect(blob.digest).toBe(sha256(chartTgz));
     } finally {
       await blob.dispose();
     }

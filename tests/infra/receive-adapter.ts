@@ -1,18 +1,21 @@
 /**
  * Knative's own ApiServerSource receive adapter (knative.dev/eventing cmd/apiserver_receive_adapter), run against
  * the test API server and configured through its environment the way the ApiServerSource controller configures
- * its Deployment (K_SOURCE_CONFIG, K_SINK, NAME, NAMESPACE, ...). Mode Resource, our six kinds, one namespace.
+ * its Deployment (K_SOURCE_CONFIG, K_SINK, NAME, NAMESPACE, ...). By default: mode Resource, our six kinds, one
+ * namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { services } from '../../infra/services.js';
-import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
-import { stopChild } from '../../infra/process.js';
+import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
+import { logTail, stopChild } from './process.js';
+import { services } from './services.js';
 
 export interface ReceiveAdapter {
   process: ChildProcess;
   logFile: string;
+  /** the last lines of its log, for a failure message */
+  logTail(): string;
   stop(): Promise<void>;
 }
 
@@ -23,6 +26,10 @@ export interface ReceiveAdapterOptions {
   kubeconfig?: string;
   /** the ApiServerSource's name (default ocm-knative-events) */
   name?: string;
+  /** the ApiServerSource's mode (default Resource) */
+  mode?: 'Resource' | 'Reference';
+  /** what it watches (default: our kinds) */
+  resources?: Array<{ group: string; version: string; resource: string }>;
 }
 
 /** `namespace` is where the ApiServerSource lives; it watches `opts.namespaces`, or that namespace. */
@@ -32,8 +39,10 @@ export function startReceiveAdapter(bin: string, namespace: string, sink: string
   const config = {
     namespaces: opts.namespaces ?? [namespace],
     allNamespaces: false,
-    resources: Object.values(PLURALS).map((plural) => ({ gvr: { Group: GROUP, Version: VERSION, Resource: plural } })),
-    mode: 'Resource',
+    resources: (opts.resources ?? Object.values(PLURALS).map((resource) => ({ group: GROUP, version: VERSION, resource }))).map((r) => ({
+      gvr: { Group: r.group, Version: r.version, Resource: r.resource },
+    })),
+    mode: opts.mode ?? 'Resource',
   };
   const logFile = join(s.workDir, `receive-adapter-${name}-${namespace}-${Date.now().toString(36)}.log`);
   const log = createWriteStream(logFile);
@@ -58,6 +67,7 @@ export function startReceiveAdapter(bin: string, namespace: string, sink: string
   return {
     process: child,
     logFile,
+    logTail: () => logTail(logFile),
     async stop() {
       await stopChild(child, 3000);
       log.end();

@@ -1,5 +1,6 @@
 /**
- * Stand-in for Knative eventing (which cannot run here): an ApiServerSource (mode Resource) over real watches of
+ * A light stand-in for Knative eventing (the real one runs in tests/e2e/knative, slower to start): an ApiServerSource
+ * (mode Resource) over real watches of
  * the test API server, and a Broker with one Trigger per (stage, kind). Events are built by shared/cloudevents'
  * builder exactly as the receive adapter shapes them; delivery follows the Broker's rules: concurrent, unordered,
  * retried on network errors and 404/408/409/429/5xx with exponential backoff, replies re-published, dead letters
@@ -16,7 +17,7 @@ import {
   toBinaryMessage,
   type CloudEvent,
   type KubeObjectLike,
-} from '../../../shared/cloudevents/index.js';
+} from '../../shared/cloudevents/index.js';
 
 export interface Subscriber {
   stage: string;

@@ -3,9 +3,7 @@
  * tarball, and optionally an ociArtifact reference; signed with an RSA key when asked.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { packEntries, type PackEntry } from '../../../shared/archive/index.js';
-import { MediaType } from '../../../shared/oci/media-types.js';
+import { MediaType } from '../../shared/oci/media-types.js';
 import {
   descriptorSet,
   localBlobResource,
@@ -13,18 +11,14 @@ import {
   type ComponentDescriptor,
   type ComponentVersionInput,
   type Resource,
-} from '../../../shared/ocm/index.js';
+} from '../../shared/ocm/index.js';
+import { sha256 } from './digest.js';
+import { packed } from './tar.js';
 
 export const COMPONENT = 'ocm.software/test/podinfo';
 
-export async function tgz(entries: PackEntry[]): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of packEntries(entries) as Readable) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
-
 export async function helmChart(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'podinfo', type: 'directory' },
     { path: 'podinfo/Chart.yaml', type: 'file', content: `apiVersion: v2\nname: podinfo\nversion: ${version}\nappVersion: "${version}"\n` },
     {
@@ -42,7 +36,7 @@ export async function helmChart(version: string): Promise<Buffer> {
 }
 
 export async function manifestsTar(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'deploy.yaml', type: 'file', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  version: "${version}"\n  color: blue\n` },
     { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - deploy.yaml\n' },
   ]);
@@ -101,8 +95,7 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
     const idx = blobs.findIndex((b) => b.digest === `sha256:${r.digest!.value}`);
     blobs[idx] = { ...blobs[idx]!, data: other, size: other.length };
     // the CTF stores blobs by their real digest; point the access at the tampered bytes
-    const { createHash } = await import('node:crypto');
-    const real = `sha256:${createHash('sha256').update(other).digest('hex')}`;
+    const real = sha256(other);
     blobs[idx]!.digest = real;
     r.access = { ...r.access!, localReference: real };
   }
