@@ -84,7 +84,7 @@ export async function applySubstitutions(base: string, substitutions: readonly S
 
 /**
  * Up to `limit` file paths under `base` (sorted, relative), for the not-found message: a single-file resource is
- * stored under its resource name (DESIGN §6), which is what a rule must name, and the list shows it.
+ * stored under its resource name (docs/design.md §6), which is what a rule must name, and the list shows it.
  */
 async function listFiles(base: string, limit: number): Promise<string[]> {
   const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
