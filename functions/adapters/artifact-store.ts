@@ -87,7 +87,7 @@ function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unkn
   if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
   if (err instanceof OciDigestMismatchError) {
-    return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
+    return new DigestMismatchError(err.what, err.expected, err.actual);
   }
   return err;
 }

@@ -2,7 +2,7 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (docs/design.md §3) or to TransientError.
  */
-import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError, DigestMismatchError as OciDigestMismatchError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
@@ -56,6 +56,13 @@ export function mapOcmError(err: unknown, reason: string): Error {
     const message = `${(err as Error).message.split(':')[0]}: ${problem.message}`;
     return problem.transient ? new TransientError(message, { cause: err }) : new ObjectFailure(reason, message, { cause: err });
   }
+  if (err instanceof OciDigestMismatchError) {
+    if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
+      // reading descriptors: the bytes are not what the component version's manifest names
+      return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
+    }
+    return new DigestMismatchError(err.what, err.expected, err.actual);
+  }
   if (err instanceof OcmError) {
     switch (err.code) {
       case 'Transport':
@@ -64,14 +71,6 @@ export function mapOcmError(err: unknown, reason: string): Error {
       case 'DescriptorValidation':
       case 'DescriptorTooLarge':
         return new ObjectFailure(Reason.DescriptorInvalid, err.message, { cause: err });
-      case 'DigestMismatch': {
-        if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
-          // reading descriptors: the bytes are not what the component version's manifest names
-          return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
-        }
-        const e = err as OcmError & { what?: string; expected?: string; actual?: string };
-        return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
-      }
       case 'ArtifactSetInvalid':
         return new ResourceContentError(err.message, (err as OcmError & { blob?: string }).blob);
       case 'SignatureMissing':
@@ -279,7 +278,7 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
             return await use({ stream, mediaType });
           } catch (error) {
             // a failure of the source stream itself (e.g. the blob's own digest) is still an OCM error
-            own = { error: error instanceof OcmError ? mapOcmError(error, Reason.GetResourceFailed) : error };
+            own = { error: error instanceof OcmError || error instanceof OciDigestMismatchError ? mapOcmError(error, Reason.GetResourceFailed) : error };
             throw error;
           }
         });

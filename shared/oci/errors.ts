@@ -33,15 +33,18 @@ export class NotFoundError extends OciError {
   override readonly name = 'NotFoundError';
 }
 
-/** Content does not hash to the digest it was addressed by, or has the wrong size. */
+/**
+ * Content does not hash to the digest it was addressed by: a registry blob or manifest, or an OCM descriptor,
+ * resource or signature digest (shared/ocm throws this one class too). `what` names the content for messages.
+ */
 export class DigestMismatchError extends OciError {
   override readonly name = 'DigestMismatchError';
-  readonly expected: string;
-  readonly actual: string;
-  constructor(what: string, expected: string, actual: string) {
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`);
-    this.expected = expected;
-    this.actual = actual;
   }
 }
 
