@@ -57,7 +57,18 @@ export class SizeMismatchError extends OciError {
 
 /** A caller-side mistake: bad reference, repository name, tag or digest. Never retried. */
 export class InvalidArgumentError extends OciError {
-  override readonly name = 'InvalidArgumentError';
+  override readonly name: string = 'InvalidArgumentError';
+}
+
+/** A string that is not a valid OCI image reference; names the reference and what is wrong with it. */
+export class ImageReferenceError extends InvalidArgumentError {
+  override readonly name = 'ImageReferenceError';
+  constructor(
+    readonly reference: string,
+    detail: string,
+  ) {
+    super(`invalid image reference ${JSON.stringify(reference)}: ${detail}`);
+  }
 }
 
 /** The network failed or the registry answered 429/5xx after all retries. */
