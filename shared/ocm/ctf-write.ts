@@ -17,7 +17,8 @@ import { ARTIFACT_INDEX, CTF_COMPONENT_PREFIX, type CtfIndexEntry } from './ctf.
 import { GENERIC_BLOB_DIGEST_V1 } from './access.js';
 import { cvName, type ComponentDescriptor, type Identity, type Label, type Resource, type TypedSpec } from './model.js';
 import { componentRepositoryPath, parseBaseUrl } from './oci-repo.js';
-import type { OciConnector, OciDescriptor } from './ports.js';
+import type { OciConnector } from './ports.js';
+import type { Descriptor } from '../oci/types.js';
 import { readBounded } from './streams.js';
 import { versionToTag } from './tag.js';
 
@@ -119,7 +120,7 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
   const cd = cv.descriptor;
   const yaml = Buffer.from(serializeComponentDescriptor(cd, 'yaml'), 'utf8');
   const descriptorLayer = await readBounded(packEntries([{ path: COMPONENT_DESCRIPTOR_FILE, type: 'file', content: yaml }], { gzip: false }), 64 * 1024 * 1024, 'descriptor layer');
-  const layerDesc: OciDescriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: sha256(descriptorLayer), size: descriptorLayer.length };
+  const layerDesc: Descriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: sha256(descriptorLayer), size: descriptorLayer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }), 'utf8');
   const blobs = await Promise.all((cv.blobs ?? []).map(resolveBlob));
   const unique = new Map<string, ResolvedBlob>();
@@ -128,12 +129,12 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
     cd.resources.map((r) => r.access).filter((a): a is TypedSpec => a?.type === 'localBlob').map((a) => String(a['localReference'])),
   );
   for (const ref of referenced) if (!unique.has(ref)) throw new TypeError(`${cvName(cd)}: no blob given for localReference ${ref}`);
-  const layers: OciDescriptor[] = [layerDesc];
+  const layers: Descriptor[] = [layerDesc];
   for (const b of unique.values()) {
     const users = [...cd.resources, ...cd.sources]
       .filter((r) => r.access?.type === 'localBlob' && r.access['localReference'] === b.digest)
       .map((r) => ({ kind: cd.resources.includes(r as Resource) ? 'resource' : 'source', identity: { name: r.name, ...(r.extraIdentity ?? {}) } }));
-    const l: OciDescriptor = { mediaType: b.mediaType || 'application/octet-stream', digest: b.digest, size: b.size };
+    const l: Descriptor = { mediaType: b.mediaType || 'application/octet-stream', digest: b.digest, size: b.size };
     if (users.length) l.annotations = { [ANNOTATION_ARTIFACT]: JSON.stringify(users) };
     layers.push(l);
   }
@@ -214,7 +215,7 @@ export async function packCtfDirectory(dir: string, file: string, format: 'tgz' 
 }
 
 /** Push a component version to `<baseUrl>/<subPath>/component-descriptors/<name>:<tag>`. */
-export async function pushComponentVersion(oci: OciConnector, baseUrl: string, cv: ComponentVersionInput, subPath?: string): Promise<OciDescriptor> {
+export async function pushComponentVersion(oci: OciConnector, baseUrl: string, cv: ComponentVersionInput, subPath?: string): Promise<Descriptor> {
   const { registry, prefix } = parseBaseUrl(baseUrl);
   const repo = oci(registry, componentRepositoryPath(prefix, subPath, cv.descriptor.name));
   const built = await buildComponentArtifact(cv);
