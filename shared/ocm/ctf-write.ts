@@ -3,7 +3,6 @@
  * (descriptor tar layer + local blobs), write it into a CTF (directory, tar or tgz; byte-for-byte deterministic),
  * or push it to a registry through the OciConnector.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +18,7 @@ import { cvName, type ComponentDescriptor, type Identity, type Label, type Resou
 import { componentRepositoryPath, parseBaseUrl } from './oci-repo.js';
 import type { OciConnector } from './ports.js';
 import type { Descriptor } from '../oci/types.js';
+import { digestFile, digestOf } from '../oci/digest.js';
 import { readBounded } from './streams.js';
 import { versionToTag } from './tag.js';
 
@@ -51,7 +51,7 @@ async function resolveBlob(b: LocalBlobInput): Promise<ResolvedBlob> {
     const data = b.data;
     return {
       mediaType: b.mediaType,
-      digest: b.digest ?? `sha256:${createHash('sha256').update(data).digest('hex')}`,
+      digest: b.digest ?? digestOf(data),
       size: data.length,
       data,
       open: () => Readable.from([data]),
@@ -61,15 +61,7 @@ async function resolveBlob(b: LocalBlobInput): Promise<ResolvedBlob> {
   const path = b.path;
   let digest = b.digest;
   let size = b.size;
-  if (!digest || size === undefined) {
-    const h = createHash('sha256');
-    size = 0;
-    for await (const c of createReadStream(path)) {
-      h.update(c as Buffer);
-      size += (c as Buffer).length;
-    }
-    digest = `sha256:${h.digest('hex')}`;
-  }
+  if (!digest || size === undefined) ({ digest, size } = await digestFile(path));
   return { mediaType: b.mediaType, digest, size, open: () => createReadStream(path) };
 }
 
@@ -111,16 +103,12 @@ export interface BuiltComponentArtifact {
   blobs: ResolvedBlob[];
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
-
 /** The component version's OCI artifact (manifest, config, descriptor layer, local blob layers). */
 export async function buildComponentArtifact(cv: ComponentVersionInput): Promise<BuiltComponentArtifact> {
   const cd = cv.descriptor;
   const yaml = Buffer.from(serializeComponentDescriptor(cd, 'yaml'), 'utf8');
   const descriptorLayer = await readBounded(packEntries([{ path: COMPONENT_DESCRIPTOR_FILE, type: 'file', content: yaml }], { gzip: false }), 64 * 1024 * 1024, 'descriptor layer');
-  const layerDesc: Descriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: sha256(descriptorLayer), size: descriptorLayer.length };
+  const layerDesc: Descriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: digestOf(descriptorLayer), size: descriptorLayer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }), 'utf8');
   const blobs = await Promise.all((cv.blobs ?? []).map(resolveBlob));
   const unique = new Map<string, ResolvedBlob>();
@@ -141,12 +129,12 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
   const manifestObj = {
     schemaVersion: 2,
     mediaType: MEDIA_TYPE.manifest,
-    config: { mediaType: MEDIA_TYPE.componentConfig, digest: sha256(config), size: config.length },
+    config: { mediaType: MEDIA_TYPE.componentConfig, digest: digestOf(config), size: config.length },
     layers,
     annotations: { [ANNOTATION_COMPONENT_VERSION]: cvName(cd), [ANNOTATION_CREATOR]: CREATOR },
   };
   const manifest = Buffer.from(JSON.stringify(manifestObj), 'utf8');
-  return { manifest, manifestDigest: sha256(manifest), config, descriptorLayer, blobs: [...unique.values()] };
+  return { manifest, manifestDigest: digestOf(manifest), config, descriptorLayer, blobs: [...unique.values()] };
 }
 
 async function writeBlobFile(dir: string, digest: string, write: (path: string) => Promise<void>): Promise<void> {
@@ -176,8 +164,8 @@ export async function writeCtfDirectory(dir: string, cvs: ComponentVersionInput[
     const built = await buildComponentArtifact(cv);
     for (const [digest, bytes] of [
       [built.manifestDigest, built.manifest],
-      [sha256(built.config), built.config],
-      [sha256(built.descriptorLayer), built.descriptorLayer],
+      [digestOf(built.config), built.config],
+      [digestOf(built.descriptorLayer), built.descriptorLayer],
     ] as const) {
       await writeBlobFile(dir, digest, (p) => writeFile(p, bytes));
     }
@@ -220,8 +208,8 @@ export async function pushComponentVersion(oci: OciConnector, baseUrl: string, c
   const repo = oci(registry, componentRepositoryPath(prefix, subPath, cv.descriptor.name));
   const built = await buildComponentArtifact(cv);
   const small = (b: Buffer) => ({ open: () => Readable.from([b]) });
-  await repo.blobs.push({ digest: sha256(built.descriptorLayer), size: built.descriptorLayer.length }, small(built.descriptorLayer));
-  await repo.blobs.push({ digest: sha256(built.config), size: built.config.length }, small(built.config));
+  await repo.blobs.push({ digest: digestOf(built.descriptorLayer), size: built.descriptorLayer.length }, small(built.descriptorLayer));
+  await repo.blobs.push({ digest: digestOf(built.config), size: built.config.length }, small(built.config));
   for (const b of built.blobs) await repo.blobs.push({ digest: b.digest, size: b.size }, { open: () => b.open() });
   return repo.manifests.push(built.manifest, MEDIA_TYPE.manifest, versionToTag(cv.descriptor.version));
 }
