@@ -45,7 +45,7 @@ export {
 } from './errors.js';
 export { nextLink } from './link-header.js';
 export { describeConnectionError, type ConnectionProblem } from './connection-errors.js';
-export { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
+export { Annotation, isArtifactSetMediaType, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
 export type { ImageReference, ImageReferenceOptions } from './reference.js';
 export {
   assertReference,

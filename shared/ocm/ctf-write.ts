@@ -11,7 +11,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listDirectory, packEntries } from '../archive/index.js';
 import { serializeComponentDescriptor } from './descriptor.js';
-import { ANNOTATION_ARTIFACT, ANNOTATION_COMPONENT_VERSION, ANNOTATION_CREATOR, COMPONENT_DESCRIPTOR_FILE, MEDIA_TYPE } from './cv-artifact.js';
+import { COMPONENT_DESCRIPTOR_FILE } from './cv-artifact.js';
+import { Annotation, MediaType } from '../oci/media-types.js';
 import { ARTIFACT_INDEX, CTF_COMPONENT_PREFIX, type CtfIndexEntry } from './ctf.js';
 import { GENERIC_BLOB_DIGEST_V1 } from './access.js';
 import { cvName, type ComponentDescriptor, type Identity, type Label, type Resource, type TypedSpec } from './model.js';
@@ -108,7 +109,7 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
   const cd = cv.descriptor;
   const yaml = Buffer.from(serializeComponentDescriptor(cd, 'yaml'), 'utf8');
   const descriptorLayer = await readBounded(packEntries([{ path: COMPONENT_DESCRIPTOR_FILE, type: 'file', content: yaml }], { gzip: false }), 64 * 1024 * 1024, 'descriptor layer');
-  const layerDesc: Descriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: digestOf(descriptorLayer), size: descriptorLayer.length };
+  const layerDesc: Descriptor = { mediaType: MediaType.ComponentDescriptorTar, digest: digestOf(descriptorLayer), size: descriptorLayer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }), 'utf8');
   const blobs = await Promise.all((cv.blobs ?? []).map(resolveBlob));
   const unique = new Map<string, ResolvedBlob>();
@@ -123,15 +124,15 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
       .filter((r) => r.access?.type === 'localBlob' && r.access['localReference'] === b.digest)
       .map((r) => ({ kind: cd.resources.includes(r as Resource) ? 'resource' : 'source', identity: { name: r.name, ...(r.extraIdentity ?? {}) } }));
     const l: Descriptor = { mediaType: b.mediaType || 'application/octet-stream', digest: b.digest, size: b.size };
-    if (users.length) l.annotations = { [ANNOTATION_ARTIFACT]: JSON.stringify(users) };
+    if (users.length) l.annotations = { [Annotation.Artifact]: JSON.stringify(users) };
     layers.push(l);
   }
   const manifestObj = {
     schemaVersion: 2,
-    mediaType: MEDIA_TYPE.manifest,
-    config: { mediaType: MEDIA_TYPE.componentConfig, digest: digestOf(config), size: config.length },
+    mediaType: MediaType.ImageManifest,
+    config: { mediaType: MediaType.ComponentConfig, digest: digestOf(config), size: config.length },
     layers,
-    annotations: { [ANNOTATION_COMPONENT_VERSION]: cvName(cd), [ANNOTATION_CREATOR]: CREATOR },
+    annotations: { [Annotation.ComponentVersion]: cvName(cd), [Annotation.Creator]: CREATOR },
   };
   const manifest = Buffer.from(JSON.stringify(manifestObj), 'utf8');
   return { manifest, manifestDigest: digestOf(manifest), config, descriptorLayer, blobs: [...unique.values()] };
@@ -211,5 +212,5 @@ export async function pushComponentVersion(oci: OciConnector, baseUrl: string, c
   await repo.blobs.push({ digest: digestOf(built.descriptorLayer), size: built.descriptorLayer.length }, small(built.descriptorLayer));
   await repo.blobs.push({ digest: digestOf(built.config), size: built.config.length }, small(built.config));
   for (const b of built.blobs) await repo.blobs.push({ digest: b.digest, size: b.size }, { open: () => b.open() });
-  return repo.manifests.push(built.manifest, MEDIA_TYPE.manifest, versionToTag(cv.descriptor.version));
+  return repo.manifests.push(built.manifest, MediaType.ImageManifest, versionToTag(cv.descriptor.version));
 }

@@ -11,33 +11,24 @@ import type { ComponentDescriptor } from './model.js';
 import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { extractTarMember, looksLikeTar, readBounded } from './streams.js';
 
-export const MEDIA_TYPE = {
-  manifest: MediaType.ImageManifest,
-  dockerManifest: MediaType.DockerManifest,
-  componentConfig: 'application/vnd.ocm.software.component.config.v1+json',
-  descriptorTar: 'application/vnd.ocm.software.component-descriptor.v2+yaml+tar',
-  descriptorJson: 'application/vnd.ocm.software.component-descriptor.v2+json',
-  descriptorYaml: 'application/vnd.ocm.software.component-descriptor.v2+yaml',
-} as const;
-
-export const LEGACY_CONFIG_MEDIA_TYPES = [
-  'application/vnd.gardener.cloud.cnudie.component.config.v1+json',
-  'application/vnd.oci.gardener.cloud.cnudie.component-descriptor-metadata.config.v2+json',
+/** Config media types a component version may carry: OCM's and the Gardener tooling's before it. */
+export const COMPONENT_CONFIG_MEDIA_TYPES: readonly string[] = [
+  MediaType.ComponentConfig,
+  MediaType.LegacyComponentConfig,
+  MediaType.LegacyComponentDescriptorMetadataConfig,
 ];
 
-export const DESCRIPTOR_LAYER_MEDIA_TYPES = [
-  MEDIA_TYPE.descriptorTar,
-  MEDIA_TYPE.descriptorJson,
-  MEDIA_TYPE.descriptorYaml,
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+yaml+tar',
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+json',
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+yaml',
+/** Descriptor layer media types we read (tar, JSON or YAML; OCM's and the Gardener tooling's). */
+export const DESCRIPTOR_LAYER_MEDIA_TYPES: readonly string[] = [
+  MediaType.ComponentDescriptorTar,
+  MediaType.ComponentDescriptorJson,
+  MediaType.ComponentDescriptorYaml,
+  MediaType.LegacyComponentDescriptorTar,
+  MediaType.LegacyComponentDescriptorJson,
+  MediaType.LegacyComponentDescriptorYaml,
 ];
 
 export const COMPONENT_DESCRIPTOR_FILE = 'component-descriptor.yaml';
-export const ANNOTATION_COMPONENT_VERSION = 'software.ocm.componentversion';
-export const ANNOTATION_ARTIFACT = 'software.ocm.artifact';
-export const ANNOTATION_CREATOR = 'software.ocm.creator';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -77,7 +68,7 @@ export type BlobReader = (desc: Descriptor) => Promise<Readable>;
 /** Find the descriptor layer: the config names it; fall back to the first layer with a descriptor media type. */
 export async function descriptorLayerOf(manifest: ImageManifest, readBlob: BlobReader, what: string): Promise<Descriptor> {
   const cfgType = manifest.config.mediaType;
-  if (cfgType === MEDIA_TYPE.componentConfig || LEGACY_CONFIG_MEDIA_TYPES.includes(cfgType)) {
+  if (COMPONENT_CONFIG_MEDIA_TYPES.includes(cfgType)) {
     const cfgBytes = await readBounded(await readBlob(manifest.config), 1024 * 1024, `${what}: config`);
     let cfg: unknown;
     try {

@@ -61,16 +61,8 @@ export interface CopyInRequest {
   tag: string;
 }
 
-/**
- * The media types OCM gives an artifact-set blob: tar or tar+gzip of an OCI (or Docker) manifest or index, e.g.
- * `application/vnd.oci.image.manifest.v1+tar+gzip` (see shared/ocm/artifact-set.ts for the format).
- */
-export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
-  const m = /^application\/vnd\.(oci\.image\.(manifest|index)\.v1|docker\.distribution\.manifest(\.list)?\.v2)\+tar(\+gzip)?$/.exec(
-    (mediaType ?? '').split(';')[0]!.trim(),
-  );
-  return m !== null;
-}
+/** The handlers ask it through the ports; the media types are shared/oci's. */
+export { isArtifactSetMediaType } from '../oci/media-types.js';
 
 /**
  * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/ocm/artifact-set.ts), read
