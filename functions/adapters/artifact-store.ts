@@ -4,7 +4,6 @@
 import {
   CosignSigner,
   deleteCosignSignature,
-  DigestMismatchError as OciDigestMismatchError,
   hasCosignSignature,
   NotFoundError,
   pushCosignSignature,
@@ -78,17 +77,11 @@ function connectionProblem(err: unknown, host: string): Error | undefined {
   return p.transient ? new TransientError(p.message, { cause: err }) : new Error(p.message, { cause: err });
 }
 
-/**
- * Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client; an egress refusal
- * becomes the object's failure with `refused` as its reason.
- */
+/** An egress refusal becomes the object's failure with `refused` as its reason; artifact-set problems name the blob. */
 function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unknown {
   const refusal = egressRefusal(err);
   if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
-  if (err instanceof OciDigestMismatchError) {
-    return new DigestMismatchError(err.what, err.expected, err.actual);
-  }
   return err;
 }
 

@@ -2,7 +2,7 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (docs/design.md §3) or to TransientError.
  */
-import { credentialsFromDockerConfig, describeConnectionError, DigestMismatchError as OciDigestMismatchError } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
@@ -56,12 +56,11 @@ export function mapOcmError(err: unknown, reason: string): Error {
     const message = `${(err as Error).message.split(':')[0]}: ${problem.message}`;
     return problem.transient ? new TransientError(message, { cause: err }) : new ObjectFailure(reason, message, { cause: err });
   }
-  if (err instanceof OciDigestMismatchError) {
-    if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
-      // reading descriptors: the bytes are not what the component version's manifest names
-      return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
-    }
-    return new DigestMismatchError(err.what, err.expected, err.actual);
+  if (err instanceof DigestMismatchError) {
+    // reading descriptors: the bytes are not what the component version's manifest names; elsewhere (resource
+    // bytes) the stage words the mismatch itself
+    const readingDescriptors = reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed;
+    return readingDescriptors ? new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err }) : err;
   }
   if (err instanceof OcmError) {
     switch (err.code) {
@@ -278,7 +277,7 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
             return await use({ stream, mediaType });
           } catch (error) {
             // a failure of the source stream itself (e.g. the blob's own digest) is still an OCM error
-            own = { error: error instanceof OcmError || error instanceof OciDigestMismatchError ? mapOcmError(error, Reason.GetResourceFailed) : error };
+            own = { error: error instanceof OcmError || error instanceof DigestMismatchError ? mapOcmError(error, Reason.GetResourceFailed) : error };
             throw error;
           }
         });

@@ -134,16 +134,8 @@ export interface SignatureStore {
   isSigned(repository: string, digest: string): Promise<boolean>;
 }
 
-export class DigestMismatchError extends Error {
-  override readonly name = 'DigestMismatchError';
-  constructor(
-    readonly what: string,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`${what}: digest mismatch, expected ${expected}, got ${actual}`);
-  }
-}
+/** Content that does not hash to its digest: the one class (shared/oci's), whichever layer checked it. */
+export { DigestMismatchError } from '../oci/errors.js';
 
 /** Resource content that is not what its descriptor says (beyond a plain digest mismatch): names the blob. */
 export class ResourceContentError extends Error {
