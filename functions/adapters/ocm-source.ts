@@ -9,7 +9,7 @@ import {
   openRepository,
   openResourceAccess,
   parseDescriptorList,
-  registryConnectorFor,
+  registryConnector,
   resolveComponentVersion,
   resolveResource as resolveOcmResource,
   serializeDescriptorList,
@@ -116,7 +116,7 @@ function isRetryable(err: unknown): boolean {
 }
 
 /** The registry connector of one operation, and the guarded fetch for Helm repositories when a policy applies. */
-type Connections = ReturnType<typeof registryConnectorFor> & { fetch?: typeof fetch };
+type Connections = ReturnType<typeof registryConnector> & { fetch?: typeof fetch };
 
 /** The policy's static checks of a repository spec (before it is opened): CTF path, registry host. */
 async function checkRepositorySpec(egress: EgressPolicy | undefined, spec: unknown): Promise<void> {
@@ -133,7 +133,7 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
   const egress = opts.egress;
   async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
     const guard = egress?.guardsConnections ? egress : undefined;
-    const oci = registryConnectorFor({
+    const oci = registryConnector({
       ...(access.dockerConfig ? { credentials: credentialsFromDockerConfig(access.dockerConfig) } : {}),
       ...(opts.insecureHosts ? { insecureHosts: opts.insecureHosts } : {}),
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
