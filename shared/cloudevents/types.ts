@@ -5,7 +5,7 @@
  * docs/design.md §4: an event is only a hint of *which* object to look at; handlers re-read the object from the API
  * server. `object` (Resource mode only) is what the sender saw, useful for logging and cheap pre-filters.
  */
-import type { ObjectMeta } from '../kube/types.js';
+import type { ObjectMeta, ObjectRef } from '../kube/types.js';
 
 /** The minimum shape of a Kubernetes object as it travels in events (metadata as the API server writes it). */
 export interface KubeObjectLike {
@@ -15,13 +15,7 @@ export interface KubeObjectLike {
   [key: string]: unknown;
 }
 
-/** Identifies one namespaced object. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
+export type { ObjectRef } from '../kube/types.js';
 
 export type ObjectEventType = 'add' | 'update' | 'delete';
 export type HintType = ObjectEventType | 'resync';

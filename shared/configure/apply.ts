@@ -6,7 +6,7 @@
 import { chmod, lstat, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeEntryPath } from '../archive/index.js';
-import { RuleError, ValuePathError, ImageReferenceError } from './errors.js';
+import { RuleError, ValuePathError } from './errors.js';
 import { substitutionValue } from './localize.js';
 import { DEFAULT_YAML_LIMITS, parseEditable, type EditableFile, type YamlLimits } from './substitute.js';
 import type { Substitution } from './types.js';
@@ -59,7 +59,7 @@ export async function applySubstitutions(base: string, substitutions: readonly S
     try {
       value = substitutionValue(s);
     } catch (err) {
-      throw new RuleError(index, s.file, s.path, (err as ImageReferenceError).message);
+      throw new RuleError(index, s.file, s.path, (err as Error).message);
     }
     try {
       editable.set(segments, value);

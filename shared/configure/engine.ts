@@ -3,14 +3,13 @@
  * disk, writes the configured layer next to it with its digest, and turns every content problem into
  * ObjectFailure(ConfigurationFailed) so the handler marks the Configuration Ready=False.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveError } from '../archive/index.js';
+import { DigestingStream } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { LocalBlob } from '../ports/artifacts.js';
 import { ObjectFailure } from '../ports/errors.js';
@@ -47,19 +46,13 @@ export function createConfigureEngine(options: ConfigureEngineOptions = {}): Con
           ...(options.limits ? { limits: options.limits } : {}),
           ...(options.workDir ? { workDir: options.workDir } : {}),
         });
-        const hash = createHash('sha256');
-        const digester = new Transform({
-          transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-            hash.update(chunk);
-            callback(null, chunk);
-          },
-        });
+        const digester = new DigestingStream();
         await pipeline(result.output, digester, createWriteStream(path, { flags: 'wx' }));
         await result.dispose();
         return {
           path,
           size: (await stat(path)).size,
-          digest: `sha256:${hash.digest('hex')}`,
+          digest: digester.digest(),
           mediaType: opts.helm ? MediaType.HelmChart : MediaType.LayerGzip,
           dispose,
         };

@@ -16,6 +16,17 @@ export type { Condition, Identity, LocalObjectReference } from './schema/common.
 export type { ConfigurationRule } from './schema/kinds/configuration.js';
 export type { RepositorySpec } from './schema/kinds/ocmrepository.js';
 
+/**
+ * Which namespaced object: what an event names (any kind; shared/cloudevents), and, narrowed, what the stages read
+ * (shared/ports: `Hint.ref`, `ObjectKey`).
+ */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;

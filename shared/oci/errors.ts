@@ -33,15 +33,18 @@ export class NotFoundError extends OciError {
   override readonly name = 'NotFoundError';
 }
 
-/** Content does not hash to the digest it was addressed by, or has the wrong size. */
+/**
+ * Content does not hash to the digest it was addressed by: a registry blob or manifest, or an OCM descriptor,
+ * resource or signature digest (shared/ocm throws this one class too). `what` names the content for messages.
+ */
 export class DigestMismatchError extends OciError {
   override readonly name = 'DigestMismatchError';
-  readonly expected: string;
-  readonly actual: string;
-  constructor(what: string, expected: string, actual: string) {
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`);
-    this.expected = expected;
-    this.actual = actual;
   }
 }
 
@@ -54,7 +57,18 @@ export class SizeMismatchError extends OciError {
 
 /** A caller-side mistake: bad reference, repository name, tag or digest. Never retried. */
 export class InvalidArgumentError extends OciError {
-  override readonly name = 'InvalidArgumentError';
+  override readonly name: string = 'InvalidArgumentError';
+}
+
+/** A string that is not a valid OCI image reference; names the reference and what is wrong with it. */
+export class ImageReferenceError extends InvalidArgumentError {
+  override readonly name = 'ImageReferenceError';
+  constructor(
+    readonly reference: string,
+    detail: string,
+  ) {
+    super(`invalid image reference ${JSON.stringify(reference)}: ${detail}`);
+  }
 }
 
 /** The network failed or the registry answered 429/5xx after all retries. */

@@ -35,6 +35,7 @@ export {
   AuthError,
   DigestMismatchError,
   errorForResponse,
+  ImageReferenceError,
   InvalidArgumentError,
   NotFoundError,
   OciError,
@@ -44,14 +45,17 @@ export {
 } from './errors.js';
 export { nextLink } from './link-header.js';
 export { describeConnectionError, type ConnectionProblem } from './connection-errors.js';
-export { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
-export type { ParsedReference } from './reference.js';
+export { Annotation, isArtifactSetMediaType, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
+export type { ImageReference, ImageReferenceOptions } from './reference.js';
 export {
   assertReference,
   assertRepositoryName,
+  DOCKER_HUB,
+  formatImageReference,
   isRepositoryName,
   isTag,
-  parseReference,
+  parseImageReference,
+  registryHost,
 } from './reference.js';
 export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';

@@ -58,6 +58,19 @@ export function isManifestMediaType(mediaType: string): boolean {
   return ManifestAcceptTypes.includes(mediaType);
 }
 
+/** The suffixes OCM gives an artifact set's media type in place of the main manifest's `+json`. */
+const ARTIFACT_SET_SUFFIXES = ['+tar', '+tar+gzip'] as const;
+
+/**
+ * The media types OCM gives an artifact-set blob: tar or tar+gzip of an OCI (or Docker) manifest or index, its
+ * manifest type with `+json` replaced, e.g. `application/vnd.oci.image.manifest.v1+tar+gzip` (see
+ * shared/ocm/artifact-set.ts for the format). Parameters (`; ...`) are ignored.
+ */
+export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
+  const base = (mediaType ?? '').split(';')[0]!.trim();
+  return ManifestAcceptTypes.some((t) => ARTIFACT_SET_SUFFIXES.some((suffix) => base === t.replace(/\+json$/, suffix)));
+}
+
 /** Well-known annotation keys. */
 export const Annotation = {
   RefName: 'org.opencontainers.image.ref.name',

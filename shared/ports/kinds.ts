@@ -16,7 +16,7 @@ import { GROUP } from '../kube/schema/common.js';
 
 export { API_VERSION, GROUP, VERSION } from '../kube/schema/common.js';
 export { OUR_KINDS, isOurKind, type OurKind } from '../kube/schema/kinds/index.js';
-export type { Identity, LocalObjectReference, OwnerReference } from '../kube/types.js';
+export type { Identity, LocalObjectReference, ObjectRef, OwnerReference } from '../kube/types.js';
 export type { Kind } from '../kube/api.js';
 
 export const FLUX_SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';

@@ -1,12 +1,10 @@
-import type { Condition, Kind, KubeObject } from './kinds.js';
+import type { Condition, Kind, KubeObject, ObjectRef } from './kinds.js';
 
 export { controllerOf } from '../kube/names.js';
 
-/** Where an object lives. `namespace` is always set: all our kinds are namespaced. */
-export interface ObjectKey {
+/** Where one of our objects lives (an ObjectRef of one of our kinds). `namespace` is always set: all our kinds are namespaced. */
+export interface ObjectKey extends Omit<ObjectRef, 'apiVersion' | 'kind'> {
   kind: Kind;
-  namespace: string;
-  name: string;
 }
 
 /** A status write: fields merged into `.status` (null deletes), plus the Ready condition when given. */

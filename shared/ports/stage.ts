@@ -1,4 +1,4 @@
-import type { KubeObject } from './kinds.js';
+import type { KubeObject, ObjectRef } from './kinds.js';
 
 /**
  * Which object to look at. Built from ApiServerSource Resource/Reference events (the payload, when present, is a
@@ -8,7 +8,8 @@ export type Hint =
   | {
       type: 'object';
       action: 'add' | 'update' | 'delete';
-      ref: { apiVersion?: string; kind: string; namespace: string; name: string };
+      /** the object the event names; in-process buses and tests may leave out apiVersion (then it is taken as ours) */
+      ref: Omit<ObjectRef, 'apiVersion'> & Partial<Pick<ObjectRef, 'apiVersion'>>;
       /** the object from a Resource-mode event (possibly stale); absent in Reference mode */
       object?: KubeObject;
       /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
-import { OCM_MEDIA_TYPE, componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
+import { componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ARCHIVES, CORPUS_DIR, deeplyNestedEvent, eventCases, hugeDescriptor, oversizedEvent, type EventCase } from '../../fixtures/bad-input/generate.js';
 import { rsaKeys } from '../../support/components.js';
@@ -69,7 +69,7 @@ async function pushRawDescriptor(baseUrl: string, component: string, version: st
   try {
     const repo = client.repository(componentRepositoryPath(url.pathname.replace(/^\//, ''), undefined, component));
     const layer = Buffer.from(yaml);
-    const layerDesc = { mediaType: OCM_MEDIA_TYPE.descriptorYaml, digest: digestOf(layer), size: layer.length };
+    const layerDesc = { mediaType: MediaType.ComponentDescriptorYaml, digest: digestOf(layer), size: layer.length };
     const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
     await repo.blobs.push({ digest: layerDesc.digest, size: layer.length }, bufferSource(layer));
     await repo.blobs.push({ digest: digestOf(config), size: config.length }, bufferSource(config));
@@ -77,7 +77,7 @@ async function pushRawDescriptor(baseUrl: string, component: string, version: st
       JSON.stringify({
         schemaVersion: 2,
         mediaType: MediaType.ImageManifest,
-        config: { mediaType: OCM_MEDIA_TYPE.componentConfig, digest: digestOf(config), size: config.length },
+        config: { mediaType: MediaType.ComponentConfig, digest: digestOf(config), size: config.length },
         layers: [layerDesc],
       }),
     );

@@ -150,7 +150,7 @@ describe('registry formats', () => {
     expect(h.kind).toBe('ociArtifact');
     if (h.kind === 'ociArtifact') {
       expect(h.manifestDigest).toBe(chartManifest.digest);
-      expect(h.reference).toMatchObject({ host, repository: 'charts/podinfo', tag: '0.1.0' });
+      expect(h.reference).toMatchObject({ registry: host, repository: 'charts/podinfo', tag: '0.1.0' });
     }
     const wrong = { ...helm, digest: { ...helm.digest!, value: '0'.repeat(64) } };
     await expect(openResourceAccess(owner, wrong, { oci: connector.connect })).rejects.toBeInstanceOf(DigestMismatchError);

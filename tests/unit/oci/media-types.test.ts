@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from '../../../shared/oci/index.js';
+import { Annotation, isArtifactSetMediaType, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from '../../../shared/oci/index.js';
 
 // RFC 6838 section 4.2: type "/" subtype, restricted-name characters, optional +suffix parts
 const RFC6838 = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$/;
@@ -26,6 +26,21 @@ describe('media types', () => {
     expect(isManifestMediaType(MediaType.ImageConfig)).toBe(false);
     expect(isManifestMediaType(`${MediaType.ImageManifest}; charset=utf-8`)).toBe(false);
     expect(isIndexMediaType(MediaType.ImageManifest)).toBe(false);
+  });
+
+  it('knows an OCM artifact set by its manifest type with +tar or +tar+gzip in place of +json', () => {
+    for (const t of [
+      'application/vnd.oci.image.manifest.v1+tar',
+      'application/vnd.oci.image.manifest.v1+tar+gzip',
+      'application/vnd.oci.image.index.v1+tar+gzip',
+      'application/vnd.docker.distribution.manifest.v2+tar',
+      'application/vnd.docker.distribution.manifest.list.v2+tar+gzip; charset=binary',
+    ]) {
+      expect(isArtifactSetMediaType(t)).toBe(true);
+    }
+    for (const t of [undefined, '', MediaType.ImageManifest, MediaType.HelmChart, MediaType.LayerGzip, 'application/vnd.oci.image.config.v1+tar', 'application/vnd.oci.image.manifest.v1+tar+zstd']) {
+      expect(isArtifactSetMediaType(t)).toBe(false);
+    }
   });
 
   it('names each annotation key once', () => {

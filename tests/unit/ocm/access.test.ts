@@ -7,32 +7,36 @@ import {
   AccessError,
   DigestMismatchError,
   openResourceAccess,
-  parseImageReference,
+  accessImageReference,
   UnsupportedAccessTypeError,
   type ComponentDescriptor,
   type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
+import { registryHost } from '../../../shared/oci/index.js';
 import { helmChartTgz } from '../../fixtures/ocm/sample.js';
 import { component } from './component.js';
 
 describe('image references', () => {
-  it('parses host, repository, tag and digest', () => {
+  it('parses registry, repository, tag and digest; Docker Hub is asked at registry-1.docker.io', () => {
     const d = `sha256:${'a'.repeat(64)}`;
-    expect(parseImageReference(`ghcr.io/acme/podinfo:6.7.1@${d}`)).toMatchObject({ host: 'ghcr.io', repository: 'acme/podinfo', tag: '6.7.1', digest: d });
-    expect(parseImageReference('localhost:5000/x')).toMatchObject({ host: 'localhost:5000', repository: 'x' });
-    expect(parseImageReference('nginx:1.27')).toMatchObject({ host: 'registry-1.docker.io', repository: 'library/nginx', tag: '1.27' });
-    expect(parseImageReference('http://127.0.0.1:5000/a/b:1')).toMatchObject({ host: '127.0.0.1:5000', repository: 'a/b', tag: '1', insecure: true });
-    expect(() => parseImageReference('ghcr.io/UPPER/x:1')).toThrow(AccessError);
-    expect(() => parseImageReference('ghcr.io/x@sha256:nothex')).toThrow(AccessError);
+    expect(accessImageReference(`ghcr.io/acme/podinfo:6.7.1@${d}`)).toMatchObject({ registry: 'ghcr.io', repository: 'acme/podinfo', tag: '6.7.1', digest: d });
+    expect(accessImageReference('localhost:5000/x')).toMatchObject({ registry: 'localhost:5000', repository: 'x' });
+    const hub = accessImageReference('nginx:1.27');
+    expect(hub).toMatchObject({ registry: 'docker.io', repository: 'library/nginx', tag: '1.27' });
+    expect(registryHost(hub.registry)).toBe('registry-1.docker.io');
+    expect(accessImageReference('http://127.0.0.1:5000/a/b:1')).toMatchObject({ registry: '127.0.0.1:5000', repository: 'a/b', tag: '1', insecure: true });
+    expect(accessImageReference(' ghcr.io/x:1 ')).toMatchObject({ registry: 'ghcr.io', repository: 'x', tag: '1' });
+    expect(() => accessImageReference('ghcr.io/UPPER/x:1')).toThrow(AccessError);
+    expect(() => accessImageReference('ghcr.io/x@sha256:nothex')).toThrow(AccessError);
   });
   it('property: host/repo:tag round-trips', () => {
     const seg = fc.stringMatching(/^[a-z0-9]{1,8}$/);
     fc.assert(
       fc.property(seg, fc.array(seg, { minLength: 1, maxLength: 4 }), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9._-]{0,20}$/), fc.nat(65535), (h, path, tag, port) => {
         const host = `${h}.io:${port}`;
-        const r = parseImageReference(`${host}/${path.join('/')}:${tag}`);
-        expect(r).toMatchObject({ host, repository: path.join('/'), tag });
+        const r = accessImageReference(`${host}/${path.join('/')}:${tag}`);
+        expect(r).toMatchObject({ registry: host, repository: path.join('/'), tag });
       }),
     );
   });

@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { MediaType } from '../../../shared/oci/index.js';
+import { MediaType, type Descriptor } from '../../../shared/oci/index.js';
 import {
   ArtifactFormatError,
   buildComponentArtifact,
   parseManifest,
   readDescriptorFromArtifact,
   serializeComponentDescriptor,
-  type OciDescriptor,
 } from '../../../shared/ocm/index.js';
 import { normaliseLocalReference } from '../../../shared/ocm/cv-artifact.js';
 import { packed } from '../../support/tar.js';
@@ -17,10 +16,10 @@ import { component } from './component.js';
 const cd = component('acme.org/app');
 
 const digest = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const desc = (mediaType: string, b: Buffer): OciDescriptor => ({ mediaType, digest: digest(b), size: b.length });
+const desc = (mediaType: string, b: Buffer): Descriptor => ({ mediaType, digest: digest(b), size: b.length });
 
 /** Reads blobs out of a map by digest, as a registry or CTF would hand them out. */
-function blobsOf(...blobs: Buffer[]): (d: OciDescriptor) => Promise<Readable> {
+function blobsOf(...blobs: Buffer[]): (d: Descriptor) => Promise<Readable> {
   const byDigest = new Map(blobs.map((b) => [digest(b), b]));
   return async (d) => {
     const b = byDigest.get(d.digest);
@@ -29,7 +28,7 @@ function blobsOf(...blobs: Buffer[]): (d: OciDescriptor) => Promise<Readable> {
   };
 }
 
-const manifestOf = (config: OciDescriptor, layers: OciDescriptor[]): Buffer =>
+const manifestOf = (config: Descriptor, layers: Descriptor[]): Buffer =>
   Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ImageManifest, config, layers }));
 
 describe('component-version artifacts', () => {

@@ -24,7 +24,7 @@ const artifactAccess = (digest?: string): ResourceAccess => ({
   kind: 'ociArtifact',
   resource,
   component: cd,
-  reference: { host: 'reg.example', repository: 'a/b', tag: 'v1', reference: 'reg.example/a/b:v1' },
+  reference: { registry: 'reg.example', repository: 'a/b', tag: 'v1' },
   ...(digest ? { manifestDigest: digest } : {}),
 });
 
