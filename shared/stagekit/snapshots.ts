@@ -29,13 +29,18 @@ export interface SnapshotDeps {
 const OWNER_KIND_LABEL = 'serverless.ocm.software/owner-kind';
 const OWNER_NAME_LABEL = 'serverless.ocm.software/owner-name';
 
-export function ownerReference(owner: KubeObject): OwnerReference {
-  if (!owner.metadata.uid) throw new TransientError(`${owner.kind} ${owner.metadata.name} has no uid yet`);
+/**
+ * The controller ownerReference that makes `owner` garbage-collect the object. Only the identity fields are read, so
+ * any object view (the handlers' or the schema type) fits; an owner not yet stored has no uid: retry once it is.
+ */
+export function ownerReference(owner: { apiVersion: string; kind: string; metadata: { name?: string; uid?: string } }): OwnerReference {
+  const { name, uid } = owner.metadata;
+  if (!name || !uid) throw new TransientError(`${owner.kind} ${name} has no uid yet`);
   return {
     apiVersion: owner.apiVersion,
     kind: owner.kind,
-    name: owner.metadata.name,
-    uid: owner.metadata.uid,
+    name,
+    uid,
     controller: true,
     blockOwnerDeletion: true,
   };

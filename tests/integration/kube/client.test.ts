@@ -10,13 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
   ConflictError,
-  controllerRef,
   ForbiddenError,
   isReady,
   KubeClient,
   loadKubeConfig,
   NotFoundError,
-  snapshotName,
   toKubeError,
   UnauthorizedError,
   withReady,
@@ -25,6 +23,8 @@ import {
   type Snapshot,
 } from '../../../shared/kube/index.js';
 import { MediaType } from '../../../shared/oci/media-types.js';
+import { ownerReference } from '../../../shared/stagekit/snapshots.js';
+import { snapshotName } from '../../../shared/stagekit/names.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
 import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
@@ -136,7 +136,7 @@ describe('objects, owners, finalizers, events', () => {
   it('creates a Snapshot owned by its producer; create twice is AlreadyExists; delete is idempotent', async () => {
     const owner = await freshComponent('owner');
     const snap: Snapshot = structuredClone(validSnapshot);
-    snap.metadata = { name: snapshotName('Component', 'owner'), namespace: ns, ownerReferences: [controllerRef(owner)] };
+    snap.metadata = { name: snapshotName('Component', 'owner'), namespace: ns, ownerReferences: [ownerReference(owner)] };
     const created = await createObject(kube, snap);
     expect(created.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Component', name: 'owner', uid: owner.metadata.uid, controller: true });
     await expect(createObject(kube, snap)).rejects.toBeInstanceOf(AlreadyExistsError);

@@ -4,17 +4,17 @@ import { describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
   ConflictError,
-  controllerRef,
   InvalidError,
   isReady,
   KubeError,
   mergePatch,
   NotFoundError,
-  snapshotName,
   toKubeError,
   withReady,
   type Component,
 } from '../../../shared/kube/index.js';
+import { ownerReference } from '../../../shared/stagekit/snapshots.js';
+import { snapshotName } from '../../../shared/stagekit/names.js';
 import { validComponent } from './corpus.js';
 
 /** RFC 7386 apply, to check mergePatch against */
@@ -86,9 +86,9 @@ describe('names and owners', () => {
     expect(n).toMatch(/^configuration-a+-[0-9a-f]{10}$/);
     expect(snapshotName('Configuration', `${long}b`)).not.toBe(n);
   });
-  it('controllerRef needs a stored owner', () => {
-    expect(() => controllerRef(validComponent)).toThrow(/no name\/uid/);
-    expect(controllerRef({ ...validComponent, metadata: { name: 'c', uid: 'u1' } })).toEqual({
+  it('ownerReference needs a stored owner', () => {
+    expect(() => ownerReference(validComponent)).toThrow(/no uid/);
+    expect(ownerReference({ ...validComponent, metadata: { name: 'c', uid: 'u1' } })).toEqual({
       apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Component', name: 'c', uid: 'u1', controller: true, blockOwnerDeletion: true,
     });
   });
