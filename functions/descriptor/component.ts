@@ -1,3 +1,4 @@
+import { digestOf } from '../../shared/oci/digest.js';
 import { MediaType } from '../../shared/oci/media-types.js';
 import {
   Reason,
@@ -10,7 +11,7 @@ import {
   type VerificationKey,
 } from '../../shared/ports/index.js';
 import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
-import { inputDigest, sha256Hex } from '../../shared/stagekit/input-digest.js';
+import { inputDigest } from '../../shared/stagekit/input-digest.js';
 import { checkedFields, checkNotDue, newReconcileRequest } from '../../shared/stagekit/interval.js';
 import { repositoryName } from '../../shared/stagekit/names.js';
 import { reconcileObject } from '../../shared/stagekit/reconcile.js';
@@ -144,10 +145,10 @@ function descriptorInputDigest(input: ComponentInput, version: string, repo: Rep
     // what the verification depends on: a new identity or Rekor key verifies again
     verify: keys.map((k) => ({
       signature: k.signature,
-      key: sha256Hex(k.publicKeyPem),
+      key: digestOf(k.publicKeyPem),
       ...(k.issuer ? { issuer: k.issuer } : {}),
       ...(k.subject ? { subject: k.subject } : {}),
-      ...(k.rekorKeyPem ? { rekor: sha256Hex(k.rekorKeyPem) } : {}),
+      ...(k.rekorKeyPem ? { rekor: digestOf(k.rekorKeyPem) } : {}),
     })),
   });
 }

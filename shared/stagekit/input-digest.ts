@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from '../oci/digest.js';
 
 /** JSON with sorted keys, so equal values give equal bytes. */
 export function canonicalJson(value: unknown): string {
@@ -20,9 +20,5 @@ function sortDeep(value: unknown): unknown {
 
 /** sha256 over the stage name and its inputs (docs/design.md §4 idempotency). */
 export function inputDigest(stage: string, inputs: unknown): string {
-  return `sha256:${createHash('sha256').update(canonicalJson({ stage, inputs })).digest('hex')}`;
-}
-
-export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  return digestOf(canonicalJson({ stage, inputs }));
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from '../oci/digest.js';
 
 const MAX_NAME = 253;
 
@@ -6,7 +6,7 @@ const MAX_NAME = 253;
 export function snapshotName(ownerKind: string, ownerName: string): string {
   const name = `${ownerKind.toLowerCase()}-${ownerName}`;
   if (name.length <= MAX_NAME) return name;
-  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  const hash = digestOf(name).slice('sha256:'.length).slice(0, 10);
   return `${name.slice(0, MAX_NAME - 11).replace(/[-.]+$/, '')}-${hash}`;
 }
 

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { digestOf } from '../oci/digest.js';
 import type { LocalBlob } from '../ports/index.js';
 
 /** Small generated content (descriptor lists) as a LocalBlob in its own temp dir. */
@@ -13,7 +13,7 @@ export async function blobFromBytes(bytes: Buffer | string, mediaType: string, f
   return {
     path,
     size: buf.length,
-    digest: `sha256:${createHash('sha256').update(buf).digest('hex')}`,
+    digest: digestOf(buf),
     mediaType,
     dispose: () => rm(dir, { recursive: true, force: true }),
   };
