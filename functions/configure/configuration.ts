@@ -9,7 +9,7 @@ import {
   type Substitution,
   type TargetRef,
 } from '../../shared/ports/index.js';
-import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { isReadyCurrent } from '../../shared/kube/conditions.js';
 import { assertInputUnchanged, fetchInputLayer, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
 import { inputDigest } from '../../shared/stagekit/input-digest.js';
 import { repositoryName } from '../../shared/stagekit/names.js';

@@ -10,7 +10,7 @@ import {
   type SnapshotObject,
   type VerificationKey,
 } from '../../shared/ports/index.js';
-import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { isReadyCurrent } from '../../shared/kube/conditions.js';
 import { inputDigest } from '../../shared/stagekit/input-digest.js';
 import { checkedFields, checkNotDue, newReconcileRequest } from '../../shared/stagekit/interval.js';
 import { repositoryName } from '../../shared/stagekit/names.js';

@@ -1,5 +1,5 @@
 import { Reason, type OCMRepositoryObject, type ObjectKey, type RepositoryAccess } from '../../shared/ports/index.js';
-import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { isReadyCurrent } from '../../shared/kube/conditions.js';
 import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
 import { checkedFields, checkNotDue, intervalOf, newReconcileRequest } from '../../shared/stagekit/interval.js';
 import { reconcileObject } from '../../shared/stagekit/reconcile.js';

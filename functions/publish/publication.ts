@@ -16,7 +16,7 @@ import {
   type SnapshotSpec,
   type TargetRef,
 } from '../../shared/ports/index.js';
-import { isReadyCurrent } from '../../shared/stagekit/conditions.js';
+import { isReadyCurrent } from '../../shared/kube/conditions.js';
 import { dockerConfigFrom } from '../../shared/stagekit/credentials.js';
 import { assertInputUnchanged, readySnapshotOf } from '../../shared/stagekit/dependencies.js';
 import { inputDigest } from '../../shared/stagekit/input-digest.js';

@@ -10,7 +10,7 @@ import {
   type LocalBlob,
   type SnapshotObject,
 } from '../ports/index.js';
-import { isReadyCurrent, readyCondition } from './conditions.js';
+import { isReadyCurrent, readyCondition } from '../kube/conditions.js';
 import { snapshotName } from './names.js';
 import { InProgress, WaitingFor } from './results.js';
 import { step } from './step.js';

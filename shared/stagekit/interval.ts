@@ -5,7 +5,7 @@
  */
 import { DEFAULT_INTERVAL, DURATION } from '../kube/schema/common.js';
 import { ObjectFailure, Reason, type CheckedStatus, type KubeObject } from '../ports/index.js';
-import { isReadyCurrent } from './conditions.js';
+import { isReadyCurrent } from '../kube/conditions.js';
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 /** the CRDs' pattern for spec.interval: what it accepts is exactly what parseDuration reads */

@@ -15,7 +15,7 @@ import {
   type PushedArtifact,
   type SnapshotObject,
 } from '../ports/index.js';
-import { isReadyCurrent } from './conditions.js';
+import { isReadyCurrent } from '../kube/conditions.js';
 import { snapshotName } from './names.js';
 import type { SnapshotRef } from './results.js';
 import { step } from './step.js';

@@ -1,5 +1,5 @@
 import { keyOf, type CommonStatus, type KubeObject, type KubePort, type StatusPatch } from '../ports/index.js';
-import { readyCondition } from './conditions.js';
+import { readyCondition } from '../kube/conditions.js';
 import { canonicalJson } from './input-digest.js';
 
 /** Patches status only when something in it would change (our own patches come back as update events). */

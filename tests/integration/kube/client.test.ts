@@ -11,7 +11,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   ForbiddenError,
-  isReady,
+  isReadyCurrent,
   KubeClient,
   loadKubeConfig,
   NotFoundError,
@@ -116,7 +116,7 @@ describe('status updates', () => {
     expect(s2.status?.conditions?.[0]?.reason).toBe('GetComponentFailed');
     const s3 = await set('True', 'Succeeded', new Date('2026-01-01T00:10:00Z'));
     expect(s3.status?.conditions?.[0]?.lastTransitionTime).toBe('2026-01-01T00:10:00Z');
-    expect(isReady(s3)).toBe(true);
+    expect(isReadyCurrent(s3)).toBe(true);
     expect(s3.metadata.generation).toBe(c.metadata.generation);
     // a no-op update does not write (resourceVersion unchanged)
     const s4 = await kube.updateStatus('Component', ns, 'ready', () => undefined);
@@ -128,7 +128,7 @@ describe('status updates', () => {
     );
     const s5 = await getObject(kube, 'Component', ns, 'ready');
     expect(s5.metadata.generation).toBe(2);
-    expect(isReady(s5)).toBe(false);
+    expect(isReadyCurrent(s5)).toBe(false);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   AlreadyExistsError,
   ConflictError,
   InvalidError,
-  isReady,
+  isReadyCurrent,
   KubeError,
   mergePatch,
   NotFoundError,
@@ -44,12 +44,13 @@ describe('withReady', () => {
     const c = withReady(undefined, { status: 'False', reason: 'A', message: 'x'.repeat(40000), observedGeneration: 1 });
     expect(c[0]!.message.length).toBe(32768);
   });
-  it('isReady requires the current generation', () => {
+  it('isReadyCurrent requires the current generation', () => {
     const c: Component = { ...structuredClone(validComponent), metadata: { name: 'x', generation: 2 } };
-    c.status = { conditions: withReady(undefined, { status: 'True', reason: 'Succeeded', message: '', observedGeneration: 1 }) };
-    expect(isReady(c)).toBe(false);
+    c.status = { observedGeneration: 1, conditions: withReady(undefined, { status: 'True', reason: 'Succeeded', message: '', observedGeneration: 1 }) };
+    expect(isReadyCurrent(c)).toBe(false);
+    c.status.observedGeneration = 2;
     c.status.conditions![0]!.observedGeneration = 2;
-    expect(isReady(c)).toBe(true);
+    expect(isReadyCurrent(c)).toBe(true);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, Reason, type KubeObject } from '../../../shared/ports/index.js';
-import { isReadyCurrent, readyCondition } from '../../../shared/stagekit/conditions.js';
+import { isReadyCurrent, readyCondition } from '../../../shared/kube/conditions.js';
 
 const obj = (generation: number | undefined, observedGeneration: number | undefined, status?: 'True' | 'False'): KubeObject => ({
   apiVersion: API_VERSION,

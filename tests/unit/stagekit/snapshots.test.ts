@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { INPUT_DIGEST_ANNOTATION, INPUT_SNAPSHOT_ANNOTATION, SNAPSHOT_FINALIZER, type SnapshotObject } from '../../../shared/ports/index.js';
-import { isReadyCurrent } from '../../../shared/stagekit/conditions.js';
+import { isReadyCurrent } from '../../../shared/kube/conditions.js';
 import { inputStillCurrent, recordSnapshot, snapshotKeyFor, snapshotRefOf, upToDateSnapshot } from '../../../shared/stagekit/snapshots.js';
 import { NS, rig } from './rig.js';
 
