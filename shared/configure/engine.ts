@@ -12,12 +12,10 @@ import { ArchiveError } from '../archive/index.js';
 import { DigestingStream } from '../oci/digest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { LocalBlob } from '../ports/artifacts.js';
-import { ObjectFailure } from '../ports/errors.js';
+import { ObjectFailure, Reason } from '../ports/errors.js';
 import { configureArchive } from './configure.js';
 import { ConfigureError } from './errors.js';
 import type { ConfigureEngine, ConfigureLimits, Substitution } from './types.js';
-
-export const CONFIGURATION_FAILED = 'ConfigurationFailed';
 
 export interface ConfigureEngineOptions {
   workDir?: string;
@@ -27,7 +25,7 @@ export interface ConfigureEngineOptions {
 /** Map a content error to the object-level failure the handler records; anything else is rethrown. */
 export function toObjectFailure(err: unknown): unknown {
   if (err instanceof ConfigureError || err instanceof ArchiveError) {
-    return new ObjectFailure(CONFIGURATION_FAILED, err.message, { cause: err });
+    return new ObjectFailure(Reason.ConfigurationFailed, err.message, { cause: err });
   }
   return err;
 }
