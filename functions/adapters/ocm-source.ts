@@ -107,10 +107,10 @@ function hostOf(err: unknown): string | undefined {
 
 function isRetryable(err: unknown): boolean {
   for (let e = err, i = 0; e && typeof e === 'object' && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    const r = e as { code?: unknown; status?: unknown; name?: unknown };
+    const r = e as { code?: unknown; status?: unknown; transient?: unknown };
     if (typeof r.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(r.code)) return true;
     if (typeof r.status === 'number' && (r.status === 429 || r.status >= 500)) return true;
-    if (r.name === 'TransientError') return true;
+    if (r.transient === true) return true; // ports TransientError, shared/oci RegistryUnavailableError
   }
   return false;
 }

@@ -71,9 +71,14 @@ export class ImageReferenceError extends InvalidArgumentError {
   }
 }
 
-/** The network failed or the registry answered 429/5xx after all retries. */
-export class TransientError extends OciError {
-  override readonly name = 'TransientError';
+/**
+ * The network failed or the registry answered 429/5xx after all retries: the registry-level cause. The stage kit's
+ * `step()` turns it into the ports' TransientError (the stage outcome "retry later") with the step's reason; the
+ * `transient` flag is what isTransient (shared/ports/errors.ts) and the adapters look for.
+ */
+export class RegistryUnavailableError extends OciError {
+  override readonly name = 'RegistryUnavailableError';
+  readonly transient = true;
 }
 
 /** Parses a registry error body; tolerates non-JSON bodies (2.8 answers some 404s in text/plain). */
@@ -108,6 +113,6 @@ export function errorForResponse(what: string, status: number, body: string): Oc
   const message = `${what}: HTTP ${status}: ${summary}`;
   if (status === 401 || status === 403) return new AuthError(message, { status, errors });
   if (status === 404) return new NotFoundError(message, { status, errors });
-  if (status === 429 || status >= 500) return new TransientError(message, { status, errors });
+  if (status === 429 || status >= 500) return new RegistryUnavailableError(message, { status, errors });
   return new OciError(message, { status, errors });
 }

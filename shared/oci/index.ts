@@ -41,7 +41,7 @@ export {
   OciError,
   parseRegistryErrors,
   SizeMismatchError,
-  TransientError,
+  RegistryUnavailableError,
 } from './errors.js';
 export { nextLink } from './link-header.js';
 export { describeConnectionError, type ConnectionProblem } from './connection-errors.js';

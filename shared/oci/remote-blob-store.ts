@@ -4,7 +4,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { pipeline as pipelineP } from 'node:stream/promises';
 import { BlobFileWriter } from './blob-file-writer.js';
 import { algorithmOf, assertDigest, DigestingStream, VerifyingStream } from './digest.js';
-import { DigestMismatchError, OciError, SizeMismatchError, TransientError } from './errors.js';
+import { DigestMismatchError, OciError, SizeMismatchError, RegistryUnavailableError } from './errors.js';
 import { assertRepositoryName } from './reference.js';
 import type { RegistryClient } from './registry-client.js';
 import { checkDigest, checkDigestHeader, drain, header, responseError } from './registry-response.js';
@@ -203,7 +203,7 @@ export class RemoteBlobStore implements BlobStore {
           try {
             return await fn();
           } catch (err) {
-            if (err instanceof TransientError) throw new RetryableError(err);
+            if (err instanceof RegistryUnavailableError) throw new RetryableError(err);
             throw err;
           }
         },
@@ -314,7 +314,7 @@ export class RemoteBlobStore implements BlobStore {
     if (result.kind === 'unsupported') {
       // the registry answered in a form we do not parse, after taking the body: ask it whether it has the blob
       if (await this.exists(desc.digest)) return true;
-      throw new TransientError(`${what}: unreadable answer to the upload (${result.reason})`);
+      throw new RegistryUnavailableError(`${what}: unreadable answer to the upload (${result.reason})`);
     }
     if (result.kind !== 'response') throw new OciError(`${what}: unexpected blob body in the answer to an upload`);
     const res = result.response;

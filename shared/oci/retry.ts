@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { OciError, TransientError } from './errors.js';
+import { OciError, RegistryUnavailableError } from './errors.js';
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -114,14 +114,14 @@ export async function withRetry<T>(
 }
 
 /**
- * What a caller sees once the retries are spent: a network error becomes a TransientError naming the operation
+ * What a caller sees once the retries are spent: a network error becomes a RegistryUnavailableError naming the operation
  * (the code and message of the socket error kept); an OciError or any other error passes unchanged.
  */
 export function wrapNetworkError(err: unknown, what: string): unknown {
   if (err instanceof OciError) return err;
   if (isNetworkError(err)) {
     const e = err as Error & { code?: string };
-    return new TransientError(`${what}: network error: ${e.code ?? ''} ${e.message}`.trim(), { cause: err });
+    return new RegistryUnavailableError(`${what}: network error: ${e.code ?? ''} ${e.message}`.trim(), { cause: err });
   }
   return err;
 }

@@ -46,8 +46,8 @@ export class BadEventError extends Error {
 }
 
 /**
- * Best-effort classification of errors thrown by libraries: anything marked transient (or named TransientError,
- * as the OCI and OCM libraries do), network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
+ * Best-effort classification of errors thrown by libraries: anything marked transient (as shared/oci's
+ * RegistryUnavailableError is) or named TransientError (shared/server's), network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
  * the registry client wrap socket errors).
  */
 export function isTransient(err: unknown): boolean {

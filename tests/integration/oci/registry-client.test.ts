@@ -11,7 +11,7 @@ import {
   MediaType,
   OciError,
   RegistryClient,
-  TransientError,
+  RegistryUnavailableError,
 } from '../../../shared/oci/index.js';
 import { RegistryStore } from '../../../shared/snapshot/index.js';
 import { freePort } from '../../support/free-port.js';
@@ -118,7 +118,7 @@ describe('RegistryClient', () => {
   describe('errors in words', () => {
     it('registry down for longer than the retry budget: a TransientError naming the operation', async () => {
       const client = new RegistryClient({ url: `http://127.0.0.1:${await freePort()}`, retry: { maxAttempts: 2, baseDelayMs: 10 } });
-      await expect(client.repository('nobody/home').manifests.resolve('v1')).rejects.toThrow(TransientError);
+      await expect(client.repository('nobody/home').manifests.resolve('v1')).rejects.toThrow(RegistryUnavailableError);
       await expect(client.repository('nobody/home').manifests.resolve('v1')).rejects.toThrow(/HEAD manifest nobody\/home:v1: network error: ECONNREFUSED/);
       await client.close();
     });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AuthError, errorForResponse, NotFoundError, OciError, parseRegistryErrors, TransientError } from '../../../shared/oci/index.js';
+import { AuthError, errorForResponse, NotFoundError, OciError, parseRegistryErrors, RegistryUnavailableError } from '../../../shared/oci/index.js';
 
 describe('typed errors', () => {
   it('carries the registry errors[] code and message', () => {
@@ -10,7 +10,7 @@ describe('typed errors', () => {
     expect(e).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN' });
     expect(e.message).toContain('MANIFEST_UNKNOWN: manifest unknown');
     expect(errorForResponse('x', 401, '')).toBeInstanceOf(AuthError);
-    expect(errorForResponse('x', 503, 'busy')).toBeInstanceOf(TransientError);
+    expect(errorForResponse('x', 503, 'busy')).toBeInstanceOf(RegistryUnavailableError);
     const plain = errorForResponse('x', 400, '404 page not found');
     expect(plain).toBeInstanceOf(OciError);
     expect(plain.code).toBeUndefined();

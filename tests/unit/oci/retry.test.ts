@@ -8,7 +8,7 @@ import {
   parseRetryAfter,
   withRetry,
 } from '../../../shared/oci/index.js';
-import { NotFoundError, TransientError } from '../../../shared/oci/index.js';
+import { NotFoundError, RegistryUnavailableError } from '../../../shared/oci/index.js';
 import { RetryableError, wrapNetworkError } from '../../../shared/oci/retry.js';
 
 describe('retry policy', () => {
@@ -77,7 +77,7 @@ describe('retry policy', () => {
   it('wrapNetworkError names the operation of a network error that outlived the retries; other errors pass unchanged', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     const wrapped = wrapNetworkError(refused, 'HEAD manifest a:v1');
-    expect(wrapped).toBeInstanceOf(TransientError);
+    expect(wrapped).toBeInstanceOf(RegistryUnavailableError);
     expect((wrapped as Error).message).toBe('HEAD manifest a:v1: network error: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1');
     expect((wrapped as Error).cause).toBe(refused);
     const notFound = new NotFoundError('GET x: HTTP 404');
