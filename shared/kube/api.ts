@@ -5,7 +5,7 @@
  * APIs or tests/support/kube-objects.ts.
  */
 import type { OurKind } from './schema/kinds/index.js';
-import type { FluxOCIRepository, KubeObject, ObjectOfKind, StatusOfKind } from './types.js';
+import type { FluxOCIRepository, SchemaObject, ObjectOfKind, StatusOfKind } from './types.js';
 
 /** The kinds the functions read and write: ours and Flux's OCIRepository. */
 export type Kind = OurKind | 'OCIRepository';
@@ -53,7 +53,7 @@ export interface KubeApi {
   /** true when it changed the object */
   removeFinalizer(kind: Kind, namespace: string, name: string, finalizer: string): Promise<boolean>;
   /** events.k8s.io/v1 Event regarding the object */
-  recordEvent(regarding: KubeObject, event: EventInput): Promise<void>;
+  recordEvent(regarding: SchemaObject, event: EventInput): Promise<void>;
   getSecret(namespace: string, name: string): Promise<SecretData>;
   /** data of a ConfigMap (binaryData decoded as UTF-8 is not included) */
   getConfigMap(namespace: string, name: string): Promise<Record<string, string>>;

@@ -11,7 +11,7 @@ import { describe } from './names.js';
 import type { Kind, ApiObject, EventInput, KubeApi, ListOptions, SecretData, StatusMutation } from './api.js';
 import { GROUP, VERSION } from './schema/common.js';
 import { KINDS, type OurKind } from './schema/kinds/index.js';
-import type { KubeObject, ObjectOfKind } from './types.js';
+import type { SchemaObject, ObjectOfKind } from './types.js';
 
 interface Gvr {
   group: string;
@@ -116,7 +116,7 @@ export class KubeClient implements KubeApi {
 
   async apply<K extends Kind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
     const { namespace, name } = this.key(obj);
-    const { status: _ignored, ...body } = obj as KubeObject;
+    const { status: _ignored, ...body } = obj as SchemaObject;
     const metadata = { ...body.metadata };
     delete metadata.resourceVersion;
     delete metadata.managedFields;
@@ -170,7 +170,7 @@ export class KubeClient implements KubeApi {
   removeFinalizer(kind: Kind, namespace: string, name: string, finalizer: string): Promise<boolean> {
     const what = describe(kind, namespace, name);
     return this.guarded(async () => {
-      const current = (await this.get(kind, namespace, name)) as KubeObject;
+      const current = (await this.get(kind, namespace, name)) as SchemaObject;
       const before = current.metadata.finalizers ?? [];
       const after = before.filter((x) => x !== finalizer);
       if (after.length === before.length) return false;
@@ -180,7 +180,7 @@ export class KubeClient implements KubeApi {
     });
   }
 
-  async recordEvent(regarding: KubeObject, event: EventInput): Promise<void> {
+  async recordEvent(regarding: SchemaObject, event: EventInput): Promise<void> {
     const { namespace, name } = this.key(regarding);
     const now = new Date().toISOString().replace(/Z$/, '000Z'); // MicroTime needs 6 fractional digits
     const note = Buffer.byteLength(event.note) > 1024 ? `${Buffer.from(event.note).subarray(0, 1000).toString('utf8')}...` : event.note;
@@ -226,7 +226,7 @@ export class KubeClient implements KubeApi {
     return cm.data ?? {};
   }
 
-  private key(obj: KubeObject): { namespace: string; name: string } {
+  private key(obj: SchemaObject): { namespace: string; name: string } {
     const { namespace, name } = obj.metadata;
     if (namespace === undefined || name === undefined) throw new TypeError(`${obj.kind} needs metadata.namespace and metadata.name`);
     return { namespace, name };

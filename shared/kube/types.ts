@@ -53,7 +53,8 @@ export interface ObjectMeta {
   managedFields?: unknown[];
 }
 
-export interface KubeObject<K extends string = string, Spec = unknown, Status = unknown> {
+/** An object of one kind as the schema types it (spec required); the handlers' looser view is shared/ports `KubeObject`. */
+export interface SchemaObject<K extends string = string, Spec = unknown, Status = unknown> {
   apiVersion: string;
   kind: K;
   metadata: ObjectMeta;
@@ -74,12 +75,12 @@ export type PublicationStatus = Infer<typeof publicationStatus>;
 export type SnapshotSpec = Infer<typeof snapshotSpec>;
 export type SnapshotStatus = Infer<typeof snapshotStatus>;
 
-export type OCMRepository = KubeObject<'OCMRepository', OCMRepositorySpec, OCMRepositoryStatus>;
-export type Component = KubeObject<'Component', ComponentSpec, ComponentStatus>;
-export type Resource = KubeObject<'Resource', ResourceSpec, ResourceStatus>;
-export type Configuration = KubeObject<'Configuration', ConfigurationSpec, ConfigurationStatus>;
-export type Publication = KubeObject<'Publication', PublicationSpec, PublicationStatus>;
-export type Snapshot = KubeObject<'Snapshot', SnapshotSpec, SnapshotStatus>;
+export type OCMRepository = SchemaObject<'OCMRepository', OCMRepositorySpec, OCMRepositoryStatus>;
+export type Component = SchemaObject<'Component', ComponentSpec, ComponentStatus>;
+export type Resource = SchemaObject<'Resource', ResourceSpec, ResourceStatus>;
+export type Configuration = SchemaObject<'Configuration', ConfigurationSpec, ConfigurationStatus>;
+export type Publication = SchemaObject<'Publication', PublicationSpec, PublicationStatus>;
+export type Snapshot = SchemaObject<'Snapshot', SnapshotSpec, SnapshotStatus>;
 
 export type OurObject = OCMRepository | Component | Resource | Configuration | Publication | Snapshot;
 export type ObjectOfKind<K extends OurObject['kind']> = Extract<OurObject, { kind: K }>;
@@ -87,7 +88,7 @@ export type ObjectOfKind<K extends OurObject['kind']> = Extract<OurObject, { kin
 export type StatusOfKind<K extends OurObject['kind']> = NonNullable<ObjectOfKind<K>['status']>;
 
 /** Flux OCIRepository (source.toolkit.fluxcd.io/v1): only the fields we write or read. */
-export interface FluxOCIRepository extends KubeObject<'OCIRepository'> {
+export interface FluxOCIRepository extends SchemaObject<'OCIRepository'> {
   spec: {
     url: string;
     ref?: { tag?: string; semver?: string; semverFilter?: string; digest?: string };

@@ -19,7 +19,7 @@ import {
 import { Agent, request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ForbiddenError, KubeClient } from '../../../shared/kube/index.js';
-import type { FluxOCIRepository, KubeObject } from '../../../shared/kube/types.js';
+import type { FluxOCIRepository, SchemaObject } from '../../../shared/kube/types.js';
 import { MediaType } from '../../../shared/oci/media-types.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
@@ -142,7 +142,7 @@ const coreEvent: Op = [
 const recordEvent: Op = [
   'events.k8s.io/v1 Event create (KubeClient.recordEvent)',
   async ({ kube }) => {
-    const regarding = (await kubeConfigAdmin().co.getNamespacedCustomObject(obj('components', C))) as KubeObject;
+    const regarding = (await kubeConfigAdmin().co.getNamespacedCustomObject(obj('components', C))) as SchemaObject;
     await kube.recordEvent(regarding, { type: 'Normal', reason: 'Probe', note: 'rbac probe', action: 'Probe' });
   },
 ];
