@@ -2,7 +2,7 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (docs/design.md §3) or to TransientError.
  */
-import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError, RegistryUnavailableError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
@@ -107,10 +107,10 @@ function hostOf(err: unknown): string | undefined {
 
 function isRetryable(err: unknown): boolean {
   for (let e = err, i = 0; e && typeof e === 'object' && i < 5; e = (e as { cause?: unknown }).cause, i++) {
-    const r = e as { code?: unknown; status?: unknown; transient?: unknown };
+    const r = e as { code?: unknown; status?: unknown; name?: unknown };
     if (typeof r.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(r.code)) return true;
     if (typeof r.status === 'number' && (r.status === 429 || r.status >= 500)) return true;
-    if (r.transient === true) return true; // ports TransientError, shared/oci RegistryUnavailableError
+    if (e instanceof RegistryUnavailableError || r.name === 'TransientError') return true;
   }
   return false;
 }

@@ -73,12 +73,10 @@ export class ImageReferenceError extends InvalidArgumentError {
 
 /**
  * The network failed or the registry answered 429/5xx after all retries: the registry-level cause. The stage kit's
- * `step()` turns it into the ports' TransientError (the stage outcome "retry later") with the step's reason; the
- * `transient` flag is what isTransient (shared/ports/errors.ts) and the adapters look for.
+ * `step()` turns it into the ports' TransientError (the stage outcome "retry later") with the step's reason.
  */
 export class RegistryUnavailableError extends OciError {
   override readonly name = 'RegistryUnavailableError';
-  readonly transient = true;
 }
 
 /** Parses a registry error body; tolerates non-JSON bodies (2.8 answers some 404s in text/plain). */

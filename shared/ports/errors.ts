@@ -5,6 +5,8 @@
  *   condition; the host answers 2xx because a retry would not help.
  * - BadEventError: the event itself cannot be understood. Hosts answer 400/422 (not retried).
  */
+import { RegistryUnavailableError } from '../oci/errors.js';
+
 export class TransientError extends Error {
   override readonly name: string = 'TransientError';
   readonly transient = true;
@@ -46,13 +48,13 @@ export class BadEventError extends Error {
 }
 
 /**
- * Best-effort classification of errors thrown by libraries: anything marked transient (as shared/oci's
- * RegistryUnavailableError is) or named TransientError (shared/server's), network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
+ * Best-effort classification of errors thrown by libraries: anything marked transient or named TransientError
+ * (shared/server's), the registry client's RegistryUnavailableError, network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
  * the registry client wrap socket errors).
  */
 export function isTransient(err: unknown): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof TransientError) return true;
+    if (e instanceof TransientError || e instanceof RegistryUnavailableError) return true;
     const r = e as { transient?: unknown; retryable?: unknown; code?: unknown; statusCode?: unknown; status?: unknown; name?: unknown };
     if (r.transient === true || r.retryable === true || r.name === 'TransientError') return true;
     if (r.name === 'AbortError' || r.name === 'TimeoutError') return true;
