@@ -30,7 +30,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, BASE, helmChartTgz, rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, sampleChart, rsaKeyPair } from '../../fixtures/ocm/sample.js';
 import { sha256 } from '../../support/digest.js';
 
 const run = promisify(execFile);
@@ -69,7 +69,7 @@ async function pushImage(): Promise<{ reference: string; digest: string }> {
 async function produceWithOcmCli(ocm: string): Promise<void> {
   const src = join(work, 'src');
   await mkdir(join(src, 'data'), { recursive: true });
-  await writeFile(join(src, 'chart.tgz'), await helmChartTgz('0.1.0'));
+  await writeFile(join(src, 'chart.tgz'), await sampleChart('0.1.0'));
   await writeFile(join(src, 'data', 'a.txt'), 'A\n');
   await writeFile(join(src, 'base-config.txt'), 'base: config\n');
   await writeFile(join(src, 'app-config.txt'), 'app: config\n');
@@ -162,7 +162,7 @@ async function checkRepository(repo: ComponentRepository): Promise<void> {
   const chart = resolveResource(set, set.root, { name: 'chart' });
   const chartAccess = await openResourceAccess(chart.component, chart.resource, { repository: repo });
   if (chartAccess.kind !== 'blob') throw new Error('expected a blob');
-  expect((await readBounded(await chartAccess.open(), 1 << 24, 'chart')).equals(await helmChartTgz('0.1.0'))).toBe(true);
+  expect((await readBounded(await chartAccess.open(), 1 << 24, 'chart')).equals(await sampleChart('0.1.0'))).toBe(true);
   // plain tar (directory) resource: streams to the end with its digest verified
   const data = resolveResource(set, set.root, { name: 'data' });
   const dataAccess = await openResourceAccess(data.component, data.resource, { repository: repo });

@@ -21,7 +21,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { services, type Services } from '../../infra/services.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
-import { helmChartTgz } from '../../fixtures/ocm/sample.js';
+import { sampleChart } from '../../fixtures/ocm/sample.js';
 import { sha256 } from '../../support/digest.js';
 
 let svc: Services;
@@ -120,7 +120,7 @@ describe('registry formats', () => {
   it('access methods against the registry: helm OCI chart, ociBlob, localBlob via globalAccess', async () => {
     const host = svc.registry.fs.host;
     // a helm chart pushed as OCI artifact (what `helm push` produces)
-    const chart = await helmChartTgz('0.1.0');
+    const chart = await sampleChart('0.1.0');
     const chartCfg = Buffer.from('{"apiVersion":"v2","name":"podinfo","version":"0.1.0"}');
     const charts = client.repository('charts/podinfo');
     await charts.blobs.push({ digest: sha256(chart), size: chart.length }, bufferSource(chart));
