@@ -16,7 +16,7 @@ import { retry429 } from '../../support/eventing-driver.js';
 import { REPLICAS_RULE } from '../../support/podinfo.js';
 import { isReady, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { GROUP, VERSION } from '../stages/env.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 import { PLURALS } from '../../../shared/kube/index.js';
 
 export const KINDS = Object.keys(PLURALS);

@@ -20,7 +20,7 @@ import type { ZotEndpoint } from '../../infra/services.js';
 import { startZot, ZOT_USERS, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
 import { freePort } from '../../support/free-port.js';
 import { componentVersion } from '../../support/components.js';
-import { GROUP, VERSION } from '../stages/env.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
 import { PLURALS } from '../../../shared/kube/index.js';
 import { Cluster, createStandardPipeline, registryAccess, STANDARD_COUNT, STANDARD_KINDS, type RegistryAccess } from './cluster.js';

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
-import { rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } from '../../fixtures/ocm/cli-made.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
@@ -142,7 +142,7 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
       repositoryRef: { name: 'src-wrong-key' },
       component: APP_CLI,
       semver: '1.0.0',
-      verify: [{ signature: 'acme', value: rsaKeyPair().publicKey }],
+      verify: [{ signature: 'acme', value: rsaKeys().publicKey }],
     });
     // RepositoryIsNotReady first, until the OCMRepository is Ready
     const failed = await waitFor(

@@ -30,7 +30,8 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, BASE, sampleChart, rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, sampleChart } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
 
 const run = promisify(execFile);
@@ -38,7 +39,7 @@ const run = promisify(execFile);
 let svc: Services;
 let work: string;
 let connector: ClosableConnector;
-const keys = rsaKeyPair();
+const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 let image: { reference: string; digest: string };
 /** which producer made the data (named in the tampered copy's path) */
 let producer: 'ocm-cli';

@@ -34,12 +34,13 @@ import { readBounded } from '../../../shared/ocm/streams.js';
 import { sha256Hex } from '../../support/digest.js';
 import { packed } from '../../support/tar.js';
 import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 
 const run = promisify(execFile);
-const keys = rsaKeyPair();
-const otherKeys = rsaKeyPair();
+const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
+const otherKeys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 let dir: string;
 let repo: ComponentRepository;
 
