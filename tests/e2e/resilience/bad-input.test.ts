@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
+import { RegistryClient, digestOf } from '../../../shared/oci/index.js';
 import { OCM_MEDIA_TYPE, componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ARCHIVES, CORPUS_DIR, deeplyNestedEvent, eventCases, hugeDescriptor, oversizedEvent, type EventCase } from '../../fixtures/bad-input/generate.js';
@@ -20,6 +20,7 @@ import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace, zotEnv } from './rig.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 /**
  * Bound on how much a function's peak RSS may grow while it works through the corpus, over its peak after
@@ -71,17 +72,7 @@ async function pushRawDescriptor(baseUrl: string, component: string, version: st
     const layer = Buffer.from(yaml);
     const layerDesc = { mediaType: OCM_MEDIA_TYPE.descriptorYaml, digest: digestOf(layer), size: layer.length };
     const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
-    await repo.blobs.push({ digest: layerDesc.digest, size: layer.length }, bufferSource(layer));
-    await repo.blobs.push({ digest: digestOf(config), size: config.length }, bufferSource(config));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        config: { mediaType: OCM_MEDIA_TYPE.componentConfig, digest: digestOf(config), size: config.length },
-        layers: [layerDesc],
-      }),
-    );
-    await repo.manifests.push(manifest, MediaType.ImageManifest, version);
+    await pushSingleLayerManifest(repo, { config, configMediaType: OCM_MEDIA_TYPE.componentConfig, layer, layerMediaType: layerDesc.mediaType, tag: version });
   } finally {
     await client.close();
   }

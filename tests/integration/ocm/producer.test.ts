@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, bufferSource } from '../../../shared/oci/index.js';
+import { MediaType, RegistryClient } from '../../../shared/oci/index.js';
 import {
   descriptorSet,
   DigestMismatchError,
@@ -33,6 +33,7 @@ import { services, type Services } from '../../infra/services.js';
 import { APP, BASE, sampleChart } from '../../fixtures/ocm/sample.js';
 import { rsaKeys } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 const run = promisify(execFile);
 
@@ -48,20 +49,13 @@ let registryBase: string;
 
 async function pushImage(): Promise<{ reference: string; digest: string }> {
   const client = new RegistryClient({ url: svc.registry.fs.url });
-  const repo = client.repository('ocm-it/images/podinfo');
-  const layer = Buffer.from('not really an image, but a real OCI artifact\n');
-  const config = Buffer.from('{}');
-  await repo.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
-  await repo.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const desc = await repo.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', '6.7.1');
+  const desc = await pushSingleLayerManifest(client.repository('ocm-it/images/podinfo'), {
+    config: Buffer.from('{}'),
+    configMediaType: MediaType.ImageConfig,
+    layer: Buffer.from('not really an image, but a real OCI artifact\n'),
+    layerMediaType: MediaType.Layer,
+    tag: '6.7.1',
+  });
   await client.close();
   return { reference: `${svc.registry.fs.host}/ocm-it/images/podinfo:6.7.1`, digest: desc.digest };
 }

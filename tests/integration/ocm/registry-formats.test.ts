@@ -23,6 +23,7 @@ import { services, type Services } from '../../infra/services.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { sampleChart } from '../../fixtures/ocm/sample.js';
 import { sha256 } from '../../support/digest.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 let svc: Services;
 let connector: ClosableConnector;
@@ -44,20 +45,9 @@ function cd(name: string, version: string): ComponentDescriptor {
 
 /** Push a component version by hand with the given config/layer media types and layer bytes. */
 async function pushRaw(repo: string, tag: string, configMediaType: string, layerMediaType: string, layer: Buffer): Promise<void> {
-  const r = client.repository(repo);
   const layerDesc = { mediaType: layerMediaType, digest: sha256(layer), size: layer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
-  await r.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
-  await r.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: configMediaType, digest: sha256(config), size: config.length },
-      layers: [layerDesc],
-    }),
-  );
-  await r.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
+  await pushSingleLayerManifest(client.repository(repo), { config, configMediaType, layer, layerMediaType, tag });
 }
 
 beforeAll(() => {
