@@ -37,6 +37,7 @@ import { TESTDATA } from './testdata.js';
 import { APP, BASE, sampleGraph } from '../../fixtures/ocm/sample.js';
 import { rsaKeys } from '../../support/components.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
+import { component } from './component.js';
 
 const run = promisify(execFile);
 const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
@@ -145,17 +146,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('reference cycles: fetch terminates (each version once), verification reports the cycle', async () => {
-    const mk = (name: string, ref: string): ComponentDescriptor => ({
-      schemaVersion: 'v2',
-      name,
-      version: '1.0.0',
-      provider: { name: 'acme' },
-      repositoryContexts: [],
-      sources: [],
-      resources: [],
-      signatures: [],
-      references: [{ name: 'ref', componentName: ref, version: '1.0.0' }],
-    });
+    const mk = (name: string, ref: string): ComponentDescriptor => component(name, { references: [{ name: 'ref', componentName: ref, version: '1.0.0' }] });
     const d3 = join(dir, 'cycle');
     await writeCtfDirectory(d3, [{ descriptor: mk('acme.org/a', 'acme.org/b') }, { descriptor: mk('acme.org/b', 'acme.org/a') }]);
     const r3 = await openRepository({ type: 'CommonTransportFormat', filePath: d3 });
