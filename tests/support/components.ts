@@ -63,7 +63,7 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
   );
   const manifests = await localBlobResource(
     { name: 'manifests', version: opts.version, type: 'blob' },
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', data: opts.manifests ?? (await manifestsTar(opts.version)) },
+    { mediaType: MediaType.LayerGzip, data: opts.manifests ?? (await manifestsTar(opts.version)) },
   );
   const resources: Resource[] = [chart.resource, manifests.resource];
   const blobs = [chart.blob, manifests.blob];

@@ -21,6 +21,7 @@ import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline } from 
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace, zotEnv } from './rig.js';
 import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /**
  * Bound on how much a function's peak RSS may grow while it works through the corpus, over its peak after
@@ -49,13 +50,13 @@ interface ArchiveCase {
 }
 
 const ARCHIVE_CASES: ArchiveCase[] = [
-  { file: 'dot-dot.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /\.\.\/evil\.txt|travers/i },
-  { file: 'absolute-path.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /absolute/i },
+  { file: 'dot-dot.tar.gz', mediaType: MediaType.LayerGzip, message: /\.\.\/evil\.txt|travers/i },
+  { file: 'absolute-path.tar.gz', mediaType: MediaType.LayerGzip, message: /absolute/i },
   { file: 'symlink-relative.tar', mediaType: 'application/x-tar', message: /symlink|link/i },
-  { file: 'symlink-absolute.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /symlink|link/i },
-  { file: 'hardlink-relative.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /hardlink|link/i },
-  { file: 'hardlink-absolute.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /hardlink|link/i },
-  { file: 'gzip-bomb.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /ratio|compress/i },
+  { file: 'symlink-absolute.tar.gz', mediaType: MediaType.LayerGzip, message: /symlink|link/i },
+  { file: 'hardlink-relative.tar.gz', mediaType: MediaType.LayerGzip, message: /hardlink|link/i },
+  { file: 'hardlink-absolute.tar.gz', mediaType: MediaType.LayerGzip, message: /hardlink|link/i },
+  { file: 'gzip-bomb.tar.gz', mediaType: MediaType.LayerGzip, message: /ratio|compress/i },
 ];
 
 async function post(url: string, c: EventCase): Promise<{ status: number; body: string }> {
@@ -160,7 +161,7 @@ describe('resilience: the bad input corpus', () => {
     }
     const chart = await localBlobResource(
       { name: 'alias-bomb-chart', version: '1.0.0', type: 'helmChart' },
-      { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', data: await readFile(join(CORPUS_DIR, 'archives', 'alias-bomb-chart.tgz')) },
+      { mediaType: MediaType.HelmChart, data: await readFile(join(CORPUS_DIR, 'archives', 'alias-bomb-chart.tgz')) },
     );
     resources.push(chart.resource);
     blobs.push(chart.blob);

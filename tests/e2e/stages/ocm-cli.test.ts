@@ -17,9 +17,9 @@ import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } 
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { startPipeline, type Pipeline } from './env.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
-const HELM_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 describe('e2e: OCM-CLI-made component versions through the function mains', () => {
   let p: Pipeline;
@@ -97,10 +97,10 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
     // the configured chart in zot, as Flux's OCIRepository names it, renders with helm
     const env = p.registry.toolEnv;
     const chartSnap = (await p.get('Snapshot', `configuration-${name('chart')}`)) as SnapshotObject;
-    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: HELM_LAYER, operation: 'copy' } });
+    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' } });
     const ref = `${p.registry.host}/${chartSnap.spec!.repository}`;
     const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}@${chartSnap.spec!.digest}`], { env });
-    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === HELM_LAYER);
+    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === MediaType.HelmChart);
     expect(layer, manifestJson).toBeDefined();
     const { stdout: tgz } = await run(s.bin.crane, ['blob', `${ref}@${layer!.digest}`], { env, encoding: 'buffer', maxBuffer: 64 << 20 });
     const tgzPath = join(await mkdtemp(join(work, 'chart-')), 'chart.tgz');

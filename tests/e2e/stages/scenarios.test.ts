@@ -78,6 +78,7 @@ describe('e2e scenarios 2-7', () => {
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     expect(repo.spec).toMatchObject({
       ref: { digest: snap.spec!.digest },
+      // literal on purpose: the wire value Flux's layerSelector matches
       layerSelector: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', operation: 'extract' },
     });
     // what Flux's extract does: the layer is tar+gzip holding the configured manifest
@@ -264,6 +265,7 @@ describe('e2e scenarios 2-7', () => {
     await p.create('Resource', 'private-chart', { componentRef: { name: 'private' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await waitFor('Resource private-chart', async () => isReadyNow(await p.get('Resource', 'private-chart')));
     const snap = (await p.get('Snapshot', 'resource-private-chart')) as SnapshotObject;
+    // literal on purpose: the wire value of a Helm chart layer
     expect(snap.spec).toMatchObject({ tag: '4.0.0', blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' } });
     // the credentials never show up in status
     expect(JSON.stringify(await p.get('OCMRepository', 'private'))).not.toContain(tls.password);

@@ -193,6 +193,7 @@ describe('OCM producer -> our library', () => {
     const path = registryBase.replace(/^http:\/\//, '');
     const { stdout } = await run(svc.bin.crane, ['manifest', '--insecure', `${path}/component-descriptors/${APP}:1.1.0`]);
     const m = JSON.parse(stdout) as { config: { mediaType: string }; layers: { mediaType: string }[] };
+    // literal on purpose: the wire value the OCM CLI writes
     expect(m.config.mediaType).toBe('application/vnd.ocm.software.component.config.v1+json');
     expect(m.layers[0]!.mediaType).toMatch(/component-descriptor\.v2\+(yaml\+tar|json|yaml)/);
   });

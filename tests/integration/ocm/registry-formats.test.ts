@@ -24,6 +24,7 @@ import { readBounded } from '../../../shared/ocm/streams.js';
 import { sampleChart } from '../../fixtures/ocm/sample.js';
 import { sha256 } from '../../support/digest.js';
 import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 let svc: Services;
 let connector: ClosableConnector;
@@ -79,8 +80,8 @@ describe('registry formats', () => {
     await pushRaw(
       'fmt/component-descriptors/acme.org/yaml',
       '2.0.0',
-      'application/vnd.ocm.software.component.config.v1+json',
-      'application/vnd.ocm.software.component-descriptor.v2+yaml',
+      MediaType.ComponentConfig,
+      MediaType.ComponentDescriptorYaml,
       Buffer.from(serializeComponentDescriptor(d, 'yaml')),
     );
     const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
@@ -88,7 +89,7 @@ describe('registry formats', () => {
   });
 
   it('a foreign artifact in the component repository is a typed format error', async () => {
-    await pushRaw('fmt/component-descriptors/acme.org/foreign', '1.0.0', 'application/vnd.oci.image.config.v1+json', 'application/vnd.oci.image.layer.v1.tar', Buffer.from('x'));
+    await pushRaw('fmt/component-descriptors/acme.org/foreign', '1.0.0', MediaType.ImageConfig, MediaType.Layer, Buffer.from('x'));
     const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
     await expect(repo.getDescriptor('acme.org/foreign', '1.0.0')).rejects.toBeInstanceOf(ArtifactFormatError);
   });
@@ -119,12 +120,12 @@ describe('registry formats', () => {
       Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha256(chartCfg), size: chartCfg.length },
-          layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha256(chart), size: chart.length }],
+          mediaType: MediaType.ImageManifest,
+          config: { mediaType: MediaType.HelmConfig, digest: sha256(chartCfg), size: chartCfg.length },
+          layers: [{ mediaType: MediaType.HelmChart, digest: sha256(chart), size: chart.length }],
         }),
       ),
-      'application/vnd.oci.image.manifest.v1+json',
+      MediaType.ImageManifest,
       '0.1.0',
     );
     const owner = cd('acme.org/access', '1.0.0');

@@ -38,6 +38,7 @@ import { APP, BASE, sampleGraph } from '../../fixtures/ocm/sample.js';
 import { rsaKeys } from '../../support/components.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 import { component } from './component.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
 const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
@@ -63,6 +64,7 @@ describe('compat-rsa golden signature', () => {
   };
   it('signing the digest with rsa.priv reproduces the upstream sign-hash vector', () => {
     const s = signDigest(exp.signature.digest.value, readFileSync(join(d, 'rsa.priv')));
+    // literal on purpose: the signature media type OCM writes
     expect(s).toEqual({ algorithm: 'RSASSA-PKCS1-V1_5', mediaType: 'application/vnd.ocm.signature.rsa', value: exp.signature.signature.value });
   });
   it('the stored signature verifies with rsa.pub (PKCS#1 public key)', () => {
@@ -112,7 +114,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     flipped.signatures[0]!.signature.value = (v[0] === 'a' ? 'b' : 'a') + v.slice(1);
     await expect(verifyComponent(descriptorSet(flipped, set.all.slice(1)), { ...opts, keys: [{ signature: 'acme', publicKey: keys.publicKey }] })).rejects.toBeInstanceOf(SignatureInvalidError);
     const sig = structuredClone(set.root);
-    sig.signatures[0]!.signature = { algorithm: 'sigstore', mediaType: 'application/vnd.ocm.signature.sigstore', value: 'e30=' };
+    sig.signatures[0]!.signature = { algorithm: 'sigstore', mediaType: MediaType.SignatureSigstore, value: 'e30=' };
     const e = await verifyComponent(descriptorSet(sig, set.all.slice(1)), { ...opts, keys: [{ signature: 'acme', publicKey: keys.publicKey }] }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SignatureInvalidError);
     expect((e as Error).message).toMatch(/signature "acme" of .* is invalid: the sigstore signature value holds no Rekor log entry/);
@@ -210,7 +212,7 @@ describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
     const main = sha256Hex(manifest);
     const set = await packed(
       {
-        'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
+        'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.ImageManifest, digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         [`blobs/sha256/${main}`]: manifest,
         [`blobs/sha256/${configHex}`]: config,
