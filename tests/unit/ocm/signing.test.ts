@@ -14,36 +14,22 @@ import {
   descriptorSet,
   DigestMismatchError,
   fetchWithReferences,
-  openRepository,
   parseComponentDescriptor,
   signComponent,
   signDigest,
   SignatureInvalidError,
   verifyComponent,
   verifySignatureValue,
-  writeCtfDirectory,
-  type ComponentRepository,
 } from '../../../shared/ocm/index.js';
-import { APP, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP } from '../../fixtures/ocm/sample.js';
 import { rsaKeys } from '../../support/components.js';
 import { TESTDATA } from './testdata.js';
+import { signedSampleCtf } from './signed-sample.js';
 
 const run = promisify(execFile);
 const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 
-let dir: string;
-let repo: ComponentRepository;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ocm-signing-test-'));
-  const g = await sampleGraph({ privateKey: keys.privateKey });
-  await writeCtfDirectory(join(dir, 'ctf'), g.cvs);
-  repo = await openRepository({ type: 'CommonTransportFormat', filePath: join(dir, 'ctf') });
-});
-afterAll(async () => {
-  await repo.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const sample = signedSampleCtf(keys.privateKey);
 
 describe('compat-rsa golden signature', () => {
   const d = join(TESTDATA, 'signed/compat-rsa');
@@ -87,7 +73,7 @@ describe('PEM signatures with certificate chains', () => {
 
   it('verifies against the root CA, checks the issuer, rejects a foreign root and a wrong issuer', async () => {
     const chain = (await readFile(join(pki, 'leaf.pem'), 'utf8')) + (await readFile(join(pki, 'int.pem'), 'utf8'));
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.1.0' });
     const signed = await signComponent(set, { signatureName: 'pem', privateKey: await readFile(join(pki, 'leaf.key')), certificateChain: chain });
     const sig = signed.root.signatures.find((s) => s.name === 'pem')!;
     expect(sig.signature.mediaType).toBe('application/x-pem-file');

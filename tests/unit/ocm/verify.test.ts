@@ -1,7 +1,6 @@
-import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   descriptorSet,
   DigestMismatchError,
@@ -20,7 +19,6 @@ import {
   DowngradeError,
   DOWNGRADABLE_LABEL,
   type ComponentDescriptor,
-  type ComponentRepository,
   type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
@@ -31,36 +29,25 @@ import { rsaKeys } from '../../support/components.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
 import { component } from './component.js';
 import { MediaType } from '../../../shared/oci/media-types.js';
+import { signedSampleCtf } from './signed-sample.js';
 
 const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 const otherKeys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
-let dir: string;
-let repo: ComponentRepository;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ocm-verify-test-'));
-  const g = await sampleGraph({ privateKey: keys.privateKey });
-  await writeCtfDirectory(join(dir, 'ctf'), g.cvs);
-  repo = await openRepository({ type: 'CommonTransportFormat', filePath: join(dir, 'ctf') });
-});
-afterAll(async () => {
-  await repo.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const sample = signedSampleCtf(keys.privateKey);
 
 describe('sign + verify a component graph (CTF written by our writer)', () => {
   it('resolves, fetches references once, and verifies references, resources, digest and signature', async () => {
-    const { version, descriptor } = await resolveComponentVersion(repo, APP, { semver: '>=1.0.0' });
+    const { version, descriptor } = await resolveComponentVersion(sample.repo, APP, { semver: '>=1.0.0' });
     expect(version).toBe('1.1.0');
-    const set = await fetchWithReferences(repo, descriptor);
+    const set = await fetchWithReferences(sample.repo, descriptor);
     expect(set.all.map((c) => `${c.name}:${c.version}`)).toEqual([`${APP}:1.1.0`, `${BASE}:1.0.0`]);
-    const res = await verifyComponent(set, { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access: { repository: repo } });
+    const res = await verifyComponent(set, { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access: { repository: sample.repo } });
     expect(res).toMatchObject({ component: APP, version: '1.1.0', referencesChecked: 1, resourcesChecked: 4 });
     expect(res.digest.normalisationAlgorithm).toBe('jsonNormalisation/v3');
   });
 
   it('RSASSA-PSS and jsonNormalisation/v1 signatures verify too', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.0.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.0.0' });
     const signed = await signComponent(set, { signatureName: 'pss', privateKey: keys.privateKey, algorithm: 'RSASSA-PSS' });
     const res = await verifyComponent(signed, { keys: [{ signature: 'pss', publicKey: keys.publicKey }, { signature: 'acme', publicKey: keys.publicKey }], skipResourceDigests: true });
     expect(res.signatures.map((s) => s.algorithm)).toEqual(['RSASSA-PSS', 'RSASSA-PKCS1-V1_5']);
@@ -72,7 +59,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('wrong key, missing signature, no keys, bad value, empty sigstore value: typed errors', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.1.0' });
     const opts = { skipResourceDigests: true };
     await expect(verifyComponent(set, { ...opts, keys: [{ signature: 'acme', publicKey: otherKeys.publicKey }] })).rejects.toBeInstanceOf(SignatureInvalidError);
     await expect(verifyComponent(set, { ...opts, keys: [{ signature: 'nope', publicKey: keys.publicKey }] })).rejects.toBeInstanceOf(SignatureMissingError);
@@ -89,7 +76,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('a tampered descriptor, reference or resource is rejected', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.1.0' });
     const key = [{ signature: 'acme', publicKey: keys.publicKey }];
     // root changed after signing
     const root = structuredClone(set.root);
@@ -101,7 +88,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     await expect(verifyComponent(descriptorSet(set.root, [base]), { keys: key, skipResourceDigests: true })).rejects.toThrow(/component reference "base"/);
     // resource bytes changed in storage
     const g = await sampleGraph({ privateKey: keys.privateKey });
-    const d2 = join(dir, 'tampered');
+    const d2 = join(sample.dir, 'tampered');
     await writeCtfDirectory(d2, g.cvs);
     const cfg = g.base.descriptor.resources[0]!.access!['localReference'] as string;
     const f = join(d2, 'blobs', cfg.replace(':', '.'));
@@ -117,7 +104,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
 
   it('reference cycles: fetch terminates (each version once), verification reports the cycle', async () => {
     const mk = (name: string, ref: string): ComponentDescriptor => component(name, { references: [{ name: 'ref', componentName: ref, version: '1.0.0' }] });
-    const d3 = join(dir, 'cycle');
+    const d3 = join(sample.dir, 'cycle');
     await writeCtfDirectory(d3, [{ descriptor: mk('acme.org/a', 'acme.org/b') }, { descriptor: mk('acme.org/b', 'acme.org/a') }]);
     const r3 = await openRepository({ type: 'CommonTransportFormat', filePath: d3 });
     const set = await fetchWithReferences(r3, { name: 'acme.org/a', version: '1.0.0' });
@@ -128,9 +115,9 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('downgrade via resolveComponentVersion honours the policy and label', async () => {
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0' })).rejects.toBeInstanceOf(DowngradeError);
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Enforce' })).resolves.toMatchObject({ version: '1.0.0', downgraded: true });
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Allow' })).rejects.toThrow(DOWNGRADABLE_LABEL);
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0' })).rejects.toBeInstanceOf(DowngradeError);
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Enforce' })).resolves.toMatchObject({ version: '1.0.0', downgraded: true });
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Allow' })).rejects.toThrow(DOWNGRADABLE_LABEL);
   });
 });
 
@@ -152,7 +139,7 @@ describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
     const lb = await localBlobResource({ name: 'img', version: '1.0.0', type: 'ociImage' }, { mediaType: 'application/vnd.oci.image.manifest.v1+tar+gzip', data: set });
     const good: Resource = { ...lb.resource, digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: main } };
     const owner: ComponentDescriptor = { schemaVersion: 'v2', name: 'acme.org/set', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [good], signatures: [] };
-    const d = join(dir, 'artifact-set');
+    const d = join(sample.dir, 'artifact-set');
     await writeCtfDirectory(d, [{ descriptor: owner, blobs: [lb.blob] }]);
     const r = await openRepository({ type: 'CommonTransportFormat', filePath: d });
     const a = await openResourceAccess(owner, good, { repository: r });
