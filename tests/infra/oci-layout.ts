@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../support/digest.js';
+import { MediaType } from '../../shared/oci/media-types.js';
 
 export interface OciLayout {
   dir: string;
@@ -32,10 +33,10 @@ export async function writeOciLayout(dir: string, opts: { tag?: string; layerByt
   const manifestBytes = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      artifactType: 'application/vnd.ocm.software.snapshot.v1',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+      mediaType: MediaType.ImageManifest,
+      artifactType: MediaType.SnapshotArtifact,
+      config: { mediaType: MediaType.Empty, digest: configDigest, size: config.length },
+      layers: [{ mediaType: MediaType.Layer, digest: layerDigest, size: layer.length }],
     }),
   );
   const manifestDigest = await put(manifestBytes);
@@ -46,7 +47,7 @@ export async function writeOciLayout(dir: string, opts: { tag?: string; layerByt
       schemaVersion: 2,
       manifests: [
         {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          mediaType: MediaType.ImageManifest,
           digest: manifestDigest,
           size: manifestBytes.length,
           annotations: { 'org.opencontainers.image.ref.name': tag },

@@ -63,7 +63,7 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
   );
   const manifests = await localBlobResource(
     { name: 'manifests', version: opts.version, type: 'blob' },
-    { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', data: opts.manifests ?? (await manifestsTar(opts.version)) },
+    { mediaType: MediaType.LayerGzip, data: opts.manifests ?? (await manifestsTar(opts.version)) },
   );
   const resources: Resource[] = [chart.resource, manifests.resource];
   const blobs = [chart.blob, manifests.blob];
@@ -113,10 +113,14 @@ export async function componentVersion(opts: BuildOptions): Promise<ComponentVer
   return { descriptor, blobs };
 }
 
-export function rsaKeys(): { privateKey: string; publicKey: string } {
+/**
+ * A fresh RSA key pair as PEM: the public key as SPKI, the private key as PKCS#8 (`BEGIN PRIVATE KEY`) or, for the
+ * places that show the OCM CLI's own format, PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+ */
+export function rsaKeys(opts: { privateKeyEncoding?: 'pkcs8' | 'pkcs1' } = {}): { privateKey: string; publicKey: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    privateKey: privateKey.export({ type: opts.privateKeyEncoding ?? 'pkcs8', format: 'pem' }).toString(),
     publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };
 }

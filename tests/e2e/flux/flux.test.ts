@@ -297,7 +297,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       const manifest = {
         schemaVersion: 2,
         mediaType: MediaType.ImageManifest,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(empty), size: empty.length },
+        config: { mediaType: MediaType.Empty, digest: sha256(empty), size: empty.length },
         layers: [{ mediaType: snap.spec!.blob.mediaType, digest: sha256(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;

@@ -16,8 +16,9 @@ import { retry429 } from '../../support/eventing-driver.js';
 import { REPLICAS_RULE } from '../../support/podinfo.js';
 import { isReady, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
-import { GROUP, VERSION } from '../stages/env.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 import { PLURALS } from '../../../shared/kube/index.js';
+import { ManifestAcceptTypes } from '../../../shared/oci/media-types.js';
 
 export const KINDS = Object.keys(PLURALS);
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -193,11 +194,7 @@ async function blobDigest(reg: RegistryAccess, repository: string, digest: strin
   return { status: 200, digest: `sha256:${h.digest('hex')}`, size };
 }
 
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+const MANIFEST_TYPES = ManifestAcceptTypes.join(', ');
 
 /**
  * For every Ready Snapshot: its manifest is in the registry and hashes to spec.digest, and its layer is there

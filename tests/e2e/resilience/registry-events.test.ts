@@ -14,6 +14,7 @@ import type { ChaosBroker } from './broker.js';
 import { Cluster, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import type { FunctionProcess } from './functions.js';
 import { errorLogs, startOwnZotPipeline, type OwnZotPipeline } from './rig.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const PRODUCERS = ['descriptor', 'resource', 'configure'];
 
@@ -94,12 +95,12 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
     expect(await send('POST', `blobs/uploads/?digest=${empty}`, { 'content-type': 'application/octet-stream' }, Buffer.from('{}'))).toBe(201);
     const manifest = JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: MediaType.ImageManifest,
       artifactType: 'application/vnd.ocm-knative.test',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
-      layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 }],
+      config: { mediaType: MediaType.Empty, digest: empty, size: 2 },
+      layers: [{ mediaType: MediaType.Empty, digest: empty, size: 2 }],
     });
-    expect(await send('PUT', 'manifests/stale', { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)).toBe(201);
+    expect(await send('PUT', 'manifests/stale', { 'content-type': MediaType.ImageManifest }, manifest)).toBe(201);
     const seen = Object.fromEntries(PRODUCERS.map((p) => [p, registryEventLines(p).length]));
     expect(await send('DELETE', 'manifests/stale', {})).toBe(202);
     await waitFor('each producer to answer the event', async () => PRODUCERS.every((p) => registryEventLines(p).length > seen[p]!), 30_000);

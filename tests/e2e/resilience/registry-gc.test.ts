@@ -18,6 +18,7 @@ import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
 import { startOwnZotPipeline, type OwnZotPipeline } from './rig.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /** the shipped GC and retention, only faster */
 function shortDelays(cfg: ZotConfig): void {
@@ -78,7 +79,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const repo = resource.spec!.repository;
     const manifest = await request(`${reg.url}/v2/${repo}/manifests/${resource.spec!.digest}`, {
       dispatcher: reg.dispatcher as Dispatcher,
-      headers: { authorization: pushAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: pushAuth, accept: MediaType.ImageManifest },
     });
     const bytes = Buffer.from(await manifest.body.arrayBuffer());
     const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
@@ -87,7 +88,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       const res = await request(`${reg.url}/v2/${repo}/manifests/${ref}`, {
         method: 'PUT',
         dispatcher: reg.dispatcher as Dispatcher,
-        headers: { authorization: pushAuth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        headers: { authorization: pushAuth, 'content-type': MediaType.ImageManifest },
         body,
       });
       await res.body.dump();

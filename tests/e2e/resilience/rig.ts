@@ -20,11 +20,12 @@ import type { ZotEndpoint } from '../../infra/services.js';
 import { startZot, ZOT_USERS, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
 import { freePort } from '../../support/free-port.js';
 import { componentVersion } from '../../support/components.js';
-import { GROUP, VERSION } from '../stages/env.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 import { ChaosBroker, type DeliveryMode } from './broker.js';
 import { PLURALS } from '../../../shared/kube/index.js';
 import { Cluster, createStandardPipeline, registryAccess, STANDARD_COUNT, STANDARD_KINDS, type RegistryAccess } from './cluster.js';
 import { startFunctions, STAGE_KINDS, type FunctionProcess, type LogLine } from './functions.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 export async function logDir(name: string): Promise<string> {
   const dir = join(services().workDir, 'resilience', `${name}-${randomBytes(3).toString('hex')}`);
@@ -59,7 +60,7 @@ export async function bigBlobSource(prefix: string, size: number): Promise<strin
   const base = sourceBaseUrl(prefix);
   const big = await localBlobResource(
     { name: 'big', version: '1.0.0', type: 'blob' },
-    { mediaType: 'application/octet-stream', data: randomBytes(size) },
+    { mediaType: MediaType.OctetStream, data: randomBytes(size) },
   );
   const descriptor: ComponentDescriptor = {
     schemaVersion: 'v2',
@@ -191,7 +192,7 @@ export async function startOwnZotPipeline(
         const res = await request(`${reg.url}/v2/${repository}/manifests/${ref}`, {
           method,
           dispatcher: reg.dispatcher as Dispatcher,
-          headers: { authorization: pushAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
+          headers: { authorization: pushAuth, accept: MediaType.ImageManifest },
         });
         await res.body.dump();
         return res.statusCode;

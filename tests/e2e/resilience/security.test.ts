@@ -21,6 +21,7 @@ import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, regist
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, watchNamespace, zotAccess } from './rig.js';
 import { TEST_EGRESS_ALLOW } from '../../infra/egress.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 describe('resilience: registry over TLS with auth, and no credential leaks', () => {
   let fns: Record<string, FunctionProcess>;
@@ -152,7 +153,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
     const copied = await request(`${tls.url}/v2/published-${c.namespace}/manifests/manifests/${(snap?.spec as { digest: string }).digest}`, {
       dispatcher: reg.dispatcher!,
       method: 'HEAD',
-      headers: { authorization: reg.authorization!, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: reg.authorization!, accept: MediaType.ImageManifest },
     });
     await copied.body.dump();
     expect(copied.statusCode).toBe(200);

@@ -29,10 +29,8 @@ import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
 import { EventingDriver, retry429 } from '../../support/eventing-driver.js';
 import { answersOk, waitFor } from '../../support/wait.js';
 
-export { GROUP, VERSION };
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const OUR_PLURALS = Object.values(PLURALS);
 
 let crdsInstalled: Promise<unknown> | undefined;
 

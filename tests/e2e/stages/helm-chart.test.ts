@@ -80,6 +80,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
 
     const cfgSnap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
     expect(isReadyNow(cfgSnap)).toBe(true);
+    // the literals below on purpose: they assert the wire values Helm and Flux read, not our constants
     expect(cfgSnap.spec).toMatchObject({
       repository: `${p.namespace}/configuration/chart`,
       tag: '1.0.0',
@@ -107,6 +108,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     const env = p.registry.toolEnv;
     const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}:1.0.0`], { env });
     const manifest = JSON.parse(manifestJson) as { config: { mediaType: string }; layers: Array<{ mediaType: string }> };
+    // literal on purpose: the wire value crane shows a Helm client
     expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
     expect(manifest.layers).toHaveLength(1);
     expect(manifest.layers[0]!.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');

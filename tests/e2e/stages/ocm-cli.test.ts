@@ -12,14 +12,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
-import { rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } from '../../fixtures/ocm/cli-made.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { startPipeline, type Pipeline } from './env.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
-const HELM_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 describe('e2e: OCM-CLI-made component versions through the function mains', () => {
   let p: Pipeline;
@@ -97,10 +97,10 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
     // the configured chart in zot, as Flux's OCIRepository names it, renders with helm
     const env = p.registry.toolEnv;
     const chartSnap = (await p.get('Snapshot', `configuration-${name('chart')}`)) as SnapshotObject;
-    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: HELM_LAYER, operation: 'copy' } });
+    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' } });
     const ref = `${p.registry.host}/${chartSnap.spec!.repository}`;
     const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}@${chartSnap.spec!.digest}`], { env });
-    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === HELM_LAYER);
+    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === MediaType.HelmChart);
     expect(layer, manifestJson).toBeDefined();
     const { stdout: tgz } = await run(s.bin.crane, ['blob', `${ref}@${layer!.digest}`], { env, encoding: 'buffer', maxBuffer: 64 << 20 });
     const tgzPath = join(await mkdtemp(join(work, 'chart-')), 'chart.tgz');
@@ -142,7 +142,7 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
       repositoryRef: { name: 'src-wrong-key' },
       component: APP_CLI,
       semver: '1.0.0',
-      verify: [{ signature: 'acme', value: rsaKeyPair().publicKey }],
+      verify: [{ signature: 'acme', value: rsaKeys().publicKey }],
     });
     // RepositoryIsNotReady first, until the OCMRepository is Ready
     const failed = await waitFor(

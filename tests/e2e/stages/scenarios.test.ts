@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
+import { MediaType, RegistryClient } from '../../../shared/oci/index.js';
 import { descriptorSet, pushComponentVersion, registryConnector, signComponent } from '../../../shared/ocm/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
@@ -15,6 +15,7 @@ import { componentVersion, rsaKeys, sign } from '../../support/components.js';
 import { isReadyNow, ready } from '../../support/ready.js';
 import { waitFor } from '../../support/wait.js';
 import { startPipeline, type Pipeline } from './env.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 const run = promisify(execFile);
 
@@ -26,20 +27,13 @@ async function pushImageIndex(repository: string, tag: string): Promise<{ refere
     const repo = client.repository(repository);
     const children: { digest: string; size: number; arch: string }[] = [];
     for (const arch of ['amd64', 'arm64']) {
-      const layer = Buffer.from(`layer for ${arch} ${tag}`);
-      const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-      await repo.blobs.push({ digest: digestOf(layer), size: layer.length }, bufferSource(layer));
-      await repo.blobs.push({ digest: digestOf(config), size: config.length }, bufferSource(config));
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageManifest,
-          config: { mediaType: MediaType.ImageConfig, digest: digestOf(config), size: config.length },
-          layers: [{ mediaType: MediaType.Layer, digest: digestOf(layer), size: layer.length }],
-        }),
-      );
-      const d = await repo.manifests.push(manifest, MediaType.ImageManifest);
-      children.push({ digest: d.digest, size: manifest.length, arch });
+      const d = await pushSingleLayerManifest(repo, {
+        config: Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })),
+        configMediaType: MediaType.ImageConfig,
+        layer: Buffer.from(`layer for ${arch} ${tag}`),
+        layerMediaType: MediaType.Layer,
+      });
+      children.push({ ...d, arch });
     }
     const index = Buffer.from(
       JSON.stringify({
@@ -84,6 +78,7 @@ describe('e2e scenarios 2-7', () => {
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     expect(repo.spec).toMatchObject({
       ref: { digest: snap.spec!.digest },
+      // literal on purpose: the wire value Flux's layerSelector matches
       layerSelector: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', operation: 'extract' },
     });
     // what Flux's extract does: the layer is tar+gzip holding the configured manifest
@@ -270,6 +265,7 @@ describe('e2e scenarios 2-7', () => {
     await p.create('Resource', 'private-chart', { componentRef: { name: 'private' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await waitFor('Resource private-chart', async () => isReadyNow(await p.get('Resource', 'private-chart')));
     const snap = (await p.get('Snapshot', 'resource-private-chart')) as SnapshotObject;
+    // literal on purpose: the wire value of a Helm chart layer
     expect(snap.spec).toMatchObject({ tag: '4.0.0', blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' } });
     // the credentials never show up in status
     expect(JSON.stringify(await p.get('OCMRepository', 'private'))).not.toContain(tls.password);

@@ -30,7 +30,7 @@ import {
   validRepository,
   validResource,
   validSnapshot,
-} from '../../unit/kube/corpus.js';
+} from '../../fixtures/kube/corpus.js';
 import { functionKubeConfig, installShippedRbac, TENANT_NAMESPACE, type Identity } from './rbac-fixture.js';
 import { GROUP, VERSION } from '../../../shared/kube/index.js';
 

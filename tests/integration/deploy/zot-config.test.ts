@@ -22,6 +22,7 @@ import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js
 import { withTenant } from '../../../functions/runner/tenant.js';
 import { startZot, ZOT_TENANT } from '../../infra/zot.js';
 import { describeConnectionError, digestFile, fileSource, RegistryClient } from '../../../shared/oci/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(zotConfigSchema);
@@ -128,7 +129,7 @@ describe('zot runs with this config on the S3 store', () => {
     expect(pull.code, pull.stderr).toBe(0);
     const res = await request(`${zot.url}/v2/tenant-b/configuration/app/manifests/1.0.0`, {
       dispatcher: agent,
-      headers: { authorization: basic(zot.read), accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: basic(zot.read), accept: MediaType.ImageManifest },
     });
     await res.body.dump();
     expect(res.statusCode).toBe(403);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { writeOciLayout } from '../../infra/oci-layout.js';
 import { services } from '../../infra/services.js';
 import { sha256 } from '../../support/digest.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
 
@@ -107,7 +108,7 @@ describe('registry (docker-registry 2.8)', () => {
       const res = await request(`${reg.url}/v2/infra/tls/manifests/${layout.tag}`, {
         dispatcher: agent,
         headers: {
-          accept: 'application/vnd.oci.image.manifest.v1+json',
+          accept: MediaType.ImageManifest,
           authorization: `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`,
         },
       });

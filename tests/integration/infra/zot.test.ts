@@ -10,6 +10,7 @@ import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { readShippedZotConfig, renderZotConfig, startZot, type RunningZot } from '../../infra/zot.js';
 import { sha256 } from '../../support/digest.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /** JSON paths whose values differ between a and b */
 function changedPaths(a: unknown, b: unknown, path = ''): string[] {
@@ -92,7 +93,7 @@ describe('zot starter (tests/infra/zot.ts)', () => {
         const res = await request(`${zot2.endpoint.url}/v2/restart/demo/manifests/${push}`, {
           method: 'HEAD',
           dispatcher: agent,
-          headers: { authorization: basic(zot2.endpoint.push), accept: 'application/vnd.oci.image.manifest.v1+json' },
+          headers: { authorization: basic(zot2.endpoint.push), accept: MediaType.ImageManifest },
         });
         await res.body.dump();
         expect(res.statusCode).toBe(200);
@@ -123,16 +124,16 @@ async function pushSmall(url: string, agent: Agent, creds: { username: string; p
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: MediaType.ImageManifest,
       artifactType: 'application/vnd.ocm-knative.test',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/octet-stream', digest: sha256(layer), size: layer.length }],
+      config: { mediaType: MediaType.Empty, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: MediaType.OctetStream, digest: sha256(layer), size: layer.length }],
     }),
   );
   const res = await request(`${url}/v2/restart/demo/manifests/1`, {
     method: 'PUT',
     dispatcher: agent,
-    headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    headers: { ...auth, 'content-type': MediaType.ImageManifest },
     body: manifest,
   });
   await res.body.dump();

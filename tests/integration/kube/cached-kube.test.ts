@@ -12,7 +12,7 @@ import { KubeClient, revision, WatchCache, type Component } from '../../../share
 import type { ComponentObject, KubeObject, KubePort, ObjectKey, Stage } from '../../../shared/ports/index.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
 import { createObject, getObject } from '../../support/kube-objects.js';
-import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
+import { validComponent, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 let admin: KubeClient;

@@ -29,7 +29,7 @@ import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra
 import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
-import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
+import { validComponent, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 /** a finalizer of this test's own (the functions' is SNAPSHOT_FINALIZER, on Snapshots) */

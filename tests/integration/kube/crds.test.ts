@@ -1,5 +1,5 @@
 /**
- * Our CRDs in a real kube-apiserver: they install, the objects in tests/unit/kube/corpus.ts are accepted
+ * Our CRDs in a real kube-apiserver: they install, the objects in tests/fixtures/kube/corpus.ts are accepted
  * (with the same defaults admitObject applies) or rejected with the message a user needs, at the same
  * field paths our local validation reports: proof that the runner and the cluster agree.
  */
@@ -14,7 +14,7 @@ import { admitObject, gvrOf, InvalidError, KubeClient, KINDS, toKubeError, valid
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
-import { DEFAULTS, getPath, INVALID, VALID, validSnapshot } from '../../unit/kube/corpus.js';
+import { DEFAULTS, getPath, INVALID, VALID, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const CRD_DIR = resolve(import.meta.dirname, '../../../knative/crds');
 const run = promisify(execFile);

@@ -17,11 +17,12 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, rsaKeyPair, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { APP, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 
 let svc: Services;
 const opened: ClosableConnector[] = [];
-const keys = rsaKeyPair();
+const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 
 function connectorWith(password: string): ClosableConnector {
   const tls = svc.registry.tls;

@@ -107,6 +107,7 @@ async function layerFile(repository: string, digest: string, name: string): Prom
 /** `helm template` of the chart layer of a Helm OCI artifact in the test registry. */
 async function renderChart(repository: string, digest: string): Promise<string> {
   const manifest = await manifestOf(repository, digest);
+  // literals on purpose: the wire values a Helm client reads
   expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
   const layer = manifest.layers.find((l) => l.mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
   expect(layer, JSON.stringify(manifest)).toBeDefined();

@@ -32,7 +32,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ready } from '../../support/ready.js';
-import { harness, NS } from '../../unit/functions/harness.js';
+import { harness, NS } from '../../support/stage-harness.js';
 
 const run = promisify(execFile);
 const COMPONENT = 'acme.org/signed';

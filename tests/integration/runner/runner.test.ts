@@ -97,6 +97,7 @@ describe('ocm-knative run on the bundled example', () => {
 
   it('the configured Helm snapshot is a valid chart with the substituted and localized values', async () => {
     const chart = first.objects.find((o) => o.kind === 'Configuration' && o.name === 'podinfo-chart')!.snapshot!;
+    // literal on purpose: the wire value of a Helm chart layer
     expect(chart.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
     const dest = await tmp();
     const { bin: tools } = services();

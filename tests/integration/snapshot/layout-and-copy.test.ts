@@ -6,7 +6,7 @@ import { MediaType, type ImageIndex } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, RegistryStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
 import { sha256 } from '../../support/digest.js';
-import { helmChartTgz } from '../../unit/snapshot/helpers.js';
+import { minimalChart } from '../../support/charts.js';
 import { randomFile, repoName, tool } from '../oci/helpers.js';
 
 describe('LayoutStore read by skopeo/oras; whole-artifact copy registry <-> layout', () => {
@@ -53,7 +53,7 @@ describe('LayoutStore read by skopeo/oras; whole-artifact copy registry <-> layo
   });
 
   it('copies a Helm chart artifact layout -> registry -> layout; helm media types and digests survive', async () => {
-    const chart = await helmChartTgz('demo', '1.2.3');
+    const chart = await minimalChart('demo', '1.2.3');
     const pushed = await layout.pushArtifact('default/resource/chart', {
       content: { stream: Readable.from([chart]) },
       mediaType: MediaType.HelmChart,

@@ -15,7 +15,7 @@ import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
 import { freePort } from '../../support/free-port.js';
 import { answersOk, waitFor } from '../../support/wait.js';
-import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
+import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 let kube: KubeClient;

@@ -205,6 +205,7 @@ describe('ConfigureEngine port', () => {
       const content = await readFile(out.path);
       expect(out.digest).toBe(sha256(content));
       expect(out.size).toBe(content.length);
+      // literal on purpose: the wire value of a Helm chart layer
       expect(out.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
       expect((await files(content)).get('podinfo/values.yaml')).toContain('tag: 7.0.0');
       await out.dispose();

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { componentVersion } from '../../support/components.js';
 import { ready } from '../../support/ready.js';
-import { harness } from './harness.js';
+import { harness } from '../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

@@ -4,11 +4,12 @@ import type { PackEntry } from '../../../shared/archive/index.js';
 import type { LocalBlob } from '../../../shared/ports/index.js';
 import { blobFromBytes } from '../../../shared/stagekit/temp.js';
 import { packed } from '../../support/tar.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 describe('the LayerText adapter', () => {
   const blobs: LocalBlob[] = [];
   const layer = async (entries: PackEntry[]) => {
-    const blob = await blobFromBytes(await packed(entries), 'application/vnd.oci.image.layer.v1.tar+gzip', 'layer.tgz');
+    const blob = await blobFromBytes(await packed(entries), MediaType.LayerGzip, 'layer.tgz');
     blobs.push(blob);
     return blob;
   };

@@ -5,7 +5,7 @@ import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/
 import { componentVersion } from '../../support/components.js';
 import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { ready } from '../../support/ready.js';
-import { harness } from './harness.js';
+import { harness } from '../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Hint, SnapshotObject, StageResult } from '../../../shared/ports/index.js';
 import { componentVersion } from '../../support/components.js';
 import { ready } from '../../support/ready.js';
-import { NS, harness } from './harness.js';
+import { NS, harness } from '../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

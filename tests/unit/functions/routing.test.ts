@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { BadEventError, type Hint } from '../../../shared/ports/index.js';
 import { snapshotOwnerFromHint } from '../../../shared/stagekit/hints.js';
-import { harness } from './harness.js';
+import { harness } from '../../support/stage-harness.js';
 
 describe('routing', () => {
   const snap = (name: string, owner?: string): Hint => ({

@@ -15,7 +15,7 @@ import {
 } from '../../../shared/kube/index.js';
 import { ownerReference } from '../../../shared/stagekit/snapshots.js';
 import { snapshotName } from '../../../shared/stagekit/names.js';
-import { validComponent } from './corpus.js';
+import { validComponent } from '../../fixtures/kube/corpus.js';
 
 /** RFC 7386 apply, to check mergePatch against */
 function applyMergePatch(target: unknown, patch: unknown): unknown {

@@ -14,7 +14,7 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { registryHost } from '../../../shared/oci/index.js';
-import { helmChartTgz } from '../../fixtures/ocm/sample.js';
+import { sampleChart } from '../../fixtures/ocm/sample.js';
 import { component } from './component.js';
 
 describe('image references', () => {
@@ -56,7 +56,7 @@ describe('access methods', () => {
     let url: string;
     let chart: Buffer;
     beforeAll(async () => {
-      chart = await helmChartTgz('0.1.0');
+      chart = await sampleChart('0.1.0');
       const sha = createHash('sha256').update(chart).digest('hex');
       server = createServer((req, res) => {
         if (req.url === '/charts/index.yaml') {

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { digestOf, InvalidArgumentError, MediaType, type ImageManifest } from '../../../shared/oci/index.js';
 import { buildArtifact, sniffFormat, type ArtifactInput } from '../../../shared/snapshot/index.js';
 import { tarOf } from '../../support/tar.js';
-import { helmChartTgz, scratch } from './helpers.js';
+import { minimalChart } from '../../support/charts.js';
+import { scratch } from './helpers.js';
 
 async function entriesOf(tgz: Buffer): Promise<tar.Header[]> {
   const ex = tar.extract();
@@ -81,7 +82,7 @@ describe('buildArtifact', () => {
 
   it('builds a Helm chart artifact: helm config from Chart.yaml, helm layer type, chart version as tag', async () => {
     const built = await buildArtifact({
-      content: { stream: Readable.from([await helmChartTgz()]) },
+      content: { stream: Readable.from([await minimalChart()]) },
       mediaType: MediaType.HelmChart,
       name: 'chart',
     });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseComponent } from '../../../../functions/descriptor/spec.js';
 import { API_VERSION, type ComponentObject, type OCMRepositoryObject, type SnapshotObject } from '../../../../shared/ports/index.js';
 import { componentVersion } from '../../../support/components.js';
-import { NS, harness } from '../harness.js';
+import { NS, harness } from '../../../support/stage-harness.js';
 import { ready } from '../../../support/ready.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

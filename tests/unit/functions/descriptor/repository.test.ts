@@ -4,7 +4,7 @@ import { reconcileRepository, repositoryAccess } from '../../../../functions/des
 import { Reason, type OCMRepositoryObject } from '../../../../shared/ports/index.js';
 import { componentVersion } from '../../../support/components.js';
 import { ready } from '../../../support/ready.js';
-import { NS, harness } from '../harness.js';
+import { NS, harness } from '../../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 const key = { kind: 'OCMRepository' as const, namespace: NS, name: 'repo' };

@@ -10,7 +10,7 @@ import { descriptorSet, signComponent, type ComponentVersionInput } from '../../
 import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../../fixtures/ocm/pki.js';
 import { sigstoreSignature } from '../../../fixtures/ocm/sigstore.js';
 import { componentVersion } from '../../../support/components.js';
-import { harness, NS } from '../harness.js';
+import { harness, NS } from '../../../support/stage-harness.js';
 import { ready } from '../../../support/ready.js';
 
 type H = Awaited<ReturnType<typeof harness>>;

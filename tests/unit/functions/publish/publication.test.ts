@@ -10,7 +10,7 @@ import { Reason, type ObjectFailure, type OCIRepositoryObject, type PublicationO
 import { parseSource } from '../../../../functions/publish/publication.js';
 import { REQUESTED_AT } from '../../../../shared/stagekit/interval.js';
 import { componentVersion } from '../../../support/components.js';
-import { harness, NS } from '../harness.js';
+import { harness, NS } from '../../../support/stage-harness.js';
 
 const p256 = (): CosignSigner =>
   new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());

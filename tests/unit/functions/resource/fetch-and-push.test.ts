@@ -12,7 +12,7 @@ import { localBlobResource, type ComponentDescriptor, type Resource } from '../.
 import type { SnapshotObject } from '../../../../shared/ports/index.js';
 import { artifactSet, image, type SetOptions } from '../../ocm/artifact-sets.js';
 import { COMPONENT, helmChart } from '../../../support/components.js';
-import { harness } from '../harness.js';
+import { harness } from '../../../support/stage-harness.js';
 import { ready } from '../../../support/ready.js';
 import { sha256 } from '../../../support/digest.js';
 

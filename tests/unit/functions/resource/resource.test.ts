@@ -8,7 +8,7 @@ import { layerText } from '../../../../functions/adapters/layer-text.js';
 import { ocmSourceAdapter } from '../../../../functions/adapters/ocm-source.js';
 import { TransientError, type ArtifactStore, type SnapshotObject } from '../../../../shared/ports/index.js';
 import { componentVersion } from '../../../support/components.js';
-import { NS, harness } from '../harness.js';
+import { NS, harness } from '../../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 

@@ -2,16 +2,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactStoreAdapter, type ArtifactStoreAdapterOptions } from '../../../functions/adapters/artifact-store.js';
-import { MemoryKube, crdValidation } from '../../../functions/adapters/memory-kube.js';
-import { ocmSourceAdapter } from '../../../functions/adapters/ocm-source.js';
-import { createStages } from '../../../functions/stages.js';
-import { createConfigureEngine } from '../../../shared/configure/index.js';
-import { writeCtfDirectory, type ComponentVersionInput } from '../../../shared/ocm/index.js';
-import { API_VERSION, type Hint, type KubeObject, type StageResult } from '../../../shared/ports/index.js';
-import { DEFAULT_INTERVAL_MS } from '../../../shared/stagekit/interval.js';
-import { LayoutStore } from '../../../shared/snapshot/index.js';
-import { InProcessBus, type BusOptions } from '../../../functions/runner/bus.js';
+import { artifactStoreAdapter, type ArtifactStoreAdapterOptions } from '../../functions/adapters/artifact-store.js';
+import { MemoryKube, crdValidation } from '../../functions/adapters/memory-kube.js';
+import { ocmSourceAdapter } from '../../functions/adapters/ocm-source.js';
+import { createStages } from '../../functions/stages.js';
+import { createConfigureEngine } from '../../shared/configure/index.js';
+import { writeCtfDirectory, type ComponentVersionInput } from '../../shared/ocm/index.js';
+import { API_VERSION, type Hint, type KubeObject, type StageResult } from '../../shared/ports/index.js';
+import { DEFAULT_INTERVAL_MS } from '../../shared/stagekit/interval.js';
+import { LayoutStore } from '../../shared/snapshot/index.js';
+import { InProcessBus, type BusOptions } from '../../functions/runner/bus.js';
 
 export const NS = 'team-a';
 
