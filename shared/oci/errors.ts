@@ -43,8 +43,14 @@ export class DigestMismatchError extends OciError {
     readonly what: string,
     readonly expected: string,
     readonly actual: string,
+    message = `${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`,
   ) {
-    super(`${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`);
+    super(message);
+  }
+
+  /** Content of the wrong length where a digest pinned it: the same verification failure, said in bytes. */
+  static ofSize(what: string, expected: number, actual: number): DigestMismatchError {
+    return new DigestMismatchError(what, String(expected), String(actual), `${what}: size mismatch, expected ${expected} bytes but got ${actual}`);
   }
 }
 

@@ -34,8 +34,9 @@ describe('OCM errors', () => {
 
   it('a digest mismatch keeps what, expected and actual; a reference cycle its path; no matching version lists what there is', () => {
     const d = new DigestMismatchError('resource chart', 'sha256:aa', 'sha256:bb');
-    expect([d.code, d.what, d.expected, d.actual]).toEqual(['DigestMismatch', 'resource chart', 'sha256:aa', 'sha256:bb']);
-    expect(d.message).toBe('digest mismatch for resource chart: expected sha256:aa, got sha256:bb');
+    // one class for the OCI client and OCM (shared/oci/errors.ts), re-exported by shared/ocm
+    expect([d.name, d.what, d.expected, d.actual]).toEqual(['DigestMismatchError', 'resource chart', 'sha256:aa', 'sha256:bb']);
+    expect(d.message).toBe('resource chart: digest mismatch, expected sha256:aa but content hashes to sha256:bb');
     expect(new ReferenceCycleError(['a:1', 'b:1', 'a:1']).message).toBe('component reference cycle: a:1 -> b:1 -> a:1');
     expect(new NoMatchingVersionError('acme.org/app', '>=2.0.0', '^2\\.', []).message).toBe(
       'no version of acme.org/app matches semver ">=2.0.0" and filter /^2\\./ (available: none)',

@@ -17,7 +17,7 @@ describe('verifyingStream', () => {
 
   it('fails at the end, never a clean end, when the digest or the size differs', async () => {
     await expect(read(verifyingStream(Readable.from([data]), 'blob', sha256('other')))).rejects.toBeInstanceOf(DigestMismatchError);
-    await expect(read(verifyingStream(Readable.from([data]), 'blob', sha256(data), data.length + 1))).rejects.toThrow('digest mismatch for blob (size)');
+    await expect(read(verifyingStream(Readable.from([data]), 'blob', sha256(data), data.length + 1))).rejects.toThrow('blob: size mismatch, expected 10 bytes but got 9');
   });
 
   it("passes the source's error on", async () => {
