@@ -110,7 +110,7 @@ function isRetryable(err: unknown): boolean {
     const r = e as { code?: unknown; status?: unknown; name?: unknown };
     if (typeof r.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(r.code)) return true;
     if (typeof r.status === 'number' && (r.status === 429 || r.status >= 500)) return true;
-    if (e instanceof RegistryUnavailableError || r.name === 'TransientError') return true;
+    if (e instanceof RegistryUnavailableError || r.name === 'TransientError' || r.name === 'RetryLaterError') return true;
   }
   return false;
 }

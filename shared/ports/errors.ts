@@ -48,7 +48,7 @@ export class BadEventError extends Error {
 }
 
 /**
- * Best-effort classification of errors thrown by libraries: anything marked transient or named TransientError
+ * Best-effort classification of errors thrown by libraries: anything marked transient or named RetryLaterError
  * (shared/server's), the registry client's RegistryUnavailableError, network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
  * the registry client wrap socket errors).
  */
@@ -56,7 +56,7 @@ export function isTransient(err: unknown): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
     if (e instanceof TransientError || e instanceof RegistryUnavailableError) return true;
     const r = e as { transient?: unknown; retryable?: unknown; code?: unknown; statusCode?: unknown; status?: unknown; name?: unknown };
-    if (r.transient === true || r.retryable === true || r.name === 'TransientError') return true;
+    if (r.transient === true || r.retryable === true || r.name === 'RetryLaterError') return true;
     if (r.name === 'AbortError' || r.name === 'TimeoutError') return true;
     const code = typeof r.code === 'string' ? r.code : '';
     if (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_')) return true;
