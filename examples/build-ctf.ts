@@ -16,11 +16,11 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { listDirectory, packDirectory, packEntries } from '../shared/archive/index.js';
 import { parseChartYaml } from '../shared/configure/index.js';
+import { MediaType } from '../shared/oci/media-types.js';
 import { localBlobResource, writeCtfDirectory, type ComponentVersionInput, type LocalBlobInput } from '../shared/ocm/ctf-write.js';
 import { parseComponentDescriptor, serializeComponentDescriptor } from '../shared/ocm/descriptor.js';
 import type { ComponentDescriptor, Label, Resource, TypedSpec } from '../shared/ocm/model.js';
 
-export const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 export const EXAMPLES_DIR = dirname(fileURLToPath(import.meta.url));
 
 interface ResourceSpec {
@@ -59,7 +59,7 @@ async function blobFor(base: string, input: NonNullable<ResourceSpec['input']>):
   const path = resolve(base, input.path);
   switch (input.type) {
     case 'helm':
-      return { mediaType: HELM_CHART_MEDIA_TYPE, data: (await packChart(path)).tgz };
+      return { mediaType: MediaType.HelmChart, data: (await packChart(path)).tgz };
     case 'dir':
       return {
         mediaType: input.compress ? 'application/x-tgz' : 'application/x-tar',

@@ -3,6 +3,7 @@
  * unit-test harness, benchmarks) wires them. Each Knative Service hosts one of them instead (functions/<stage>/main.ts).
  */
 import type { ArtifactStore, ConfigureEngine, KubePort, Logger, OcmSource, Stage } from '../shared/ports/index.js';
+import { layerText } from './adapters/layer-text.js';
 import { createConfigureStage } from './configure/handler.js';
 import { createDescriptorStage } from './descriptor/handler.js';
 import { createPublishStage } from './publish/handler.js';
@@ -23,8 +24,8 @@ export function createStages(ports: StagePorts): Stage[] {
   const withLog = log ? { log } : {};
   return [
     createDescriptorStage({ kube, store, ocm, ...withLog, ...(now ? { now } : {}) }),
-    createResourceStage({ kube, store, ocm, ...withLog }),
-    createConfigureStage({ kube, store, ocm, engine, ...withLog }),
+    createResourceStage({ kube, store, ocm, layerText, ...withLog }),
+    createConfigureStage({ kube, store, ocm, engine, layerText, ...withLog }),
     createPublishStage({ kube, store, ...withLog }),
   ];
 }

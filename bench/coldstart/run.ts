@@ -12,12 +12,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiServerSourceEvent, toBinaryMessage } from '../../shared/cloudevents/index.js';
 import { STAGES, buildFunctions } from '../../functions/build.js';
+import { freePort } from '../../tests/support/free-port.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'bench/.tmp/coldstart');
@@ -37,16 +37,6 @@ interface Sample {
   firstEvent?: number;
   firstStatus?: number;
   error?: string;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function httpOnce(port: number, method: string, p: string, headers: Record<string, string> = {}, body = ''): Promise<number> {

@@ -23,6 +23,8 @@ import { localBlobResource, writeCtfDirectory, type LocalBlobInput } from '../..
 import { parseComponentDescriptor, serializeComponentDescriptor } from '../../shared/ocm/descriptor.js';
 import type { ComponentDescriptor, Resource } from '../../shared/ocm/model.js';
 import type { KubeObject } from '../../shared/ports/index.js';
+import { REPLICAS_RULE } from '../../tests/support/podinfo.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   PLURALS,
@@ -31,7 +33,6 @@ import {
   arg,
   createObject,
   ensureBundles,
-  isReadyNow,
   loadSampler,
   log,
   machine,
@@ -169,7 +170,7 @@ async function main(): Promise<void> {
       metadata: { name },
       spec: {
         target: { kind: 'Resource', name },
-        rules: [{ yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } }],
+        rules: [REPLICAS_RULE],
       },
     });
     await phase('descriptor (component)', 0, [

@@ -35,7 +35,9 @@ import type { KubeObject, OCIRepositoryObject, SnapshotObject } from '../../shar
 import { installFluxCrds, startFlux } from '../../tests/infra/flux.js';
 import { createNamespace } from '../../tests/infra/kube.js';
 import { ZOT_TENANT } from '../../tests/infra/zot.js';
-import { COMPONENT, componentVersion, tgz } from '../../tests/unit/functions/fixtures.js';
+import { COMPONENT, componentVersion } from '../../tests/support/components.js';
+import { isReadyNow } from '../../tests/support/ready.js';
+import { packed } from '../../tests/support/tar.js';
 import { fluxCli } from './flux-cli.js';
 import {
   GROUP,
@@ -44,7 +46,6 @@ import {
   arg,
   createObject,
   ensureBundles,
-  isReadyNow,
   loadSampler,
   log,
   machine,
@@ -76,7 +77,7 @@ const stats = (xs: number[]): Stats => ({
 
 /** The manifests of the e2e test: a ConfigMap (one value substituted) and a Deployment (image localized). */
 function manifests(): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - configmap.yaml\n  - deployment.yaml\n' },
     { path: 'configmap.yaml', type: 'file', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  color: blue\n' },
     {

@@ -15,13 +15,14 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Agent, request } from 'undici';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../shared/ports/index.js';
-import { EventingDriver, retry429 } from '../../tests/e2e/stages/driver.js';
 import { createNamespace, installCrds, kubeConfig, ourCrdsDir } from '../../tests/infra/kube.js';
 import { upstreamCrdFiles } from '../../tests/infra/upstream-crds.js';
-import { freePort, stopChild } from '../../tests/infra/process.js';
+import { stopChild } from '../../tests/infra/process.js';
 import type { Services } from '../../tests/infra/services.js';
 import { startServices, type StartedServices } from '../../tests/infra/start.js';
 import { GROUP, PLURALS, VERSION } from '../../shared/kube/index.js';
+import { EventingDriver, retry429 } from '../../tests/support/eventing-driver.js';
+import { freePort } from '../../tests/support/free-port.js';
 
 export { GROUP, PLURALS, VERSION };
 
@@ -278,11 +279,6 @@ export async function createObject(api: CustomObjectsApi, namespace: string, obj
 export async function listObjects(api: CustomObjectsApi, namespace: string, kind: string): Promise<KubeObject[]> {
   const res = (await api.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS[kind]! })) as { items: KubeObject[] };
   return res.items;
-}
-
-export function isReadyNow(obj: KubeObject | undefined): boolean {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return c?.status === 'True' && c.observedGeneration === obj?.metadata.generation;
 }
 
 export interface ManifestObject {

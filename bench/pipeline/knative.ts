@@ -24,6 +24,7 @@ import type { KubeObject } from '../../shared/ports/index.js';
 import { startKnativeEventing, SYSTEM_NAMESPACE } from '../../tests/infra/knative/eventing.js';
 import { ClusterNetwork } from '../../tests/infra/knative/network.js';
 import { BROKER, installOcmEventing } from '../../tests/infra/knative/ocm-install.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   VERSION,
@@ -33,7 +34,6 @@ import {
   ensureBundles,
   exampleCtf,
   exampleObjects,
-  isReadyNow,
   loadSampler,
   log,
   machine,

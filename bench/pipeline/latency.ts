@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { loadManifests } from '../../functions/runner/manifests.js';
 import { runPipeline } from '../../functions/runner/run.js';
 import type { KubeObject } from '../../shared/ports/index.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   TMP,
@@ -29,7 +30,6 @@ import {
   exampleCtf,
   exampleObjects,
   flag,
-  isReadyNow,
   loadSampler,
   log,
   machine,

@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, Pool, request } from 'undici';
 import { apiServerSourceEvent, toBinaryMessage, type KubeObjectLike } from '../../shared/cloudevents/index.js';
 import type { KubeObject } from '../../shared/ports/index.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import {
   GROUP,
   PLURALS,
@@ -42,7 +43,6 @@ import {
   exampleCtf,
   exampleObjects,
   flag,
-  isReadyNow,
   loadSampler,
   log,
   machine,

@@ -7,7 +7,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startProcess, waitReady } from '../../tests/infra/process.js';
+import { startProcess, waitReady } from '../../tests/infra/process.js';
+import { freePort } from '../../tests/support/free-port.js';
 import { measureRegistry } from './method.js';
 
 const arg = (name: string, def: string): string => {

@@ -18,6 +18,7 @@
  *   # results: bench/results/scale.json (fs) or scale-zot.json (zot)
  */
 import type { KubeObject } from '../../shared/ports/index.js';
+import { isReadyNow } from '../../tests/support/ready.js';
 import type { ManifestObject } from '../pipeline/harness.js';
 import {
   apiRequestCounts,
@@ -28,7 +29,6 @@ import {
   ensureBundles,
   exampleCtf,
   findPid,
-  isReadyNow,
   listObjects,
   loadSampler,
   log,

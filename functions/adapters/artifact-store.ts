@@ -4,20 +4,19 @@
 import {
   CosignSigner,
   deleteCosignSignature,
-  DigestMismatchError as OciDigestMismatchError,
   hasCosignSignature,
   NotFoundError,
   pushCosignSignature,
   RegistryClient,
   credentialsFromDockerConfig,
   describeConnectionError,
-  parseReference,
+  parseImageReference,
   type Target,
 } from '../../shared/oci/index.js';
 import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet } from './ocm-lib.js';
 import {
   copyArtifact,
-  type ArtifactStore as SnapshotStore,
+  type OciStore,
   type ArtifactKind,
 } from '../../shared/snapshot/index.js';
 import {
@@ -36,7 +35,7 @@ import {
   type PushedArtifact,
   type SingleLayerRequest,
 } from '../../shared/ports/index.js';
-import { tagFor } from '../../shared/ports/kit/index.js';
+import { tagFor } from '../../shared/stagekit/names.js';
 import { spool } from './temp-file.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,21 +77,15 @@ function connectionProblem(err: unknown, host: string): Error | undefined {
   return p.transient ? new TransientError(p.message, { cause: err }) : new Error(p.message, { cause: err });
 }
 
-/**
- * Our DigestMismatchError (ports) for the OCI client's, so handlers need not know the client; an egress refusal
- * becomes the object's failure with `refused` as its reason.
- */
-function mapError(err: unknown, refused: string = Reason.SourceNotAllowed): unknown {
+/** An egress refusal becomes the object's failure with `refused` as its reason; artifact-set problems name the blob. */
+function mapError(err: unknown, refused: Reason = Reason.SourceNotAllowed): unknown {
   const refusal = egressRefusal(err);
   if (refusal) return new ObjectFailure(refused, refusal.message, { cause: err });
   if (err instanceof ArtifactSetError) return new ResourceContentError(err.message, err.blob);
-  if (err instanceof OciDigestMismatchError) {
-    return new DigestMismatchError(err.message.split(':')[0] ?? 'artifact', err.expected, err.actual);
-  }
   return err;
 }
 
-export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAdapterOptions = {}): ArtifactStore & { close(): Promise<void> } {
+export function artifactStoreAdapter(store: OciStore, opts: ArtifactStoreAdapterOptions = {}): ArtifactStore & { close(): Promise<void> } {
   const publicHost = opts.publicHost ?? (store.url.startsWith('file:') ? 'localhost' : new URL(store.url).host);
   const insecure = new Set(opts.insecureHosts ?? []);
   const clients: RegistryClient[] = [];
@@ -196,9 +189,9 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
     },
 
     async copyIn(req: CopyInRequest): Promise<PushedArtifact> {
-      const ref = parseReference(req.source);
       // `http://` in a reference means plain HTTP (OCM writes it so for registries transferred to over HTTP)
-      const client = external(ref.host, req.dockerConfig, /^http:\/\//i.test(req.source));
+      const ref = parseImageReference(req.source, { explicitRegistry: true, scheme: true });
+      const client = external(ref.registry, req.dockerConfig, ref.insecure === true);
       try {
         const src: Target = client.repository(ref.repository);
         const reference = ref.digest ?? ref.tag ?? 'latest';
@@ -217,20 +210,20 @@ export function artifactStoreAdapter(store: SnapshotStore, opts: ArtifactStoreAd
           blob: { digest: root.digest, size: root.size, mediaType: root.mediaType },
         };
       } catch (err) {
-        throw connectionProblem(err, ref.host) ?? mapError(err);
+        throw connectionProblem(err, ref.registry) ?? mapError(err);
       } finally {
         await release(client);
       }
     },
 
     async copyOut(req: CopyOutRequest): Promise<{ url: string; digest: string }> {
-      const ref = parseReference(req.target.includes('/') ? req.target : `${req.target}/`);
-      const client = external(ref.host, req.dockerConfig, req.insecure === true);
+      const ref = parseImageReference(req.target.includes('/') ? req.target : `${req.target}/`, { explicitRegistry: true, scheme: true });
+      const client = external(ref.registry, req.dockerConfig, req.insecure === true);
       try {
         const root = await copyArtifact(store.repository(req.repository), req.digest, client.repository(ref.repository), {
           tag: tagFor(req.tag),
         });
-        return { url: `oci://${ref.host}/${ref.repository}`, digest: root.digest };
+        return { url: `oci://${ref.registry}/${ref.repository}`, digest: root.digest };
       } catch (err) {
         throw mapError(err, Reason.TargetNotAllowed);
       } finally {

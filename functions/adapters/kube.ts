@@ -1,16 +1,9 @@
 /**
- * The stages' KubePort over shared/kube's client (KubeClient against a real API server). Typed KubeErrors pass
+ * The stages' KubePort over shared/kube's KubeApi (KubeClient against a real API server). Typed KubeErrors pass
  * through: their `transient` flag drives retries (409/429/5xx/network).
  */
-import {
-  NotFoundError,
-  withReady,
-  type ApiKind,
-  type ApiObject,
-  type KubePort as KubeClientPort,
-  type OurKind as KubeOurKind,
-} from '../../shared/kube/index.js';
-import type { Condition, Kind, KubeObject, KubePort, ObjectKey, StatusPatch } from '../../shared/ports/index.js';
+import { NotFoundError, withReady, type ApiObject, type KubeApi } from '../../shared/kube/index.js';
+import type { Condition, Kind, KubeObject, KubePort, ObjectKey, OurKind, StatusPatch } from '../../shared/ports/index.js';
 
 /** Merges status fields the way a JSON merge patch would (null deletes). */
 export function applyStatusPatch(
@@ -48,19 +41,19 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-export function kubePortAdapter(client: KubeClientPort, stage: string): KubePort {
+export function kubePortAdapter(client: KubeApi, stage: string): KubePort {
   return {
     async get<T extends KubeObject>(key: ObjectKey): Promise<T | undefined> {
-      return (await client.find(key.kind as ApiKind, key.namespace, key.name)) as unknown as T | undefined;
+      return (await client.find(key.kind, key.namespace, key.name)) as unknown as T | undefined;
     },
 
     async list<T extends KubeObject>(kind: Kind, namespace?: string): Promise<T[]> {
-      return (await client.list(kind as ApiKind, namespace)) as unknown as T[];
+      return (await client.list(kind, namespace)) as unknown as T[];
     },
 
     async patchStatus(key: ObjectKey, patch: StatusPatch): Promise<boolean> {
       try {
-        await client.updateStatus(key.kind as KubeOurKind, key.namespace, key.name, (current) => {
+        await client.updateStatus(key.kind as OurKind, key.namespace, key.name, (current) => {
           // `as never`: the mutation is generic over every kind's status type; ours is a structural superset
           return applyStatusPatch(current.status as Record<string, unknown> | undefined, patch) as never;
         });
@@ -72,12 +65,12 @@ export function kubePortAdapter(client: KubeClientPort, stage: string): KubePort
     },
 
     async upsert<T extends KubeObject>(obj: T): Promise<T> {
-      return (await client.apply(obj as unknown as ApiObject<ApiKind>)) as unknown as T;
+      return (await client.apply(obj as unknown as ApiObject<Kind>)) as unknown as T;
     },
 
     async removeFinalizer(key: ObjectKey, finalizer: string): Promise<boolean> {
       try {
-        await client.removeFinalizer(key.kind as ApiKind, key.namespace, key.name, finalizer);
+        await client.removeFinalizer(key.kind, key.namespace, key.name, finalizer);
         return true;
       } catch (err) {
         if (err instanceof NotFoundError) return false;
@@ -86,7 +79,7 @@ export function kubePortAdapter(client: KubeClientPort, stage: string): KubePort
     },
 
     delete(key: ObjectKey): Promise<boolean> {
-      return client.delete(key.kind as ApiKind, key.namespace, key.name, { propagationPolicy: 'Background' });
+      return client.delete(key.kind, key.namespace, key.name, { propagationPolicy: 'Background' });
     },
 
     async getSecret(namespace: string, name: string): Promise<Record<string, Buffer> | undefined> {

@@ -13,5 +13,5 @@ export {
 } from '../../shared/ocm/index.js';
 export { openResourceAccess, OCI_ARTIFACT_DIGEST_V1 } from '../../shared/ocm/access.js';
 export { verifyComponent } from '../../shared/ocm/verify.js';
-export { registryConnector as registryConnectorFor } from '../../shared/ocm/oci-connector.js';
+export { registryConnector } from '../../shared/ocm/oci-connector.js';
 export { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet } from '../../shared/ocm/artifact-set.js';

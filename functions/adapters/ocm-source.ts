@@ -2,14 +2,14 @@
  * The stages' OcmSource port over shared/ocm. Maps the library's typed errors (OcmError.code) to condition
  * reasons (docs/design.md §3) or to TransientError.
  */
-import { credentialsFromDockerConfig, describeConnectionError } from '../../shared/oci/index.js';
+import { credentialsFromDockerConfig, describeConnectionError, RegistryUnavailableError } from '../../shared/oci/index.js';
 import {
   OcmError,
   fetchWithReferences,
   openRepository,
   openResourceAccess,
   parseDescriptorList,
-  registryConnectorFor,
+  registryConnector,
   resolveComponentVersion,
   resolveResource as resolveOcmResource,
   serializeDescriptorList,
@@ -46,7 +46,7 @@ export interface OcmSourceOptions {
 }
 
 /** Error mapping: what belongs to the object gets `reason`, transport problems are retried. */
-export function mapOcmError(err: unknown, reason: string): Error {
+export function mapOcmError(err: unknown, reason: Reason): Error {
   if (err instanceof ObjectFailure || err instanceof TransientError) return err;
   const refusal = egressRefusal(err);
   if (refusal) return new ObjectFailure(Reason.SourceNotAllowed, refusal.message, { cause: err });
@@ -56,6 +56,12 @@ export function mapOcmError(err: unknown, reason: string): Error {
     const message = `${(err as Error).message.split(':')[0]}: ${problem.message}`;
     return problem.transient ? new TransientError(message, { cause: err }) : new ObjectFailure(reason, message, { cause: err });
   }
+  if (err instanceof DigestMismatchError) {
+    // reading descriptors: the bytes are not what the component version's manifest names; elsewhere (resource
+    // bytes) the stage words the mismatch itself
+    const readingDescriptors = reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed;
+    return readingDescriptors ? new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err }) : err;
+  }
   if (err instanceof OcmError) {
     switch (err.code) {
       case 'Transport':
@@ -64,14 +70,6 @@ export function mapOcmError(err: unknown, reason: string): Error {
       case 'DescriptorValidation':
       case 'DescriptorTooLarge':
         return new ObjectFailure(Reason.DescriptorInvalid, err.message, { cause: err });
-      case 'DigestMismatch': {
-        if (reason === Reason.CheckVersionFailed || reason === Reason.GetComponentDescriptorsFailed) {
-          // reading descriptors: the bytes are not what the component version's manifest names
-          return new ObjectFailure(Reason.DescriptorDigestMismatch, err.message, { cause: err });
-        }
-        const e = err as OcmError & { what?: string; expected?: string; actual?: string };
-        return new DigestMismatchError(e.what ?? 'content', e.expected ?? '?', e.actual ?? '?');
-      }
       case 'ArtifactSetInvalid':
         return new ResourceContentError(err.message, (err as OcmError & { blob?: string }).blob);
       case 'SignatureMissing':
@@ -112,13 +110,13 @@ function isRetryable(err: unknown): boolean {
     const r = e as { code?: unknown; status?: unknown; name?: unknown };
     if (typeof r.code === 'string' && /^(E[A-Z]+|UND_ERR_)/.test(r.code)) return true;
     if (typeof r.status === 'number' && (r.status === 429 || r.status >= 500)) return true;
-    if (r.name === 'TransientError') return true;
+    if (e instanceof RegistryUnavailableError || r.name === 'TransientError' || r.name === 'RetryLaterError') return true;
   }
   return false;
 }
 
 /** The registry connector of one operation, and the guarded fetch for Helm repositories when a policy applies. */
-type Connections = ReturnType<typeof registryConnectorFor> & { fetch?: typeof fetch };
+type Connections = ReturnType<typeof registryConnector> & { fetch?: typeof fetch };
 
 /** The policy's static checks of a repository spec (before it is opened): CTF path, registry host. */
 async function checkRepositorySpec(egress: EgressPolicy | undefined, spec: unknown): Promise<void> {
@@ -133,9 +131,9 @@ async function checkRepositorySpec(egress: EgressPolicy | undefined, spec: unkno
 
 export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
   const egress = opts.egress;
-  async function withRepository<T>(access: RepositoryAccess, reason: string, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
+  async function withRepository<T>(access: RepositoryAccess, reason: Reason, fn: (repo: ComponentRepository, oci: Connections) => Promise<T>): Promise<T> {
     const guard = egress?.guardsConnections ? egress : undefined;
-    const oci = registryConnectorFor({
+    const oci = registryConnector({
       ...(access.dockerConfig ? { credentials: credentialsFromDockerConfig(access.dockerConfig) } : {}),
       ...(opts.insecureHosts ? { insecureHosts: opts.insecureHosts } : {}),
       ...(opts.caFile ? { caFile: opts.caFile } : {}),
@@ -279,7 +277,7 @@ export function ocmSourceAdapter(opts: OcmSourceOptions = {}): OcmSource {
             return await use({ stream, mediaType });
           } catch (error) {
             // a failure of the source stream itself (e.g. the blob's own digest) is still an OCM error
-            own = { error: error instanceof OcmError ? mapOcmError(error, Reason.GetResourceFailed) : error };
+            own = { error: error instanceof OcmError || error instanceof DigestMismatchError ? mapOcmError(error, Reason.GetResourceFailed) : error };
             throw error;
           }
         });

@@ -5,7 +5,7 @@
 import { env, type ConfigOf } from '../../shared/config/index.js';
 import type { CosignSigner } from '../../shared/oci/cosign.js';
 import { egressConfigSchema, egressPolicyFrom } from '../../shared/config/egress.js';
-import type { ArtifactStore, KubeObject, KubePort, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
+import type { ArtifactStore, KubeObject, KubePort, LayerText, Logger, OcmSource, Stage } from '../../shared/ports/index.js';
 
 export const stageConfigSchema = {
   KUBECONFIG: env.string({ description: 'kubeconfig file; unset = in-cluster service account', optional: true }),
@@ -93,6 +93,7 @@ export interface StageDeps {
   kube: KubePort;
   store: ArtifactStore & { close(): Promise<void> };
   ocm: OcmSource;
+  layerText: LayerText;
   /** Wraps the stage built on these deps so each event tells the read cache what it has seen (identity without one). */
   prepare(stage: Stage): Stage;
   /** Stops the watches and closes the registry client. */
@@ -114,6 +115,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
     { kubePortAdapter },
     { ocmSourceAdapter },
     { cachedKubePort, withFreshReads },
+    { layerText },
   ] = await Promise.all([
     import('../../shared/kube/index.js'),
     import('../../shared/snapshot/index.js'),
@@ -121,6 +123,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
     import('./kube.js'),
     import('./ocm-source.js'),
     import('./cached-kube.js'),
+    import('./layer-text.js'),
   ]);
   const kc = loadKubeConfig(config.KUBECONFIG ? { kubeconfig: config.KUBECONFIG } : {});
   const client = new KubeClient(kc, { fieldManager: `ocm-knative-${stage}` });
@@ -169,6 +172,7 @@ export async function realDeps(config: StageConfig, stage: string, log?: Logger,
     kube: kube ?? direct,
     store,
     ocm,
+    layerText,
     prepare: (s) => (kube ? withFreshReads(s, kube) : s),
     close: async () => {
       await kube?.close();

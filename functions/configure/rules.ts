@@ -2,7 +2,6 @@ import { parse as parseYaml } from 'yaml';
 import {
   ObjectFailure,
   Reason,
-  type ConfigurationObject,
   type Identity,
   type ImageTransformation,
 } from '../../shared/ports/index.js';
@@ -70,8 +69,4 @@ export function rulesFromText(text: string, where: string): unknown {
   }
   if (isRecord(doc) && Array.isArray(doc['rules'])) return doc['rules'];
   return doc;
-}
-
-export function inlineRulesOf(obj: ConfigurationObject): unknown {
-  return obj.spec?.rules;
 }

@@ -1,6 +1,6 @@
 import type { ComponentObject, VerifySpec } from '../../shared/ports/index.js';
 import { ObjectFailure, Reason } from '../../shared/ports/index.js';
-import { intervalOf } from '../../shared/ports/kit/index.js';
+import { intervalOf } from '../../shared/stagekit/interval.js';
 
 export interface ComponentInput {
   repositoryName: string;

@@ -1,11 +1,13 @@
 /**
  * The in-process stand-in for ApiServerSource + Broker + Triggers. Every object change becomes the CloudEvent
- * ApiServerSource would send (Resource mode), goes through the same HTTP binding and parser a function's server
- * uses, and is delivered to every stage whose trigger (`routes`) accepts it. Delivery is at least once: a
- * transient failure is redelivered with backoff, as the Broker would, so handlers must be idempotent — they are.
+ * ApiServerSource would send, goes through the same HTTP binding and parser a function's server uses, and is
+ * delivered to every stage whose trigger (`routes`) accepts it. Delivery is at least once: a transient failure is
+ * redelivered with backoff, as the Broker would, so handlers must be idempotent — they are.
  *
- * Deliveries run one at a time: the runner favours a readable, reproducible log over parallelism; the
- * resilience tests exercise concurrent, duplicated and shuffled delivery against the real servers.
+ * Deliveries run one at a time: the runner favours a readable, reproducible log over parallelism. By default
+ * events go out in order, once, in Resource mode. The options give the rest of Knative's delivery contract
+ * (docs/design.md §4) for tests: Reference mode, duplicates and no ordering (a seeded shuffle, so a failure
+ * can be replayed); the resilience tests exercise concurrent delivery against the real servers.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { apiServerSourceEvent, parseHttpEvent, pingSourceEvent, toBinaryMessage, toHint, type CloudEvent } from '../../shared/cloudevents/index.js';
@@ -37,6 +39,26 @@ export interface BusOptions {
   /** a pipeline that does not settle after this many deliveries is a bug; stop rather than spin */
   maxDeliveries?: number;
   observer?: BusObserver;
+  /**
+   * ApiServerSource's mode: `Resource` (default) sends the object, `Reference` only its reference, so the
+   * handlers must read everything themselves.
+   */
+  mode?: 'Resource' | 'Reference';
+  /** deliver every event twice, as at-least-once delivery may */
+  duplicate?: boolean;
+  /** take the next delivery at a pseudo-random place in the queue (the Broker promises no order), from this seed */
+  shuffleSeed?: number;
+  /**
+   * reject `drain()` with the error of a delivery that failed for good instead of putting it on the dead-letter
+   * list: tests want a failure where it happens; the runner reports dead letters and goes on
+   */
+  failFast?: boolean;
+}
+
+/** A resync tick's scope, as the PingSource's JSON data gives it; none means every namespace and kind. */
+export interface ResyncScope {
+  namespace?: string;
+  kinds?: string[];
 }
 
 export class InProcessBus {
@@ -44,6 +66,7 @@ export class InProcessBus {
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
   private readonly maxDeliveries: number;
+  private readonly random: (() => number) | undefined;
   readonly deadLetters: Array<{ delivery: Delivery; error: string }> = [];
   deliveries = 0;
   published = 0;
@@ -55,26 +78,37 @@ export class InProcessBus {
     this.maxAttempts = opts.maxAttempts ?? 5;
     this.backoffMs = opts.backoffMs ?? 100;
     this.maxDeliveries = opts.maxDeliveries ?? 20_000;
+    this.random = opts.shuffleSeed === undefined ? undefined : parkMiller(opts.shuffleSeed);
   }
 
   /** An object changed: what ApiServerSource's watch would turn into an event. */
   publishChange(op: 'add' | 'update' | 'delete', object: KubeObject): void {
-    this.publish(apiServerSourceEvent({ mode: 'Resource', op, object: object as unknown as Parameters<typeof apiServerSourceEvent>[0]['object'] }));
+    this.publish(
+      apiServerSourceEvent({
+        mode: this.opts.mode ?? 'Resource',
+        op,
+        object: object as unknown as Parameters<typeof apiServerSourceEvent>[0]['object'],
+      }),
+    );
   }
 
-  /** A PingSource tick: every stage rechecks what it owns in `namespace` (everything when undefined). */
-  publishResync(namespace?: string): void {
-    this.publish(pingSourceEvent({ namespace: 'ocm-knative-system', name: 'resync', ...(namespace ? { data: { namespace } } : {}) }));
+  /** A PingSource tick: every stage rechecks what it owns in the scope (everything when none is given). */
+  resync(scope: ResyncScope = {}): void {
+    const data = { ...(scope.namespace ? { namespace: scope.namespace } : {}), ...(scope.kinds ? { kinds: scope.kinds } : {}) };
+    this.publish(pingSourceEvent({ namespace: 'ocm-knative-system', name: 'resync', ...(Object.keys(data).length > 0 ? { data } : {}) }));
   }
 
-  /** Runs deliveries until nothing is queued. Resolves with the number of deliveries made. */
-  async drain(): Promise<number> {
+  /**
+   * Runs deliveries until nothing is queued. Resolves with the number of deliveries made; rejects when they pass
+   * `maxDeliveries` (the constructor's, counted over the bus's life, or this call's own limit).
+   */
+  async drain(maxDeliveries?: number): Promise<number> {
     let made = 0;
     while (this.queue.length > 0) {
-      if (this.deliveries >= this.maxDeliveries) {
-        throw new Error(`the pipeline did not settle after ${this.maxDeliveries} deliveries (a stage keeps changing what it reads)`);
+      if (this.deliveries >= this.maxDeliveries || (maxDeliveries !== undefined && made >= maxDeliveries)) {
+        throw new Error(`the pipeline did not settle after ${maxDeliveries ?? this.maxDeliveries} deliveries (a stage keeps changing what it reads)`);
       }
-      const d = this.queue.shift()!;
+      const d = this.next();
       this.deliveries++;
       made++;
       const started = performance.now();
@@ -87,6 +121,8 @@ export class InProcessBus {
         if (retry) {
           await sleep(this.backoffMs * 2 ** (d.attempt - 1));
           this.queue.push({ ...d, attempt: d.attempt + 1 });
+        } else if (this.opts.failFast) {
+          throw err;
         } else {
           this.deadLetters.push({ delivery: d, error: err instanceof Error ? err.message : String(err) });
         }
@@ -95,13 +131,27 @@ export class InProcessBus {
     return made;
   }
 
+  private next(): Delivery {
+    const at = this.random ? Math.floor(this.random() * this.queue.length) : 0;
+    return this.queue.splice(at, 1)[0]!;
+  }
+
   private publish(event: CloudEvent<unknown>): void {
     this.published++;
     // Through the wire format and back: the handlers see exactly what a function's HTTP server would give them.
     const message = toBinaryMessage(event);
     const hint = toStageHint(toHint(parseHttpEvent(message.headers, message.body)));
-    for (const stage of this.stages) {
-      if (stage.routes(hint)) this.queue.push({ stage, hint, eventId: event.id, eventType: event.type, attempt: 1 });
+    const copies = this.opts.duplicate ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      for (const stage of this.stages) {
+        if (stage.routes(hint)) this.queue.push({ stage, hint, eventId: event.id, eventType: event.type, attempt: 1 });
+      }
     }
   }
+}
+
+/** Park-Miller minimal standard generator: tiny, and the same sequence for a seed on every platform. */
+function parkMiller(seed: number): () => number {
+  let state = seed % 2147483647 || 1;
+  return () => (state = (state * 48271) % 2147483647) / 2147483647;
 }

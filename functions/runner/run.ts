@@ -125,7 +125,7 @@ export async function runPipeline(input: LoadedManifests, opts: RunOptions): Pro
     const existing = await allOurObjects(kube, namespaces);
     for (const obj of existing) bus.publishChange('add', obj);
     // Scoped to the namespaces we were given: on a shared API server other namespaces are not ours to touch.
-    for (const ns of namespaces) bus.publishResync(ns);
+    for (const ns of namespaces) bus.resync({ namespace: ns });
     await bus.drain();
     await fileKube?.flush();
 

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
+import { controllerOf } from '../kube/names.js';
 import { API_GROUP, DEFAULT_APISERVER_SOURCE, EventTypes, REF_PREFIX, RESOURCE_PREFIX } from './constants.js';
 import { validTraceparent } from './trace.js';
 import type { KubeObjectLike, ObjectEventType, ObjectRef } from './types.js';
@@ -48,8 +49,8 @@ function refOf(object: KubeObjectLike): ObjectRef {
   };
 }
 
-function controllerRef(object: KubeObjectLike): ObjectRef | undefined {
-  const owner = object.metadata.ownerReferences?.find((o) => o.controller === true);
+function controllerObjectRef(object: KubeObjectLike): ObjectRef | undefined {
+  const owner = controllerOf(object);
   if (!owner) return undefined;
   return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, namespace: object.metadata.namespace ?? '' };
 }
@@ -59,7 +60,7 @@ export function apiServerSourceEvent(input: ApiServerSourceEventInput): CloudEve
   const ref = refOf(input.object);
   const prefix = input.mode === 'Resource' ? RESOURCE_PREFIX : REF_PREFIX;
   const data: unknown =
-    input.mode === 'Resource' ? input.object : ((input.asController ? controllerRef(input.object) : undefined) ?? ref);
+    input.mode === 'Resource' ? input.object : ((input.asController ? controllerObjectRef(input.object) : undefined) ?? ref);
   return new CloudEvent<unknown>({
     specversion: '1.0',
     id: input.id ?? randomUUID(),

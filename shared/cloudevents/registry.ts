@@ -4,7 +4,7 @@
  * `{name, reference, digest, mediaType, request}` (`reference` is the tag or digest the client deleted by).
  *
  * Only a deletion in a repository the pipeline writes, `<namespace>/<component|resource|configuration>/<name>`
- * (shared/ports/kit/names.ts repositoryName), is something we act on: it becomes an `update` hint on the producing
+ * (shared/stagekit/names.ts repositoryName), is something we act on: it becomes an `update` hint on the producing
  * object, carrying which manifest the registry lost, so the producing stage can re-push it if its Ready Snapshot
  * references it. Anything else is an InvalidEventError naming the field.
  */

@@ -5,45 +5,17 @@
  * docs/design.md §4: an event is only a hint of *which* object to look at; handlers re-read the object from the API
  * server. `object` (Resource mode only) is what the sender saw, useful for logging and cheap pre-filters.
  */
+import type { ObjectMeta, ObjectRef } from '../kube/types.js';
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface KubeObjectMeta {
-  name?: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  [key: string]: unknown;
-}
-
-/** The minimum shape of a Kubernetes object as it travels in events. */
+/** The minimum shape of a Kubernetes object as it travels in events (metadata as the API server writes it). */
 export interface KubeObjectLike {
   apiVersion: string;
   kind: string;
-  metadata: KubeObjectMeta;
+  metadata: ObjectMeta;
   [key: string]: unknown;
 }
 
-/** Identifies one namespaced object. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
-}
+export type { ObjectRef } from '../kube/types.js';
 
 export type ObjectEventType = 'add' | 'update' | 'delete';
 export type HintType = ObjectEventType | 'resync';

@@ -6,7 +6,7 @@
 import { chmod, lstat, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { normalizeEntryPath } from '../archive/index.js';
-import { RuleError, ValuePathError, ImageReferenceError } from './errors.js';
+import { RuleError, ValuePathError } from './errors.js';
 import { substitutionValue } from './localize.js';
 import { DEFAULT_YAML_LIMITS, parseEditable, type EditableFile, type YamlLimits } from './substitute.js';
 import type { Substitution } from './types.js';
@@ -59,7 +59,7 @@ export async function applySubstitutions(base: string, substitutions: readonly S
     try {
       value = substitutionValue(s);
     } catch (err) {
-      throw new RuleError(index, s.file, s.path, (err as ImageReferenceError).message);
+      throw new RuleError(index, s.file, s.path, (err as Error).message);
     }
     try {
       editable.set(segments, value);
@@ -84,7 +84,7 @@ export async function applySubstitutions(base: string, substitutions: readonly S
 
 /**
  * Up to `limit` file paths under `base` (sorted, relative), for the not-found message: a single-file resource is
- * stored under its resource name (DESIGN §6), which is what a rule must name, and the list shows it.
+ * stored under its resource name (docs/design.md §6), which is what a rule must name, and the list shows it.
  */
 async function listFiles(base: string, limit: number): Promise<string[]> {
   const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);

@@ -3,23 +3,19 @@
  * disk, writes the configured layer next to it with its digest, and turns every content problem into
  * ObjectFailure(ConfigurationFailed) so the handler marks the Configuration Ready=False.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiveError } from '../archive/index.js';
+import { DigestingStream } from '../oci/digest.js';
+import { MediaType } from '../oci/media-types.js';
 import type { LocalBlob } from '../ports/artifacts.js';
-import { ObjectFailure } from '../ports/errors.js';
+import { ObjectFailure, Reason } from '../ports/errors.js';
 import { configureArchive } from './configure.js';
 import { ConfigureError } from './errors.js';
 import type { ConfigureEngine, ConfigureLimits, Substitution } from './types.js';
-
-export const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
-export const TAR_GZIP_LAYER = 'application/vnd.oci.image.layer.v1.tar+gzip';
-export const CONFIGURATION_FAILED = 'ConfigurationFailed';
 
 export interface ConfigureEngineOptions {
   workDir?: string;
@@ -29,7 +25,7 @@ export interface ConfigureEngineOptions {
 /** Map a content error to the object-level failure the handler records; anything else is rethrown. */
 export function toObjectFailure(err: unknown): unknown {
   if (err instanceof ConfigureError || err instanceof ArchiveError) {
-    return new ObjectFailure(CONFIGURATION_FAILED, err.message, { cause: err });
+    return new ObjectFailure(Reason.ConfigurationFailed, err.message, { cause: err });
   }
   return err;
 }
@@ -48,20 +44,14 @@ export function createConfigureEngine(options: ConfigureEngineOptions = {}): Con
           ...(options.limits ? { limits: options.limits } : {}),
           ...(options.workDir ? { workDir: options.workDir } : {}),
         });
-        const hash = createHash('sha256');
-        const digester = new Transform({
-          transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-            hash.update(chunk);
-            callback(null, chunk);
-          },
-        });
+        const digester = new DigestingStream();
         await pipeline(result.output, digester, createWriteStream(path, { flags: 'wx' }));
         await result.dispose();
         return {
           path,
           size: (await stat(path)).size,
-          digest: `sha256:${hash.digest('hex')}`,
-          mediaType: opts.helm ? HELM_CHART_LAYER : TAR_GZIP_LAYER,
+          digest: digester.digest(),
+          mediaType: opts.helm ? MediaType.HelmChart : MediaType.LayerGzip,
           dispose,
         };
       } catch (err) {

@@ -30,17 +30,6 @@ export class ValuePathError extends ConfigureError {
   }
 }
 
-/** A string that is not a valid OCI image reference. */
-export class ImageReferenceError extends ConfigureError {
-  override name = 'ImageReferenceError';
-  constructor(
-    readonly reference: string,
-    detail: string,
-  ) {
-    super(`invalid image reference ${JSON.stringify(reference)}: ${detail}`);
-  }
-}
-
 /** Localization could not find an image reference for a component resource. */
 export class LocalizationError extends ConfigureError {
   override name = 'LocalizationError';

@@ -6,7 +6,8 @@
 import type { ComponentDescriptor, Identity, Resource } from '../ocm/model.js';
 import { resolveResource } from '../ocm/resolve.js';
 import { LocalizationError, UnsupportedRuleError, ConfigureError } from './errors.js';
-import { parseImageReference, transformImageReference } from './image-ref.js';
+import { parseImageReference } from '../oci/reference.js';
+import { transformImageReference } from './image-ref.js';
 import type { ConfigurationRule, ImageTransformation, Substitution } from './types.js';
 
 /** Finds the image reference for a resource identity (+ reference path) of the component being configured. */

@@ -1,4 +1,4 @@
-/** KubePort on @kubernetes/client-node 1.4 (object-parameter API). */
+/** KubeApi on @kubernetes/client-node 1.4 (object-parameter API). */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,10 +8,10 @@ import { ConflictError, NotFoundError, toKubeError } from './errors.js';
 import { KeepAliveKubeConfig } from './keepalive.js';
 import { mergePatch } from './merge-patch.js';
 import { describe } from './names.js';
-import type { ApiKind, ApiObject, DockerAuth, EventInput, KubePort, ListOptions, SecretData, StatusMutation } from './port.js';
+import type { Kind, ApiObject, EventInput, KubeApi, ListOptions, SecretData, StatusMutation } from './api.js';
 import { GROUP, VERSION } from './schema/common.js';
 import { KINDS, type OurKind } from './schema/kinds/index.js';
-import type { KubeObject, ObjectOfKind, StatusOfKind } from './types.js';
+import type { SchemaObject, ObjectOfKind } from './types.js';
 
 interface Gvr {
   group: string;
@@ -21,7 +21,7 @@ interface Gvr {
 
 export const FLUX_SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
-export function gvrOf(kind: ApiKind): Gvr {
+export function gvrOf(kind: Kind): Gvr {
   if (kind === 'OCIRepository') return { group: FLUX_SOURCE_GROUP, version: 'v1', plural: 'ocirepositories' };
   return { group: GROUP, version: VERSION, plural: KINDS[kind].plural };
 }
@@ -62,7 +62,7 @@ export function loadKubeConfig(opts: LoadOptions = {}): KubeConfig {
 const mergePatchHeader = () => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const applyHeader = () => setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
 
-export class KubeClient implements KubePort {
+export class KubeClient implements KubeApi {
   readonly custom: CustomObjectsApi;
   readonly core: CoreV1Api;
   private readonly fieldManager: string;
@@ -90,11 +90,12 @@ export class KubeClient implements KubePort {
     }
   }
 
-  async get<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
+  /** throws NotFoundError */
+  private async get<K extends Kind>(kind: K, namespace: string, name: string): Promise<ApiObject<K>> {
     return this.call(describe(kind, namespace, name), () => this.custom.getNamespacedCustomObject({ ...gvrOf(kind), namespace, name }));
   }
 
-  async find<K extends ApiKind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined> {
+  async find<K extends Kind>(kind: K, namespace: string, name: string): Promise<ApiObject<K> | undefined> {
     try {
       return await this.get(kind, namespace, name);
     } catch (e) {
@@ -103,7 +104,7 @@ export class KubeClient implements KubePort {
     }
   }
 
-  async list<K extends ApiKind>(kind: K, namespace: string | undefined, opts: ListOptions = {}): Promise<ApiObject<K>[]> {
+  async list<K extends Kind>(kind: K, namespace: string | undefined, opts: ListOptions = {}): Promise<ApiObject<K>[]> {
     const gvr = gvrOf(kind);
     const res = await this.call<{ items: ApiObject<K>[] }>(describe(`${kind} list`, namespace, '*'), () =>
       namespace === undefined
@@ -113,16 +114,9 @@ export class KubeClient implements KubePort {
     return res.items;
   }
 
-  async create<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
+  async apply<K extends Kind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
     const { namespace, name } = this.key(obj);
-    return this.call(describe(obj.kind, namespace, name), () =>
-      this.custom.createNamespacedCustomObject({ ...gvrOf(obj.kind as K), namespace, body: obj, fieldManager: this.fieldManager }),
-    );
-  }
-
-  async apply<K extends ApiKind>(obj: ApiObject<K>): Promise<ApiObject<K>> {
-    const { namespace, name } = this.key(obj);
-    const { status: _ignored, ...body } = obj as KubeObject;
+    const { status: _ignored, ...body } = obj as SchemaObject;
     const metadata = { ...body.metadata };
     delete metadata.resourceVersion;
     delete metadata.managedFields;
@@ -134,7 +128,7 @@ export class KubeClient implements KubePort {
     );
   }
 
-  async delete(kind: ApiKind, namespace: string, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {}): Promise<boolean> {
+  async delete(kind: Kind, namespace: string, name: string, opts: { propagationPolicy?: 'Foreground' | 'Background' | 'Orphan' } = {}): Promise<boolean> {
     try {
       await this.call(describe(kind, namespace, name), () =>
         this.custom.deleteNamespacedCustomObject({ ...gvrOf(kind), namespace, name, propagationPolicy: opts.propagationPolicy }),
@@ -173,35 +167,20 @@ export class KubeClient implements KubePort {
     });
   }
 
-  async applyStatus<K extends OurKind>(kind: K, namespace: string, name: string, status: Partial<StatusOfKind<K>>): Promise<ObjectOfKind<K>> {
-    const body = { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace }, status };
-    return this.call(describe(kind, namespace, name), () =>
-      this.custom.patchNamespacedCustomObjectStatus({ ...gvrOf(kind), namespace, name, body, fieldManager: this.fieldManager, force: true }, applyHeader()),
-    );
-  }
-
-  private async editFinalizers(kind: ApiKind, namespace: string, name: string, edit: (f: string[]) => string[]): Promise<boolean> {
+  removeFinalizer(kind: Kind, namespace: string, name: string, finalizer: string): Promise<boolean> {
     const what = describe(kind, namespace, name);
     return this.guarded(async () => {
-      const current = (await this.get(kind, namespace, name)) as KubeObject;
+      const current = (await this.get(kind, namespace, name)) as SchemaObject;
       const before = current.metadata.finalizers ?? [];
-      const after = edit(before);
-      if (isDeepStrictEqual(before, after)) return false;
+      const after = before.filter((x) => x !== finalizer);
+      if (after.length === before.length) return false;
       const body = { metadata: { resourceVersion: current.metadata.resourceVersion, finalizers: after } };
       await this.call(what, () => this.custom.patchNamespacedCustomObject({ ...gvrOf(kind), namespace, name, body, fieldManager: this.fieldManager }, mergePatchHeader()));
       return true;
     });
   }
 
-  addFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean> {
-    return this.editFinalizers(kind, namespace, name, (f) => (f.includes(finalizer) ? f : [...f, finalizer]));
-  }
-
-  removeFinalizer(kind: ApiKind, namespace: string, name: string, finalizer: string): Promise<boolean> {
-    return this.editFinalizers(kind, namespace, name, (f) => f.filter((x) => x !== finalizer));
-  }
-
-  async recordEvent(regarding: KubeObject, event: EventInput): Promise<void> {
+  async recordEvent(regarding: SchemaObject, event: EventInput): Promise<void> {
     const { namespace, name } = this.key(regarding);
     const now = new Date().toISOString().replace(/Z$/, '000Z'); // MicroTime needs 6 fractional digits
     const note = Buffer.byteLength(event.note) > 1024 ? `${Buffer.from(event.note).subarray(0, 1000).toString('utf8')}...` : event.note;
@@ -240,11 +219,6 @@ export class KubeClient implements KubePort {
     return { type: s.type ?? 'Opaque', data };
   }
 
-  async dockerConfig(namespace: string, name: string): Promise<Record<string, DockerAuth>> {
-    const s = await this.getSecret(namespace, name);
-    return parseDockerConfig(s, describe('Secret', namespace, name));
-  }
-
   async getConfigMap(namespace: string, name: string): Promise<Record<string, string>> {
     const cm = await this.call<{ data?: Record<string, string> }>(describe('ConfigMap', namespace, name), () =>
       this.core.readNamespacedConfigMap({ namespace, name }),
@@ -252,27 +226,9 @@ export class KubeClient implements KubePort {
     return cm.data ?? {};
   }
 
-  private key(obj: KubeObject): { namespace: string; name: string } {
+  private key(obj: SchemaObject): { namespace: string; name: string } {
     const { namespace, name } = obj.metadata;
     if (namespace === undefined || name === undefined) throw new TypeError(`${obj.kind} needs metadata.namespace and metadata.name`);
     return { namespace, name };
   }
-}
-
-/** Reads the `auths` of a dockerconfigjson (or legacy dockercfg) Secret, with a clear error otherwise. */
-export function parseDockerConfig(secret: SecretData, what: string): Record<string, DockerAuth> {
-  const raw = secret.data['.dockerconfigjson'] ?? secret.data['.dockercfg'];
-  if (raw === undefined) {
-    throw new Error(`${what} is not a registry credential: expected type kubernetes.io/dockerconfigjson with key .dockerconfigjson (type is ${secret.type})`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new Error(`${what}: .dockerconfigjson is not valid JSON`);
-  }
-  const rec = parsed as { auths?: unknown };
-  const auths = secret.data['.dockerconfigjson'] !== undefined ? rec.auths : parsed;
-  if (auths === null || typeof auths !== 'object') throw new Error(`${what}: .dockerconfigjson has no "auths" object`);
-  return auths as Record<string, DockerAuth>;
 }

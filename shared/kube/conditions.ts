@@ -1,55 +1,15 @@
 /**
- * The Ready condition, Flux-style: one condition type, a reason and a message, the generation it
+ * The one conditions module: reading and writing the Ready condition, Flux-style: one condition type, a reason and a message, the generation it
  * describes, and a lastTransitionTime that moves only when the status (True/False/Unknown) changes.
  */
-import type { Condition, KubeObject } from './types.js';
+import type { Condition } from './types.js';
 
 export const READY = 'Ready';
 
-/** Reasons: upstream's (ocm-k8s-toolkit) where the meaning is the same, plus ours. */
-export const Reasons = {
-  Succeeded: 'Succeeded',
-  Progressing: 'Progressing',
-  Suspended: 'Suspended',
-  // repository / component
-  RepositorySpecInvalid: 'RepositorySpecInvalid',
-  RepositoryIsNotReady: 'RepositoryIsNotReady',
-  CheckVersionFailed: 'CheckVersionFailed',
-  GetComponentFailed: 'GetComponentFailed',
-  GetComponentVersionFailed: 'GetComponentVersionFailed',
-  GetComponentDescriptorsFailed: 'GetComponentDescriptorsFailed',
-  ComponentVerificationFailed: 'ComponentVerificationFailed',
-  ComponentIsNotReady: 'ComponentIsNotReady',
-  // resource
-  ResolveResourceFailed: 'ResolveResourceFailed',
-  GetResourceAccessFailed: 'GetResourceAccessFailed',
-  GetBlobAccessFailed: 'GetBlobAccessFailed',
-  VerifyResourceFailed: 'VerifyResourceFailed',
-  // configuration
-  TargetFetchFailed: 'TargetFetchFailed',
-  ConfigFetchFailed: 'ConfigFetchFailed',
-  ConfigurationFailed: 'ConfigurationFailed',
-  LocalizationFailed: 'LocalizationFailed',
-  // snapshots / registry
-  CreateSnapshotFailed: 'CreateSnapshotFailed',
-  GetSnapshotFailed: 'GetSnapshotFailed',
-  SnapshotReadyFailed: 'SnapshotReadyFailed',
-  PushSnapshotFailed: 'PushSnapshotFailed',
-  OCIRepositoryExistsFailed: 'OCIRepositoryExistsFailed',
-  DeleteOCIRepositoryFailed: 'DeleteOCIRepositoryFailed',
-  // publication
-  SourceIsNotReady: 'SourceIsNotReady',
-  PublishFailed: 'PublishFailed',
-  CopyOCIArtifactFailed: 'CopyOCIArtifactFailed',
-  // generic
-  SpecInvalid: 'SpecInvalid',
-  CredentialsFailed: 'CredentialsFailed',
-} as const;
-export type Reason = (typeof Reasons)[keyof typeof Reasons] | (string & {});
-
 export interface ReadyInput {
   status: 'True' | 'False' | 'Unknown';
-  reason: Reason;
+  /** the stages' reasons are shared/ports `Reason`; this client writes whatever condition it is given */
+  reason: string;
   message: string;
   observedGeneration: number;
 }
@@ -75,14 +35,20 @@ export function withReady(conditions: readonly Condition[] | undefined, input: R
   ];
 }
 
-type WithConditions = KubeObject<string, unknown, { conditions?: Condition[]; observedGeneration?: number } | undefined>;
-
-export function readyCondition(obj: WithConditions): Condition | undefined {
-  return obj.status?.conditions?.find((c) => c.type === READY);
+/** What reading Ready needs: any object view fits (the schema types, the handlers' view, a test's literal). */
+interface WithConditions<C extends Condition> {
+  metadata: { generation?: number };
+  status?: { conditions?: C[]; observedGeneration?: number };
 }
 
-/** Ready=True for the object's current generation. */
-export function isReady(obj: WithConditions): boolean {
-  const c = readyCondition(obj);
-  return c?.status === 'True' && (obj.metadata.generation === undefined || c.observedGeneration === obj.metadata.generation);
+export function readyCondition<C extends Condition>(obj: WithConditions<C> | undefined): C | undefined {
+  return obj?.status?.conditions?.find((c) => c.type === READY);
+}
+
+/** Ready=True and the status describes the current spec (status.observedGeneration is the object's generation). */
+export function isReadyCurrent<C extends Condition>(obj: WithConditions<C> | undefined): boolean {
+  if (!obj) return false;
+  const ready = readyCondition(obj);
+  const gen = obj.metadata.generation;
+  return ready?.status === 'True' && (gen === undefined || obj.status?.observedGeneration === gen);
 }

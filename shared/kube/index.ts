@@ -9,7 +9,7 @@ export { formatIssue, errors as errorIssues, ObjectInvalidError, type Validation
 export * from './errors.js';
 export * from './conditions.js';
 export * from './names.js';
-export * from './port.js';
-export { KubeClient, loadKubeConfig, parseDockerConfig, gvrOf, FLUX_SOURCE_GROUP, type KubeClientOptions, type LoadOptions } from './client.js';
+export * from './api.js';
+export { KubeClient, loadKubeConfig, gvrOf, FLUX_SOURCE_GROUP, type KubeClientOptions, type LoadOptions } from './client.js';
 export { mergePatch } from './merge-patch.js';
 export { WatchCache, revision, type CacheState, type WatchCacheOptions } from './watch-cache.js';

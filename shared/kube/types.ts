@@ -16,6 +16,17 @@ export type { Condition, Identity, LocalObjectReference } from './schema/common.
 export type { ConfigurationRule } from './schema/kinds/configuration.js';
 export type { RepositorySpec } from './schema/kinds/ocmrepository.js';
 
+/**
+ * Which namespaced object: what an event names (any kind; shared/cloudevents), and, narrowed, what the stages read
+ * (shared/ports: `Hint.ref`, `ObjectKey`).
+ */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;
@@ -42,7 +53,8 @@ export interface ObjectMeta {
   managedFields?: unknown[];
 }
 
-export interface KubeObject<K extends string = string, Spec = unknown, Status = unknown> {
+/** An object of one kind as the schema types it (spec required); the handlers' looser view is shared/ports `KubeObject`. */
+export interface SchemaObject<K extends string = string, Spec = unknown, Status = unknown> {
   apiVersion: string;
   kind: K;
   metadata: ObjectMeta;
@@ -63,12 +75,12 @@ export type PublicationStatus = Infer<typeof publicationStatus>;
 export type SnapshotSpec = Infer<typeof snapshotSpec>;
 export type SnapshotStatus = Infer<typeof snapshotStatus>;
 
-export type OCMRepository = KubeObject<'OCMRepository', OCMRepositorySpec, OCMRepositoryStatus>;
-export type Component = KubeObject<'Component', ComponentSpec, ComponentStatus>;
-export type Resource = KubeObject<'Resource', ResourceSpec, ResourceStatus>;
-export type Configuration = KubeObject<'Configuration', ConfigurationSpec, ConfigurationStatus>;
-export type Publication = KubeObject<'Publication', PublicationSpec, PublicationStatus>;
-export type Snapshot = KubeObject<'Snapshot', SnapshotSpec, SnapshotStatus>;
+export type OCMRepository = SchemaObject<'OCMRepository', OCMRepositorySpec, OCMRepositoryStatus>;
+export type Component = SchemaObject<'Component', ComponentSpec, ComponentStatus>;
+export type Resource = SchemaObject<'Resource', ResourceSpec, ResourceStatus>;
+export type Configuration = SchemaObject<'Configuration', ConfigurationSpec, ConfigurationStatus>;
+export type Publication = SchemaObject<'Publication', PublicationSpec, PublicationStatus>;
+export type Snapshot = SchemaObject<'Snapshot', SnapshotSpec, SnapshotStatus>;
 
 export type OurObject = OCMRepository | Component | Resource | Configuration | Publication | Snapshot;
 export type ObjectOfKind<K extends OurObject['kind']> = Extract<OurObject, { kind: K }>;
@@ -76,7 +88,7 @@ export type ObjectOfKind<K extends OurObject['kind']> = Extract<OurObject, { kin
 export type StatusOfKind<K extends OurObject['kind']> = NonNullable<ObjectOfKind<K>['status']>;
 
 /** Flux OCIRepository (source.toolkit.fluxcd.io/v1): only the fields we write or read. */
-export interface FluxOCIRepository extends KubeObject<'OCIRepository'> {
+export interface FluxOCIRepository extends SchemaObject<'OCIRepository'> {
   spec: {
     url: string;
     ref?: { tag?: string; semver?: string; semverFilter?: string; digest?: string };
@@ -88,6 +100,9 @@ export interface FluxOCIRepository extends KubeObject<'OCIRepository'> {
     insecure?: boolean;
     interval: string;
     timeout?: string;
+    /** cosign: source-controller checks the artifact's signature with the public key(s) in this Secret */
+    verify?: { provider: 'cosign'; secretRef: { name: string } };
+    /** set by people (`flux suspend source oci`), never by us; server-side apply keeps it */
     suspend?: boolean;
   };
   status?: {

@@ -13,7 +13,7 @@ import { ListWatch, Watch, type KubeConfig, type KubernetesListObject, type Kube
 import { toKubeError } from './errors.js';
 import { gvrOf, type KubeClient } from './client.js';
 import type { OurKind } from './schema/kinds/index.js';
-import type { KubeObject } from './types.js';
+import type { SchemaObject } from './types.js';
 
 export type CacheState = 'starting' | 'ready' | 'failed';
 
@@ -43,8 +43,8 @@ export function revision(resourceVersion: string | undefined): number | undefine
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** `O`: the object type callers see (the stages' port has its own KubeObject type; the data is the API's JSON). */
-export class WatchCache<O = KubeObject> {
+/** `O`: the object type callers see (the stages' port has its own, looser KubeObject view; the data is the API's JSON). */
+export class WatchCache<O = SchemaObject> {
   private readonly entries = new Map<OurKind, Entry>();
   private readonly watch: Watch;
   private closed = false;

@@ -5,13 +5,11 @@
  * stored as a one-layer image manifest tagged `sha256-<hex>.sig` in the signed artifact's repository, the
  * signature in the layer annotation `dev.cosignproject.cosign/signature`.
  */
-import { createHash, createPrivateKey, createPublicKey, sign as signData, verify as verifyData, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as signData, verify as verifyData, type KeyObject } from 'node:crypto';
+import { digestOf } from './digest.js';
+import { Annotation, MediaType } from './media-types.js';
 import { bufferSource } from './sources.js';
 import type { Descriptor, ImageManifest, Target } from './types.js';
-import { MediaType } from './media-types.js';
-
-export const SIMPLE_SIGNING_MEDIA_TYPE = 'application/vnd.dev.cosign.simplesigning.v1+json';
-export const COSIGN_SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 
 export class SigningKeyError extends Error {
   override name = 'SigningKeyError';
@@ -40,8 +38,6 @@ export function simpleSigningPayload(dockerReference: string, digest: string): B
     }),
   );
 }
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 /** An ECDSA P-256 signing key (PEM: PKCS#8 or SEC1, unencrypted). */
 export class CosignSigner {
@@ -87,7 +83,7 @@ export async function pushCosignSignature(
   signer: CosignSigner,
 ): Promise<Descriptor> {
   const payload = simpleSigningPayload(dockerReference, digest);
-  const payloadDesc = { mediaType: SIMPLE_SIGNING_MEDIA_TYPE, digest: sha256(payload), size: payload.length };
+  const payloadDesc = { mediaType: MediaType.CosignSimpleSigning, digest: digestOf(payload), size: payload.length };
   // cosign's own config for signature images: an image config whose one diff_id is the payload
   const config = Buffer.from(
     JSON.stringify({
@@ -99,14 +95,14 @@ export async function pushCosignSignature(
       config: {},
     }),
   );
-  const configDesc = { mediaType: MediaType.ImageConfig, digest: sha256(config), size: config.length };
+  const configDesc = { mediaType: MediaType.ImageConfig, digest: digestOf(config), size: config.length };
   await target.blobs.push(payloadDesc, bufferSource(payload));
   await target.blobs.push(configDesc, bufferSource(config));
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.ImageManifest,
     config: configDesc,
-    layers: [{ ...payloadDesc, annotations: { [COSIGN_SIGNATURE_ANNOTATION]: signer.sign(payload) } }],
+    layers: [{ ...payloadDesc, annotations: { [Annotation.CosignSignature]: signer.sign(payload) } }],
   };
   return target.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, signatureTag(digest));
 }
@@ -121,8 +117,8 @@ export async function hasCosignSignature(target: Target, digest: string, signer:
   const { bytes } = await target.manifests.fetch(tag);
   const manifest = JSON.parse(bytes.toString('utf8')) as Partial<ImageManifest>;
   for (const layer of manifest.layers ?? []) {
-    const signature = layer.annotations?.[COSIGN_SIGNATURE_ANNOTATION];
-    if (layer.mediaType !== SIMPLE_SIGNING_MEDIA_TYPE || !signature || layer.size > 64 * 1024) continue;
+    const signature = layer.annotations?.[Annotation.CosignSignature];
+    if (layer.mediaType !== MediaType.CosignSimpleSigning || !signature || layer.size > 64 * 1024) continue;
     const chunks: Buffer[] = [];
     for await (const c of await target.blobs.fetch(layer)) chunks.push(c as Buffer);
     const payload = Buffer.concat(chunks);

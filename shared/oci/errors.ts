@@ -33,15 +33,24 @@ export class NotFoundError extends OciError {
   override readonly name = 'NotFoundError';
 }
 
-/** Content does not hash to the digest it was addressed by, or has the wrong size. */
+/**
+ * Content does not hash to the digest it was addressed by: a registry blob or manifest, or an OCM descriptor,
+ * resource or signature digest (shared/ocm throws this one class too). `what` names the content for messages.
+ */
 export class DigestMismatchError extends OciError {
   override readonly name = 'DigestMismatchError';
-  readonly expected: string;
-  readonly actual: string;
-  constructor(what: string, expected: string, actual: string) {
-    super(`${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`);
-    this.expected = expected;
-    this.actual = actual;
+  constructor(
+    readonly what: string,
+    readonly expected: string,
+    readonly actual: string,
+    message = `${what}: digest mismatch, expected ${expected} but content hashes to ${actual}`,
+  ) {
+    super(message);
+  }
+
+  /** Content of the wrong length where a digest pinned it: the same verification failure, said in bytes. */
+  static ofSize(what: string, expected: number, actual: number): DigestMismatchError {
+    return new DigestMismatchError(what, String(expected), String(actual), `${what}: size mismatch, expected ${expected} bytes but got ${actual}`);
   }
 }
 
@@ -54,12 +63,26 @@ export class SizeMismatchError extends OciError {
 
 /** A caller-side mistake: bad reference, repository name, tag or digest. Never retried. */
 export class InvalidArgumentError extends OciError {
-  override readonly name = 'InvalidArgumentError';
+  override readonly name: string = 'InvalidArgumentError';
 }
 
-/** The network failed or the registry answered 429/5xx after all retries. */
-export class TransientError extends OciError {
-  override readonly name = 'TransientError';
+/** A string that is not a valid OCI image reference; names the reference and what is wrong with it. */
+export class ImageReferenceError extends InvalidArgumentError {
+  override readonly name = 'ImageReferenceError';
+  constructor(
+    readonly reference: string,
+    detail: string,
+  ) {
+    super(`invalid image reference ${JSON.stringify(reference)}: ${detail}`);
+  }
+}
+
+/**
+ * The network failed or the registry answered 429/5xx after all retries: the registry-level cause. The stage kit's
+ * `step()` turns it into the ports' TransientError (the stage outcome "retry later") with the step's reason.
+ */
+export class RegistryUnavailableError extends OciError {
+  override readonly name = 'RegistryUnavailableError';
 }
 
 /** Parses a registry error body; tolerates non-JSON bodies (2.8 answers some 404s in text/plain). */
@@ -94,6 +117,6 @@ export function errorForResponse(what: string, status: number, body: string): Oc
   const message = `${what}: HTTP ${status}: ${summary}`;
   if (status === 401 || status === 403) return new AuthError(message, { status, errors });
   if (status === 404) return new NotFoundError(message, { status, errors });
-  if (status === 429 || status >= 500) return new TransientError(message, { status, errors });
+  if (status === 429 || status >= 500) return new RegistryUnavailableError(message, { status, errors });
   return new OciError(message, { status, errors });
 }

@@ -15,8 +15,11 @@ export {
   repositoryScope,
   TokenCache,
 } from './auth.js';
-export type { RegistryClientOptions, SocketTransferEvent } from './client.js';
-export { RegistryClient, RemoteBlobStore, RemoteManifestStore, RemoteRepository } from './client.js';
+export type { RegistryClientOptions, SocketTransferEvent } from './registry-client.js';
+export { RegistryClient } from './registry-client.js';
+export { RemoteBlobStore } from './remote-blob-store.js';
+export { RemoteManifestStore } from './remote-manifest-store.js';
+export { RemoteRepository } from './remote-repository.js';
 export {
   algorithmOf,
   assertDigest,
@@ -32,38 +35,39 @@ export {
   AuthError,
   DigestMismatchError,
   errorForResponse,
+  ImageReferenceError,
   InvalidArgumentError,
   NotFoundError,
   OciError,
   parseRegistryErrors,
   SizeMismatchError,
-  TransientError,
+  RegistryUnavailableError,
 } from './errors.js';
 export { nextLink } from './link-header.js';
 export { describeConnectionError, type ConnectionProblem } from './connection-errors.js';
-export { Annotation, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
-export type { ParsedReference } from './reference.js';
+export { Annotation, isArtifactSetMediaType, isIndexMediaType, isManifestMediaType, ManifestAcceptTypes, MediaType } from './media-types.js';
+export type { ImageReference, ImageReferenceOptions } from './reference.js';
 export {
   assertReference,
   assertRepositoryName,
+  DOCKER_HUB,
+  formatImageReference,
   isRepositoryName,
   isTag,
-  parseReference,
-  tagForVersion,
+  parseImageReference,
+  registryHost,
 } from './reference.js';
 export type { RetryPolicy } from './retry.js';
 export { backoffDelay, defaultRetryPolicy, isNetworkError, isRetryableStatus, parseRetryAfter, withRetry } from './retry.js';
 export { bufferSource, fileSource, IO_CHUNK_BYTES } from './sources.js';
 export { BlobFileWriter } from './blob-file-writer.js';
 export {
-  COSIGN_SIGNATURE_ANNOTATION,
   CosignSigner,
   deleteCosignSignature,
   hasCosignSignature,
   pushCosignSignature,
   signatureTag,
   SigningKeyError,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   simpleSigningPayload,
 } from './cosign.js';
 export { guardedConnector, type ConnectGuard } from './guarded-connect.js';

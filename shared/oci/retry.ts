@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { OciError, RegistryUnavailableError } from './errors.js';
 
 export interface RetryPolicy {
   /** Attempts in total, including the first. */
@@ -9,6 +10,9 @@ export interface RetryPolicy {
   /** Upper bound for a server's Retry-After. */
   maxRetryAfterMs: number;
 }
+
+/** Told before each retry (logs, metrics, tests): the error that failed attempt `attempt`, and the wait. */
+export type OnRetry = (err: Error, attempt: number, delayMs: number) => void;
 
 export const defaultRetryPolicy: RetryPolicy = {
   maxAttempts: 5,
@@ -93,7 +97,7 @@ export class RetryableError extends Error {
 export async function withRetry<T>(
   policy: RetryPolicy,
   attempt: (n: number) => Promise<T>,
-  onRetry?: (err: Error, n: number, delayMs: number) => void,
+  onRetry?: OnRetry,
 ): Promise<T> {
   for (let n = 1; ; n++) {
     try {
@@ -107,4 +111,17 @@ export async function withRetry<T>(
       await sleep(delay);
     }
   }
+}
+
+/**
+ * What a caller sees once the retries are spent: a network error becomes a RegistryUnavailableError naming the operation
+ * (the code and message of the socket error kept); an OciError or any other error passes unchanged.
+ */
+export function wrapNetworkError(err: unknown, what: string): unknown {
+  if (err instanceof OciError) return err;
+  if (isNetworkError(err)) {
+    const e = err as Error & { code?: string };
+    return new RegistryUnavailableError(`${what}: network error: ${e.code ?? ''} ${e.message}`.trim(), { cause: err });
+  }
+  return err;
 }

@@ -6,16 +6,17 @@
 import { Readable } from 'node:stream';
 import { parseDocument } from 'yaml';
 import { AccessError, ArtifactFormatError, DigestMismatchError, OcmError, UnsupportedAccessTypeError } from './errors.js';
-import type { AccessContext, ImageReference, ResourceAccess } from './api.js';
+import type { AccessContext, ResourceAccess } from './api.js';
 import { cvName, type ComponentDescriptor, type Json, type Resource, type TypedSpec } from './model.js';
 import { parseBaseUrl } from './oci-repo.js';
 import { readBounded, verifyingStream, VerifyDigestStream } from './streams.js';
 import { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, VerifyArtifactSetStream } from './digests.js';
+import { MediaType } from '../oci/media-types.js';
+import { ImageReferenceError } from '../oci/errors.js';
+import { parseImageReference, registryHost, type ImageReference } from '../oci/reference.js';
 
 export { GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1 };
 export const EXCLUDED_DIGEST = { hashAlgorithm: 'NO-DIGEST', normalisationAlgorithm: 'EXCLUDE-FROM-SIGNATURE', value: 'NO-DIGEST' };
-
-const HELM_CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 /** Access type without version suffix, e.g. `localBlob/v1` -> `localBlob`. */
 export function accessKind(type: string): string {
@@ -55,49 +56,18 @@ function field(spec: TypedSpec, name: string, what: string): string {
   return v;
 }
 
-/** Parse `host[:port]/repo[:tag][@digest]` (optionally `oci://`, `http://`). Docker Hub short names are expanded. */
-export function parseImageReference(reference: string): ImageReference {
-  let rest = reference.trim();
-  let insecure = false;
-  const scheme = /^(oci|https?):\/\//.exec(rest);
-  if (scheme) {
-    insecure = scheme[1] === 'http';
-    rest = rest.slice(scheme[0].length);
+/**
+ * The image reference of an access spec (`imageReference`, `ref`): the one grammar (shared/oci/reference.ts), with
+ * Docker Hub short names, an optional `oci://`/`http(s)://` scheme and surrounding blanks allowed; a bad one is the
+ * access's problem (AccessError).
+ */
+export function accessImageReference(reference: string): ImageReference {
+  try {
+    return parseImageReference(reference.trim(), { scheme: true });
+  } catch (err) {
+    if (err instanceof ImageReferenceError) throw new AccessError(err.message, { cause: err });
+    throw err;
   }
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!/^sha(256|512):[0-9a-f]+$/.test(digest)) throw new AccessError(`image reference ${reference}: invalid digest ${digest}`);
-  }
-  let tag: string | undefined;
-  const lastSlash = rest.lastIndexOf('/');
-  const colon = rest.lastIndexOf(':');
-  if (colon > lastSlash) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-  }
-  const firstSlash = rest.indexOf('/');
-  let host: string;
-  let repository: string;
-  const first = firstSlash < 0 ? '' : rest.slice(0, firstSlash);
-  if (firstSlash > 0 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    host = first;
-    repository = rest.slice(firstSlash + 1);
-  } else {
-    host = 'docker.io';
-    repository = firstSlash < 0 ? `library/${rest}` : rest;
-  }
-  if (!repository || !/^[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/.test(repository)) {
-    throw new AccessError(`image reference ${reference}: invalid repository "${repository}"`);
-  }
-  if (host === 'docker.io') host = 'registry-1.docker.io';
-  const out: ImageReference = { host, repository, reference };
-  if (tag) out.tag = tag;
-  if (digest) out.digest = digest;
-  if (insecure) out.insecure = true;
-  return out;
 }
 
 /** Wrap a blob opener so that the stream fails at its end when the resource's genericBlobDigest/v1 does not match. */
@@ -174,17 +144,18 @@ async function openAccessSpec(
       throw new AccessError(`${what}: localBlob needs the component's repository (none given) or a globalAccess`);
     }
     case 'ociArtifact': {
-      const ref = parseImageReference(field(access, 'imageReference', what));
+      const written = field(access, 'imageReference', what);
+      const ref = accessImageReference(written);
       const out: ResourceAccess = { kind: 'ociArtifact', resource, component, reference: ref };
       if (ctx.oci) {
-        const repo = ctx.oci({ host: ref.host, ...(ref.insecure ? { insecure: true } : {}) }, ref.repository);
+        const repo = ctx.oci({ host: registryHost(ref.registry), ...(ref.insecure ? { insecure: true } : {}) }, ref.repository);
         let desc;
         try {
           desc = await repo.manifests.resolve(ref.digest ?? ref.tag ?? 'latest');
         } catch (err) {
-          throw new AccessError(`${what}: cannot resolve ${ref.reference}: ${(err as Error).message}`, { cause: err });
+          throw new AccessError(`${what}: cannot resolve ${written}: ${(err as Error).message}`, { cause: err });
         }
-        if (!desc) throw new AccessError(`${what}: ${ref.reference} not found`);
+        if (!desc) throw new AccessError(`${what}: ${written} not found`);
         out.manifestDigest = desc.digest;
         out.mediaType = desc.mediaType;
       }
@@ -194,9 +165,9 @@ async function openAccessSpec(
       // LIB names the field `ref`, the spec `imageReference`; accept both
       const refStr = typeof access['ref'] === 'string' ? access['ref'] : field(access, 'imageReference', what);
       const digest = field(access, 'digest', what);
-      const ref = parseImageReference(refStr);
+      const ref = accessImageReference(refStr);
       if (!ctx.oci) throw new AccessError(`${what}: ociBlob needs registry access (no OCI connector given)`);
-      const repo = ctx.oci({ host: ref.host, ...(ref.insecure ? { insecure: true } : {}) }, ref.repository);
+      const repo = ctx.oci({ host: registryHost(ref.registry), ...(ref.insecure ? { insecure: true } : {}) }, ref.repository);
       const size = typeof access['size'] === 'number' ? access['size'] : undefined;
       return {
         kind: 'blob',
@@ -234,16 +205,12 @@ async function openHelm(component: ComponentDescriptor, resource: Resource, acce
   const { chart, version } = helmChartAndVersion(access, what);
   if (repoUrl.startsWith('oci://')) {
     const base = parseBaseUrl(repoUrl);
-    const reference: ImageReference = {
-      host: base.registry.host,
-      repository: [base.prefix, chart].filter((p) => p).join('/'),
-      tag: version.replaceAll('+', '_'), // helm's own tag mapping for OCI charts
-      reference: `${repoUrl.replace(/\/+$/, '')}/${chart}:${version}`,
-    };
-    const out: ResourceAccess = { kind: 'ociArtifact', resource, component, reference, mediaType: HELM_CHART_MEDIA_TYPE };
+    const tag = version.replaceAll('+', '_'); // helm's own tag mapping for OCI charts
+    const reference: ImageReference = { registry: base.registry.host, repository: [base.prefix, chart].filter((p) => p).join('/'), tag };
+    const out: ResourceAccess = { kind: 'ociArtifact', resource, component, reference, mediaType: MediaType.HelmChart };
     if (ctx.oci) {
-      const desc = await ctx.oci({ host: reference.host }, reference.repository).manifests.resolve(reference.tag!);
-      if (!desc) throw new AccessError(`${what}: helm chart ${reference.reference} not found`);
+      const desc = await ctx.oci({ host: registryHost(reference.registry) }, reference.repository).manifests.resolve(tag);
+      if (!desc) throw new AccessError(`${what}: helm chart ${repoUrl.replace(/\/+$/, '')}/${chart}:${version} not found`);
       out.manifestDigest = desc.digest;
     }
     return out;
@@ -274,7 +241,7 @@ async function openHelm(component: ComponentDescriptor, resource: Resource, acce
     kind: 'blob',
     resource,
     component,
-    mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip',
+    mediaType: MediaType.HelmChart,
     ...(indexDigest ? { digest: indexDigest } : {}),
     open: async () => {
       const r = await doFetch(chartUrl);

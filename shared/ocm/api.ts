@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { ComponentDescriptor, DigestSpec, Identity, Resource } from './model.js';
 import type { DowngradePolicy } from './versions.js';
 import type { OciConnector } from './ports.js';
+import type { ImageReference } from '../oci/reference.js';
 
 export interface ResolveVersionOptions {
   /** semver constraint (Component.spec.semver) */
@@ -85,17 +86,6 @@ export interface AccessContext {
   consumerHashesSetBlobs?: boolean;
 }
 
-/** A parsed OCI image reference. */
-export interface ImageReference {
-  host: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-  /** the original string */
-  reference: string;
-  insecure?: boolean;
-}
-
 /**
  * What an access method yields.
  * - `blob`: bytes, streamed; `open()` returns a stream that errors with DigestMismatchError at the end if the
@@ -119,6 +109,7 @@ export type ResourceAccess =
       kind: 'ociArtifact';
       resource: Resource;
       component: ComponentDescriptor;
+      /** where the artifact is (Docker Hub as `docker.io`: `registryHost` gives the host to connect to) */
       reference: ImageReference;
       /** `sha256:<hex>` from the resource's ociArtifactDigest/v1, when present */
       expectedManifestDigest?: string;

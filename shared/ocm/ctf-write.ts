@@ -3,7 +3,6 @@
  * (descriptor tar layer + local blobs), write it into a CTF (directory, tar or tgz; byte-for-byte deterministic),
  * or push it to a registry through the OciConnector.
  */
-import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,12 +11,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { listDirectory, packEntries } from '../archive/index.js';
 import { serializeComponentDescriptor } from './descriptor.js';
-import { ANNOTATION_ARTIFACT, ANNOTATION_COMPONENT_VERSION, ANNOTATION_CREATOR, COMPONENT_DESCRIPTOR_FILE, MEDIA_TYPE } from './cv-artifact.js';
+import { COMPONENT_DESCRIPTOR_FILE } from './cv-artifact.js';
+import { Annotation, MediaType } from '../oci/media-types.js';
 import { ARTIFACT_INDEX, CTF_COMPONENT_PREFIX, type CtfIndexEntry } from './ctf.js';
 import { GENERIC_BLOB_DIGEST_V1 } from './access.js';
 import { cvName, type ComponentDescriptor, type Identity, type Label, type Resource, type TypedSpec } from './model.js';
 import { componentRepositoryPath, parseBaseUrl } from './oci-repo.js';
-import type { OciConnector, OciDescriptor } from './ports.js';
+import type { OciConnector } from './ports.js';
+import type { Descriptor } from '../oci/types.js';
+import { digestFile, digestOf } from '../oci/digest.js';
 import { readBounded } from './streams.js';
 import { versionToTag } from './tag.js';
 
@@ -50,7 +52,7 @@ async function resolveBlob(b: LocalBlobInput): Promise<ResolvedBlob> {
     const data = b.data;
     return {
       mediaType: b.mediaType,
-      digest: b.digest ?? `sha256:${createHash('sha256').update(data).digest('hex')}`,
+      digest: b.digest ?? digestOf(data),
       size: data.length,
       data,
       open: () => Readable.from([data]),
@@ -60,15 +62,7 @@ async function resolveBlob(b: LocalBlobInput): Promise<ResolvedBlob> {
   const path = b.path;
   let digest = b.digest;
   let size = b.size;
-  if (!digest || size === undefined) {
-    const h = createHash('sha256');
-    size = 0;
-    for await (const c of createReadStream(path)) {
-      h.update(c as Buffer);
-      size += (c as Buffer).length;
-    }
-    digest = `sha256:${h.digest('hex')}`;
-  }
+  if (!digest || size === undefined) ({ digest, size } = await digestFile(path));
   return { mediaType: b.mediaType, digest, size, open: () => createReadStream(path) };
 }
 
@@ -110,16 +104,12 @@ export interface BuiltComponentArtifact {
   blobs: ResolvedBlob[];
 }
 
-function sha256(b: Buffer): string {
-  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
-}
-
 /** The component version's OCI artifact (manifest, config, descriptor layer, local blob layers). */
 export async function buildComponentArtifact(cv: ComponentVersionInput): Promise<BuiltComponentArtifact> {
   const cd = cv.descriptor;
   const yaml = Buffer.from(serializeComponentDescriptor(cd, 'yaml'), 'utf8');
   const descriptorLayer = await readBounded(packEntries([{ path: COMPONENT_DESCRIPTOR_FILE, type: 'file', content: yaml }], { gzip: false }), 64 * 1024 * 1024, 'descriptor layer');
-  const layerDesc: OciDescriptor = { mediaType: MEDIA_TYPE.descriptorTar, digest: sha256(descriptorLayer), size: descriptorLayer.length };
+  const layerDesc: Descriptor = { mediaType: MediaType.ComponentDescriptorTar, digest: digestOf(descriptorLayer), size: descriptorLayer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }), 'utf8');
   const blobs = await Promise.all((cv.blobs ?? []).map(resolveBlob));
   const unique = new Map<string, ResolvedBlob>();
@@ -128,24 +118,24 @@ export async function buildComponentArtifact(cv: ComponentVersionInput): Promise
     cd.resources.map((r) => r.access).filter((a): a is TypedSpec => a?.type === 'localBlob').map((a) => String(a['localReference'])),
   );
   for (const ref of referenced) if (!unique.has(ref)) throw new TypeError(`${cvName(cd)}: no blob given for localReference ${ref}`);
-  const layers: OciDescriptor[] = [layerDesc];
+  const layers: Descriptor[] = [layerDesc];
   for (const b of unique.values()) {
     const users = [...cd.resources, ...cd.sources]
       .filter((r) => r.access?.type === 'localBlob' && r.access['localReference'] === b.digest)
       .map((r) => ({ kind: cd.resources.includes(r as Resource) ? 'resource' : 'source', identity: { name: r.name, ...(r.extraIdentity ?? {}) } }));
-    const l: OciDescriptor = { mediaType: b.mediaType || 'application/octet-stream', digest: b.digest, size: b.size };
-    if (users.length) l.annotations = { [ANNOTATION_ARTIFACT]: JSON.stringify(users) };
+    const l: Descriptor = { mediaType: b.mediaType || 'application/octet-stream', digest: b.digest, size: b.size };
+    if (users.length) l.annotations = { [Annotation.Artifact]: JSON.stringify(users) };
     layers.push(l);
   }
   const manifestObj = {
     schemaVersion: 2,
-    mediaType: MEDIA_TYPE.manifest,
-    config: { mediaType: MEDIA_TYPE.componentConfig, digest: sha256(config), size: config.length },
+    mediaType: MediaType.ImageManifest,
+    config: { mediaType: MediaType.ComponentConfig, digest: digestOf(config), size: config.length },
     layers,
-    annotations: { [ANNOTATION_COMPONENT_VERSION]: cvName(cd), [ANNOTATION_CREATOR]: CREATOR },
+    annotations: { [Annotation.ComponentVersion]: cvName(cd), [Annotation.Creator]: CREATOR },
   };
   const manifest = Buffer.from(JSON.stringify(manifestObj), 'utf8');
-  return { manifest, manifestDigest: sha256(manifest), config, descriptorLayer, blobs: [...unique.values()] };
+  return { manifest, manifestDigest: digestOf(manifest), config, descriptorLayer, blobs: [...unique.values()] };
 }
 
 async function writeBlobFile(dir: string, digest: string, write: (path: string) => Promise<void>): Promise<void> {
@@ -175,8 +165,8 @@ export async function writeCtfDirectory(dir: string, cvs: ComponentVersionInput[
     const built = await buildComponentArtifact(cv);
     for (const [digest, bytes] of [
       [built.manifestDigest, built.manifest],
-      [sha256(built.config), built.config],
-      [sha256(built.descriptorLayer), built.descriptorLayer],
+      [digestOf(built.config), built.config],
+      [digestOf(built.descriptorLayer), built.descriptorLayer],
     ] as const) {
       await writeBlobFile(dir, digest, (p) => writeFile(p, bytes));
     }
@@ -214,13 +204,13 @@ export async function packCtfDirectory(dir: string, file: string, format: 'tgz' 
 }
 
 /** Push a component version to `<baseUrl>/<subPath>/component-descriptors/<name>:<tag>`. */
-export async function pushComponentVersion(oci: OciConnector, baseUrl: string, cv: ComponentVersionInput, subPath?: string): Promise<OciDescriptor> {
+export async function pushComponentVersion(oci: OciConnector, baseUrl: string, cv: ComponentVersionInput, subPath?: string): Promise<Descriptor> {
   const { registry, prefix } = parseBaseUrl(baseUrl);
   const repo = oci(registry, componentRepositoryPath(prefix, subPath, cv.descriptor.name));
   const built = await buildComponentArtifact(cv);
   const small = (b: Buffer) => ({ open: () => Readable.from([b]) });
-  await repo.blobs.push({ digest: sha256(built.descriptorLayer), size: built.descriptorLayer.length }, small(built.descriptorLayer));
-  await repo.blobs.push({ digest: sha256(built.config), size: built.config.length }, small(built.config));
+  await repo.blobs.push({ digest: digestOf(built.descriptorLayer), size: built.descriptorLayer.length }, small(built.descriptorLayer));
+  await repo.blobs.push({ digest: digestOf(built.config), size: built.config.length }, small(built.config));
   for (const b of built.blobs) await repo.blobs.push({ digest: b.digest, size: b.size }, { open: () => b.open() });
-  return repo.manifests.push(built.manifest, MEDIA_TYPE.manifest, versionToTag(cv.descriptor.version));
+  return repo.manifests.push(built.manifest, MediaType.ImageManifest, versionToTag(cv.descriptor.version));
 }

@@ -14,7 +14,8 @@ import tarStream from 'tar-stream';
 import { ArtifactFormatError, ComponentNotFoundError, RepositorySpecError, VersionNotFoundError } from './errors.js';
 import { normaliseLocalReference, parseManifest, readDescriptorFromArtifact } from './cv-artifact.js';
 import type { ComponentDescriptor } from './model.js';
-import type { BlobHandle, ComponentRepository, OciConnector, OciManifest, RepositorySpec } from './ports.js';
+import type { BlobHandle, ComponentRepository, OciConnector, RepositorySpec } from './ports.js';
+import type { ImageManifest } from '../oci/types.js';
 import { readBounded, splitDigest, verifyingStream } from './streams.js';
 import { tagToVersion, versionToTag } from './tag.js';
 
@@ -127,7 +128,7 @@ export interface CtfOpenOptions extends CtfLimits {
 
 export class CtfRepository implements ComponentRepository {
   readonly location: string;
-  private manifests = new Map<string, OciManifest>();
+  private manifests = new Map<string, ImageManifest>();
   private constructor(
     readonly spec: RepositorySpec,
     private readonly dir: string,
@@ -210,7 +211,7 @@ export class CtfRepository implements ComponentRepository {
     return { bytes, what };
   }
 
-  private async manifestFor(component: string, version: string): Promise<{ manifest: OciManifest; descriptor: ComponentDescriptor }> {
+  private async manifestFor(component: string, version: string): Promise<{ manifest: ImageManifest; descriptor: ComponentDescriptor }> {
     const { bytes, what } = await this.manifestBytes(component, version);
     const res = await readDescriptorFromArtifact(bytes, (d) => this.openBlob(d.digest, d.size, 'blob'), what, this.parseOpts);
     this.manifests.set(`${component}:${version}`, res.manifest);

@@ -4,39 +4,31 @@
  * plus local blobs as further layers. Reading accepts the current and the legacy (Gardener) media types.
  */
 import type { Readable } from 'node:stream';
+import { MediaType } from '../oci/media-types.js';
 import { ArtifactFormatError } from './errors.js';
 import { parseComponentDescriptor, DEFAULT_MAX_DESCRIPTOR_BYTES, type ParseOptions } from './descriptor.js';
 import type { ComponentDescriptor } from './model.js';
-import type { OciDescriptor, OciManifest } from './ports.js';
+import type { Descriptor, ImageManifest } from '../oci/types.js';
 import { extractTarMember, looksLikeTar, readBounded } from './streams.js';
 
-export const MEDIA_TYPE = {
-  manifest: 'application/vnd.oci.image.manifest.v1+json',
-  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
-  componentConfig: 'application/vnd.ocm.software.component.config.v1+json',
-  descriptorTar: 'application/vnd.ocm.software.component-descriptor.v2+yaml+tar',
-  descriptorJson: 'application/vnd.ocm.software.component-descriptor.v2+json',
-  descriptorYaml: 'application/vnd.ocm.software.component-descriptor.v2+yaml',
-} as const;
-
-export const LEGACY_CONFIG_MEDIA_TYPES = [
-  'application/vnd.gardener.cloud.cnudie.component.config.v1+json',
-  'application/vnd.oci.gardener.cloud.cnudie.component-descriptor-metadata.config.v2+json',
+/** Config media types a component version may carry: OCM's and the Gardener tooling's before it. */
+export const COMPONENT_CONFIG_MEDIA_TYPES: readonly string[] = [
+  MediaType.ComponentConfig,
+  MediaType.LegacyComponentConfig,
+  MediaType.LegacyComponentDescriptorMetadataConfig,
 ];
 
-export const DESCRIPTOR_LAYER_MEDIA_TYPES = [
-  MEDIA_TYPE.descriptorTar,
-  MEDIA_TYPE.descriptorJson,
-  MEDIA_TYPE.descriptorYaml,
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+yaml+tar',
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+json',
-  'application/vnd.gardener.cloud.cnudie.component-descriptor.v2+yaml',
+/** Descriptor layer media types we read (tar, JSON or YAML; OCM's and the Gardener tooling's). */
+export const DESCRIPTOR_LAYER_MEDIA_TYPES: readonly string[] = [
+  MediaType.ComponentDescriptorTar,
+  MediaType.ComponentDescriptorJson,
+  MediaType.ComponentDescriptorYaml,
+  MediaType.LegacyComponentDescriptorTar,
+  MediaType.LegacyComponentDescriptorJson,
+  MediaType.LegacyComponentDescriptorYaml,
 ];
 
 export const COMPONENT_DESCRIPTOR_FILE = 'component-descriptor.yaml';
-export const ANNOTATION_COMPONENT_VERSION = 'software.ocm.componentversion';
-export const ANNOTATION_ARTIFACT = 'software.ocm.artifact';
-export const ANNOTATION_CREATOR = 'software.ocm.creator';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
@@ -44,14 +36,14 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function descriptorOf(v: unknown, what: string): OciDescriptor {
+function descriptorOf(v: unknown, what: string): Descriptor {
   if (!isObj(v) || typeof v['digest'] !== 'string' || typeof v['mediaType'] !== 'string' || typeof v['size'] !== 'number') {
     throw new ArtifactFormatError(`${what} is not an OCI descriptor (needs mediaType, digest, size)`);
   }
-  return v as unknown as OciDescriptor;
+  return v as unknown as Descriptor;
 }
 
-export function parseManifest(bytes: Buffer, what: string): OciManifest {
+export function parseManifest(bytes: Buffer, what: string): ImageManifest {
   if (bytes.length > MAX_MANIFEST_BYTES) throw new ArtifactFormatError(`${what}: manifest larger than ${MAX_MANIFEST_BYTES} bytes`);
   let m: unknown;
   try {
@@ -64,18 +56,19 @@ export function parseManifest(bytes: Buffer, what: string): OciManifest {
   const config = descriptorOf(m['config'], `${what}: config`);
   if (!Array.isArray(m['layers'])) throw new ArtifactFormatError(`${what}: manifest has no layers`);
   const layers = m['layers'].map((l, i) => descriptorOf(l, `${what}: layers[${i}]`));
-  const out: OciManifest = { schemaVersion: Number(m['schemaVersion'] ?? 2), config, layers };
+  // schemaVersion is not checked (nothing depends on it); the manifest is read as the image-spec's
+  const out: ImageManifest = { schemaVersion: 2, config, layers };
   if (typeof m['mediaType'] === 'string') out.mediaType = m['mediaType'];
   if (isObj(m['annotations'])) out.annotations = m['annotations'] as Record<string, string>;
   return out;
 }
 
-export type BlobReader = (desc: OciDescriptor) => Promise<Readable>;
+export type BlobReader = (desc: Descriptor) => Promise<Readable>;
 
 /** Find the descriptor layer: the config names it; fall back to the first layer with a descriptor media type. */
-export async function descriptorLayerOf(manifest: OciManifest, readBlob: BlobReader, what: string): Promise<OciDescriptor> {
+export async function descriptorLayerOf(manifest: ImageManifest, readBlob: BlobReader, what: string): Promise<Descriptor> {
   const cfgType = manifest.config.mediaType;
-  if (cfgType === MEDIA_TYPE.componentConfig || LEGACY_CONFIG_MEDIA_TYPES.includes(cfgType)) {
+  if (COMPONENT_CONFIG_MEDIA_TYPES.includes(cfgType)) {
     const cfgBytes = await readBounded(await readBlob(manifest.config), 1024 * 1024, `${what}: config`);
     let cfg: unknown;
     try {
@@ -114,7 +107,7 @@ export async function readDescriptorFromArtifact(
   readBlob: BlobReader,
   what: string,
   opts: ParseOptions = {},
-): Promise<{ manifest: OciManifest; descriptor: ComponentDescriptor }> {
+): Promise<{ manifest: ImageManifest; descriptor: ComponentDescriptor }> {
   const manifest = parseManifest(manifestBytes, what);
   const layer = await descriptorLayerOf(manifest, readBlob, what);
   const limit = (opts.maxBytes ?? DEFAULT_MAX_DESCRIPTOR_BYTES) + 64 * 1024;

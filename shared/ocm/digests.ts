@@ -9,6 +9,7 @@ import { AccessError, UnsupportedDigestError } from './errors.js';
 import { readArtifactSet } from './artifact-set.js';
 import type { ResourceAccess } from './api.js';
 import type { DigestSpec } from './model.js';
+import { formatImageReference } from '../oci/reference.js';
 import { nodeHashName, ocmHashName } from './normalise.js';
 import { DigestMismatchError } from './errors.js';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
@@ -47,7 +48,7 @@ export async function digestResourceAccess(access: ResourceAccess, normalisation
   if (access.kind === 'ociArtifact') {
     if (norm !== OCI_ARTIFACT_DIGEST_V1) throw new UnsupportedDigestError(`${norm} cannot be computed for an OCI artifact access`);
     const d = access.manifestDigest ?? access.reference.digest;
-    if (!d) throw new AccessError(`cannot digest ${access.reference.reference}: no registry access to resolve its manifest`);
+    if (!d) throw new AccessError(`cannot digest ${formatImageReference(access.reference)}: no registry access to resolve its manifest`);
     return { hashAlgorithm: 'SHA-256', normalisationAlgorithm: OCI_ARTIFACT_DIGEST_V1, value: d.replace(/^sha256:/, '') };
   }
   if (norm === GENERIC_BLOB_DIGEST_V1) {

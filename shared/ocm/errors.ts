@@ -21,7 +21,6 @@ export type OcmErrorCode =
   | 'AmbiguousResource'
   | 'UnsupportedAccessType'
   | 'AccessFailed'
-  | 'DigestMismatch'
   | 'UnsupportedDigest'
   | 'SignatureMissing'
   | 'SignatureInvalid'
@@ -162,15 +161,8 @@ export class AccessError extends OcmError {
   }
 }
 
-export class DigestMismatchError extends OcmError {
-  constructor(
-    readonly what: string,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super('DigestMismatch', `digest mismatch for ${what}: expected ${expected}, got ${actual}`);
-  }
-}
+/** Content that does not hash to its digest is the OCI client's one error class, whichever layer checks it. */
+export { DigestMismatchError } from '../oci/errors.js';
 
 export class UnsupportedDigestError extends OcmError {
   constructor(message: string) {

@@ -31,13 +31,13 @@ export { fetchWithReferences, descriptorSet, findReferenceCycle, assertNoReferen
 export { openRepository, parseRepositorySpec, type OpenRepositoryOptions } from './repository.js';
 export { CtfRepository } from './ctf.js';
 export { OciComponentRepository, parseBaseUrl, componentRepositoryPath } from './oci-repo.js';
-export { MEDIA_TYPE as OCM_MEDIA_TYPE, readDescriptorFromArtifact, parseManifest } from './cv-artifact.js';
-export { openResourceAccess, parseImageReference, accessKind, isDigestExcluded, GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, type OpenAccessOptions } from './access.js';
+export { readDescriptorFromArtifact, parseManifest } from './cv-artifact.js';
+export { openResourceAccess, accessImageReference, accessKind, isDigestExcluded, GENERIC_BLOB_DIGEST_V1, OCI_ARTIFACT_DIGEST_V1, type OpenAccessOptions } from './access.js';
 export { digestResourceAccess, hashStream, artifactSetMainDigest } from './digests.js';
 export { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet, readArtifactSet, type ArtifactSetContents } from './artifact-set.js';
-export { signDigest, verifySignatureValue, RSA_PKCS1_V15, RSA_PSS, MEDIA_TYPE_PEM, MEDIA_TYPE_RSA, MEDIA_TYPE_RSA_PSS, SUPPORTED_SIGNATURE_ALGORITHMS, type SignOptions } from './signing.js';
+export { signDigest, verifySignatureValue, RSA_PKCS1_V15, RSA_PSS, SUPPORTED_SIGNATURE_ALGORITHMS, type SignOptions } from './signing.js';
 export { loadVerificationMaterial, verifyChain } from './certificates.js';
-export { SIGSTORE, SIGSTORE_V2, MEDIA_TYPE_SIGSTORE, verifySigstoreSignature, type SigstoreTrust } from './sigstore.js';
+export { SIGSTORE, SIGSTORE_V2, verifySigstoreSignature, type SigstoreTrust } from './sigstore.js';
 export { verifyComponent, verifyReferenceDigests, verifyResourceDigests, signComponent, fillReferenceDigests, fillResourceDigests, type SignComponentOptions } from './verify.js';
 export {
   writeCtfDirectory,

@@ -5,7 +5,8 @@
 import { ArtifactFormatError, RepositorySpecError, VersionNotFoundError } from './errors.js';
 import { normaliseLocalReference, readDescriptorFromArtifact } from './cv-artifact.js';
 import type { ComponentDescriptor } from './model.js';
-import type { BlobHandle, ComponentRepository, OciConnector, OciManifest, OciRepositoryPort, RegistryLocation, RepositorySpec } from './ports.js';
+import type { BlobHandle, ComponentRepository, OciConnector, OciRepositoryPort, RegistryLocation, RepositorySpec } from './ports.js';
+import type { ImageManifest } from '../oci/types.js';
 import { tagToVersion, versionToTag } from './tag.js';
 import type { ParseOptions } from './descriptor.js';
 
@@ -44,7 +45,7 @@ export class OciComponentRepository implements ComponentRepository {
   readonly location: string;
   private readonly registry: RegistryLocation;
   private readonly prefix: string;
-  private readonly manifests = new Map<string, OciManifest>();
+  private readonly manifests = new Map<string, ImageManifest>();
   constructor(
     readonly spec: Extract<RepositorySpec, { baseUrl: string }>,
     readonly oci: OciConnector,
@@ -65,7 +66,7 @@ export class OciComponentRepository implements ComponentRepository {
     return tags.map(tagToVersion);
   }
 
-  private async load(component: string, version: string): Promise<{ manifest: OciManifest; descriptor: ComponentDescriptor }> {
+  private async load(component: string, version: string): Promise<{ manifest: ImageManifest; descriptor: ComponentDescriptor }> {
     const repo = this.repositoryFor(component);
     const tag = versionToTag(version);
     const desc = await repo.manifests.resolve(tag);

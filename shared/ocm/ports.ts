@@ -5,24 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ComponentDescriptor } from './model.js';
-
-/** OCI content descriptor (image-spec). */
-export interface OciDescriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-}
-
-export interface OciManifest {
-  schemaVersion: number;
-  mediaType?: string;
-  artifactType?: string;
-  config: OciDescriptor;
-  layers: OciDescriptor[];
-  annotations?: Record<string, string>;
-}
+import type { Descriptor } from '../oci/types.js';
 
 /** One repository of an OCI registry (structural subset of shared/oci `Target`). */
 export interface OciRepositoryPort {
@@ -34,9 +17,9 @@ export interface OciRepositoryPort {
     push(desc: { digest: string; size: number }, source: { open(): Readable | Promise<Readable> }): Promise<void>;
   };
   readonly manifests: {
-    resolve(reference: string): Promise<OciDescriptor | undefined>;
-    fetch(reference: string): Promise<{ descriptor: OciDescriptor; bytes: Buffer }>;
-    push(bytes: Buffer, mediaType: string, tag?: string): Promise<OciDescriptor>;
+    resolve(reference: string): Promise<Descriptor | undefined>;
+    fetch(reference: string): Promise<{ descriptor: Descriptor; bytes: Buffer }>;
+    push(bytes: Buffer, mediaType: string, tag?: string): Promise<Descriptor>;
     tags(): Promise<string[]>;
   };
 }

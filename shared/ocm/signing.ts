@@ -10,13 +10,11 @@ import { loadVerificationMaterial, matchDn, pemBlocks, rfc2253, verifyChain } fr
 import { CertificateError, SignatureInvalidError, UnsupportedSignatureError } from './errors.js';
 import type { SignatureSpec } from './model.js';
 import { nodeHashName } from './normalise.js';
-import { MEDIA_TYPE_SIGSTORE, SIGSTORE_ALGORITHMS, verifySigstoreSignature } from './sigstore.js';
+import { SIGSTORE_ALGORITHMS, verifySigstoreSignature } from './sigstore.js';
+import { MediaType } from '../oci/media-types.js';
 
 export const RSA_PKCS1_V15 = 'RSASSA-PKCS1-V1_5';
 export const RSA_PSS = 'RSASSA-PSS';
-export const MEDIA_TYPE_RSA = 'application/vnd.ocm.signature.rsa';
-export const MEDIA_TYPE_RSA_PSS = 'application/vnd.ocm.signature.rsa.pss';
-export const MEDIA_TYPE_PEM = 'application/x-pem-file';
 
 // DER prefixes of DigestInfo (RFC 8017 §9.2 note 1)
 const DIGEST_INFO: Record<'sha256' | 'sha512', Buffer> = {
@@ -115,9 +113,9 @@ export function signDigest(digestHex: string, privateKeyPem: string | Buffer, op
     const leaf = new X509Certificate(certs[0]!.text);
     const b64 = sig.toString('base64').replace(/.{1,64}/g, '$&\n');
     const value = `-----BEGIN SIGNATURE-----\nSignature Algorithm: ${algorithm}\n\n${b64}-----END SIGNATURE-----\n${certs.map((c) => `${c.text}\n`).join('')}`;
-    return { algorithm, value, mediaType: MEDIA_TYPE_PEM, issuer: rfc2253(leaf.subject) };
+    return { algorithm, value, mediaType: MediaType.SignaturePem, issuer: rfc2253(leaf.subject) };
   }
-  return { algorithm, value: sig.toString('hex'), mediaType: algorithm === RSA_PSS ? MEDIA_TYPE_RSA_PSS : MEDIA_TYPE_RSA };
+  return { algorithm, value: sig.toString('hex'), mediaType: algorithm === RSA_PSS ? MediaType.SignatureRsaPss : MediaType.SignatureRsa };
 }
 
 function rawRsaVerify(algorithm: string, key: KeyObject, digest: Buffer, sig: Buffer, hash: 'sha256' | 'sha512'): boolean {
@@ -167,7 +165,7 @@ export function verifySignatureValue(input: VerifySignatureInput): void {
   }
   try {
     if (SIGSTORE_ALGORITHMS.includes(s.algorithm)) {
-      if (s.mediaType && s.mediaType !== MEDIA_TYPE_SIGSTORE) throw new SignatureInvalidError(component, name, `media type ${s.mediaType} is not a sigstore signature's (${MEDIA_TYPE_SIGSTORE})`);
+      if (s.mediaType && s.mediaType !== MediaType.SignatureSigstore) throw new SignatureInvalidError(component, name, `media type ${s.mediaType} is not a sigstore signature's (${MediaType.SignatureSigstore})`);
       const material = loadVerificationMaterial(input.key);
       const rekorKeys = input.rekorKey ? loadVerificationMaterial(input.rekorKey).keys : [];
       verifySigstoreSignature({
@@ -199,7 +197,7 @@ function verifyRsaSignature(input: VerifySignatureInput): void {
   let sigBytes: Buffer;
   let keys = material.keys;
   let subject: string | undefined;
-  if (s.mediaType === MEDIA_TYPE_PEM) {
+  if (s.mediaType === MediaType.SignaturePem) {
     const blocks = pemBlocks(s.value);
     const sigBlock = blocks.find((b) => b.type === 'SIGNATURE');
     if (!sigBlock) throw new SignatureInvalidError(component, name, 'PEM signature has no SIGNATURE block');
@@ -224,7 +222,7 @@ function verifyRsaSignature(input: VerifySignatureInput): void {
         subject = rfc2253(chain[0]!.subject);
       }
     }
-  } else if (s.mediaType === MEDIA_TYPE_RSA || s.mediaType === MEDIA_TYPE_RSA_PSS || s.mediaType === '') {
+  } else if (s.mediaType === MediaType.SignatureRsa || s.mediaType === MediaType.SignatureRsaPss || s.mediaType === '') {
     if (!/^[0-9a-fA-F]*$/.test(s.value) || s.value.length % 2) throw new SignatureInvalidError(component, name, 'signature value is not hex');
     sigBytes = Buffer.from(s.value, 'hex');
   } else {

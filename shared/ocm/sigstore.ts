@@ -24,7 +24,6 @@ import { verifyChain, rfc2253 } from './certificates.js';
 export const SIGSTORE = 'sigstore';
 export const SIGSTORE_V2 = 'sigstore-v2';
 export const SIGSTORE_ALGORITHMS: readonly string[] = [SIGSTORE, SIGSTORE_V2];
-export const MEDIA_TYPE_SIGSTORE = 'application/vnd.ocm.signature.sigstore';
 
 /** Fulcio's certificate extensions for the OIDC issuer: v2 (DER UTF8String) and the deprecated v1 (raw bytes). */
 const OID_FULCIO_ISSUER_V2 = '1.3.6.1.4.1.57264.1.8';

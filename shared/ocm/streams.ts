@@ -30,7 +30,7 @@ export class VerifyDigestStream extends Transform {
   override _flush(cb: TransformCallback): void {
     const got = this.hash.digest('hex');
     if (this.expectedSize !== undefined && this.expectedSize >= 0 && this.bytes !== this.expectedSize) {
-      cb(new DigestMismatchError(`${this.what} (size)`, String(this.expectedSize), String(this.bytes)));
+      cb(DigestMismatchError.ofSize(this.what, this.expectedSize, this.bytes));
       return;
     }
     if (got !== this.expectedHex.toLowerCase()) {

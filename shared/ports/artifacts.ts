@@ -61,19 +61,11 @@ export interface CopyInRequest {
   tag: string;
 }
 
-/**
- * The media types OCM gives an artifact-set blob: tar or tar+gzip of an OCI (or Docker) manifest or index, e.g.
- * `application/vnd.oci.image.manifest.v1+tar+gzip` (see shared/snapshot/artifact-set.ts for the format).
- */
-export function isArtifactSetMediaType(mediaType: string | undefined): boolean {
-  const m = /^application\/vnd\.(oci\.image\.(manifest|index)\.v1|docker\.distribution\.manifest(\.list)?\.v2)\+tar(\+gzip)?$/.exec(
-    (mediaType ?? '').split(';')[0]!.trim(),
-  );
-  return m !== null;
-}
+/** The handlers ask it through the ports; the media types are shared/oci's. */
+export { isArtifactSetMediaType } from '../oci/media-types.js';
 
 /**
- * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/snapshot/artifact-set.ts), read
+ * An OCM artifact set (a localBlob holding an OCI artifact as a tar/tgz, see shared/ocm/artifact-set.ts), read
  * from a stream exactly once and verified blob by blob while it is stored.
  */
 export interface ArtifactSetRequest {
@@ -142,16 +134,8 @@ export interface SignatureStore {
   isSigned(repository: string, digest: string): Promise<boolean>;
 }
 
-export class DigestMismatchError extends Error {
-  override readonly name = 'DigestMismatchError';
-  constructor(
-    readonly what: string,
-    readonly expected: string,
-    readonly actual: string,
-  ) {
-    super(`${what}: digest mismatch, expected ${expected}, got ${actual}`);
-  }
-}
+/** Content that does not hash to its digest: the one class (shared/oci's), whichever layer checked it. */
+export { DigestMismatchError } from '../oci/errors.js';
 
 /** Resource content that is not what its descriptor says (beyond a plain digest mismatch): names the blob. */
 export class ResourceContentError extends Error {

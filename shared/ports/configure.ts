@@ -15,3 +15,18 @@ export interface ConfigureEngine {
    */
   apply(input: LocalBlob, substitutions: Substitution[], opts: { helm: boolean }): Promise<LocalBlob>;
 }
+
+/**
+ * Text out of a fetched layer (a LocalBlob on disk), so the stages read no files and unpack no archives themselves.
+ * Adapter: functions/adapters/layer-text.ts.
+ */
+export interface LayerText {
+  /** the whole layer as UTF-8 (a descriptor Snapshot's `{components: [...]}` YAML) */
+  whole(layer: LocalBlob): Promise<string>;
+  /**
+   * The one regular file in a tar(+gzip) layer (docs/design.md §6 wraps a non-archive blob in a tar under its resource
+   * name), or `rules.yaml` / `config.yaml` / `rules.yml` when there are several; at most 1 MiB. Throws a plain Error
+   * naming the problem otherwise (the stage's step gives it its reason).
+   */
+  singleFile(layer: LocalBlob): Promise<string>;
+}

@@ -5,6 +5,8 @@
  *   condition; the host answers 2xx because a retry would not help.
  * - BadEventError: the event itself cannot be understood. Hosts answer 400/422 (not retried).
  */
+import { RegistryUnavailableError } from '../oci/errors.js';
+
 export class TransientError extends Error {
   override readonly name: string = 'TransientError';
   readonly transient = true;
@@ -16,7 +18,7 @@ export class TransientError extends Error {
 /**
  * A Snapshot's manifest is not in the registry: the Snapshot is being replaced (its producer deletes the old
  * manifest right after recording the new one) or the registry lost it. Retryable; a consumer first checks whether
- * the Snapshot moved on (shared/ports/kit/dependencies.ts, `fetchInputLayer`).
+ * the Snapshot moved on (shared/stagekit/dependencies.ts, `fetchInputLayer`).
  */
 export class SnapshotContentMissingError extends TransientError {
   override readonly name = 'SnapshotContentMissingError';
@@ -28,7 +30,7 @@ export class ObjectFailure extends Error {
   readonly statusFields?: Record<string, unknown>;
   constructor(
     /** Condition reason, e.g. ComponentVerificationFailed (docs/design.md §3) or one of ours. */
-    readonly reason: string,
+    readonly reason: Reason,
     message: string,
     options?: { cause?: unknown; statusFields?: Record<string, unknown> },
   ) {
@@ -46,15 +48,15 @@ export class BadEventError extends Error {
 }
 
 /**
- * Best-effort classification of errors thrown by libraries: anything marked transient (or named TransientError,
- * as the OCI and OCM libraries do), network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
+ * Best-effort classification of errors thrown by libraries: anything marked transient or named TransientError
+ * (another copy of this class, e.g. in a second bundle chunk) or RetryLaterError (shared/server's), the registry client's RegistryUnavailableError, network errors, 408/409/429/5xx, looking through the `cause` chain (fetch and
  * the registry client wrap socket errors).
  */
 export function isTransient(err: unknown): boolean {
   for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 6; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof TransientError) return true;
+    if (e instanceof TransientError || e instanceof RegistryUnavailableError) return true;
     const r = e as { transient?: unknown; retryable?: unknown; code?: unknown; statusCode?: unknown; status?: unknown; name?: unknown };
-    if (r.transient === true || r.retryable === true || r.name === 'TransientError') return true;
+    if (r.transient === true || r.retryable === true || r.name === 'TransientError' || r.name === 'RetryLaterError') return true;
     if (r.name === 'AbortError' || r.name === 'TimeoutError') return true;
     const code = typeof r.code === 'string' ? r.code : '';
     if (NETWORK_CODES.has(code) || code.startsWith('UND_ERR_')) return true;
@@ -102,4 +104,16 @@ export const Reason = {
   /** the egress policy (shared/egress) refused a location the object names: no connection was made */
   SourceNotAllowed: 'SourceNotAllowed',
   TargetNotAllowed: 'TargetNotAllowed',
+  // the Snapshot a stage records (shared/stagekit/snapshots.ts) and its finalizer
+  CreateSnapshotFailed: 'CreateSnapshotFailed',
+  SnapshotReadyFailed: 'SnapshotReadyFailed',
+  DeleteOCIRepositoryFailed: 'DeleteOCIRepositoryFailed',
+  DeleteSnapshotFailed: 'DeleteSnapshotFailed',
+  /** a step failed in a way no step named (the reconcile frame's fallback) */
+  ReconcileFailed: 'ReconcileFailed',
+  /** not a condition reason: a registry event named a manifest that is not the object's current output */
+  NotCurrentOutput: 'NotCurrentOutput',
 } as const;
+
+/** A condition reason (or an outcome's reason) from the vocabulary above: stages and the stage kit use no other. */
+export type Reason = (typeof Reason)[keyof typeof Reason];

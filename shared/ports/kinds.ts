@@ -1,61 +1,36 @@
 /**
- * The shapes of our kinds as the handlers see them. Deliberately loose (`spec` fields optional): everything read
- * from the API server is validated by the stage that uses it, so a hand-edited or older object gives a
- * clear Ready=False reason instead of a crash.
+ * The shapes of our kinds as the handlers see them, derived from the CRD schemas (shared/kube/schema, through the
+ * types shared/kube/types.ts infers from them), so a field renamed or retyped there is renamed or retyped here.
+ *
+ * The view is deliberately loose where the API server is strict: every `spec` field is optional, because everything
+ * read from the API server is validated by the stage that uses it, so a hand-edited or older object gives a clear
+ * Ready=False reason instead of a crash. It is narrower in three places, each for what our stages write, and each
+ * checked below to still fit the schema (a write of the view is a valid object):
+ * - a condition's `type` is `Ready` (the only condition type we use);
+ * - a Snapshot has a `tag` (every stage pushes under one; the CRD also admits a hand-made Snapshot without);
+ * - a Component's `status.component.repositorySpec` is the parsed RepositorySpec the descriptor stage recorded.
  */
-export const GROUP = 'serverless.ocm.software';
-export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
+import type * as Schema from '../kube/types.js';
+
+import { GROUP } from '../kube/schema/common.js';
+
+export { API_VERSION, GROUP, VERSION } from '../kube/schema/common.js';
+export { OUR_KINDS, isOurKind, type OurKind } from '../kube/schema/kinds/index.js';
+export type { Identity, LocalObjectReference, ObjectRef, OwnerReference } from '../kube/types.js';
+export type { Kind } from '../kube/api.js';
 
 export const FLUX_SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 
-export type OurKind = 'OCMRepository' | 'Component' | 'Resource' | 'Configuration' | 'Publication' | 'Snapshot';
-export type Kind = OurKind | 'OCIRepository';
 
-export const OUR_KINDS: readonly OurKind[] = [
-  'OCMRepository',
-  'Component',
-  'Resource',
-  'Configuration',
-  'Publication',
-  'Snapshot',
-];
+/** T with the fields K required and narrowed to V; the constraints fail `tsc` when the schema renames or retypes K. */
+type Narrowed<T, K extends keyof T, V extends NonNullable<T[K]>> = Omit<T, K> & { [P in K]: V };
+/** The same, the fields staying optional. */
+type NarrowedOptional<T, K extends keyof T, V extends NonNullable<T[K]>> = Omit<T, K> & { [P in K]?: V };
 
-export function isOurKind(kind: string): kind is OurKind {
-  return (OUR_KINDS as readonly string[]).includes(kind);
-}
+/** Every object the handlers read is namespaced and named. */
+export type ObjectMeta = Narrowed<Schema.ObjectMeta, 'name' | 'namespace', string>;
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name: string;
-  namespace: string;
-  uid?: string;
-  generation?: number;
-  resourceVersion?: string;
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  ownerReferences?: OwnerReference[];
-}
-
-export interface Condition {
-  type: 'Ready';
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
+export type Condition = Narrowed<Schema.Condition, 'type', 'Ready'>;
 
 export interface CommonStatus {
   conditions?: Condition[];
@@ -70,128 +45,37 @@ export interface KubeObject<Spec = unknown, Status extends CommonStatus = Common
   status?: Status;
 }
 
-export interface LocalObjectReference {
-  name: string;
-}
+/** The status of a kind in the view: the schema's, with Ready conditions. */
+type StatusView<S> = CommonStatus & Omit<S, 'conditions' | 'observedGeneration'>;
 
+/** An OCM repository spec after parsing (shared/stagekit/repository.ts): what the OcmSource port is given. */
 export type RepositorySpec =
   | { type: 'OCIRegistry'; baseUrl: string; subPath?: string }
   | { type: 'CommonTransportFormat'; filePath: string };
 
-export interface OCMRepositorySpec {
-  repositorySpec?: RepositorySpec;
-  secretRef?: LocalObjectReference;
-  interval?: string;
-  suspend?: boolean;
-}
+export type OCMRepositorySpec = Partial<Schema.OCMRepositorySpec>;
+export type OCMRepositoryStatus = StatusView<Schema.OCMRepositoryStatus>;
 
-export interface VerifySpec {
-  signature: string;
-  secretRef?: LocalObjectReference;
-  value?: string;
-  /** X.509: the DN the signing certificate's subject must match; sigstore-v2: the OIDC issuer */
-  issuer?: string;
-  /** sigstore-v2: the certified identity (email or URI) */
-  subject?: string;
-}
+export type VerifySpec = NonNullable<Schema.ComponentSpec['verify']>[number];
+export type ComponentSpec = Partial<Schema.ComponentSpec>;
+type ComponentInfo = NonNullable<Schema.ComponentStatus['component']>;
+export type ComponentStatus = StatusView<NarrowedOptional<Schema.ComponentStatus, 'component', NarrowedOptional<ComponentInfo, 'repositorySpec', RepositorySpec>>>;
 
-export interface ComponentSpec {
-  repositoryRef?: LocalObjectReference;
-  component?: string;
-  semver?: string;
-  semverFilter?: string;
-  downgradePolicy?: 'Allow' | 'Deny' | 'Enforce';
-  verify?: VerifySpec[];
-  interval?: string;
-  suspend?: boolean;
-}
+/** Status of kinds with a spec.interval (shared/stagekit/interval.ts). */
+export type CheckedStatus = CommonStatus & Pick<Schema.ComponentStatus & Schema.OCMRepositoryStatus, 'lastCheckedAt' | 'lastHandledReconcileAt'>;
 
-/** Status of kinds with a spec.interval (shared/ports/kit/interval.ts). */
-export interface CheckedStatus extends CommonStatus {
-  /** RFC 3339: when the repository was last checked (asked for versions, for a Component) */
-  lastCheckedAt?: string;
-  /** the reconcile.fluxcd.io/requestedAt value last acted on */
-  lastHandledReconcileAt?: string;
-}
+export type ResourceSpec = Partial<Schema.ResourceSpec>;
+export type ResourceStatus = StatusView<Schema.ResourceStatus>;
 
-export interface OCMRepositoryStatus extends CheckedStatus {
-  repositorySpec?: RepositorySpec;
-}
+export type TargetRef = Schema.ConfigurationSpec['target'];
+export type ConfigurationSpec = Partial<Schema.ConfigurationSpec>;
+export type ConfigurationStatus = StatusView<Schema.ConfigurationStatus>;
 
-export interface ComponentStatus extends CheckedStatus {
-  component?: { name: string; version: string; digest?: string; repositorySpec?: RepositorySpec };
-  snapshotRef?: LocalObjectReference;
-}
+export type PublicationSpec = Partial<Schema.PublicationSpec>;
+export type PublicationStatus = StatusView<Schema.PublicationStatus>;
 
-export type Identity = Record<string, string>;
-
-export interface ResourceSpec {
-  componentRef?: LocalObjectReference;
-  resource?: { byReference?: { resource?: Identity; referencePath?: Identity[] } };
-  skipVerify?: boolean;
-  suspend?: boolean;
-}
-
-export interface ResourceStatus extends CommonStatus {
-  resource?: {
-    name: string;
-    type: string;
-    version?: string;
-    extraIdentity?: Identity;
-    access?: Record<string, unknown>;
-    /** `hashAlgorithm:normalisationAlgorithm:value` from the descriptor */
-    digest?: string;
-    /** OCM media type of the resource blob */
-    mediaType?: string;
-  };
-  /** the component version the resource was taken from */
-  component?: { name: string; version: string };
-  snapshotRef?: LocalObjectReference;
-}
-
-export interface TargetRef {
-  kind: 'Resource' | 'Configuration';
-  name: string;
-}
-
-export interface ConfigurationSpec {
-  target?: TargetRef;
-  rules?: unknown[];
-  configRef?: { kind: 'ConfigMap' | 'Resource'; name: string; key?: string };
-  suspend?: boolean;
-}
-
-export interface ConfigurationStatus extends CommonStatus {
-  snapshotRef?: LocalObjectReference;
-  digest?: string;
-}
-
-export interface PublicationSpec {
-  source?: TargetRef;
-  flux?: { interval?: string; layerSelector?: { mediaType?: string; operation?: 'extract' | 'copy' } };
-  target?: { url: string; secretRef?: LocalObjectReference; insecure?: boolean };
-  suspend?: boolean;
-}
-
-export interface PublicationStatus extends CommonStatus {
-  ociRepositoryRef?: LocalObjectReference;
-  published?: { url: string; digest: string; tag?: string };
-}
-
-export interface SnapshotSpec {
-  identity: Identity;
-  repository: string;
-  digest: string;
-  tag: string;
-  blob: { digest: string; size: number; mediaType: string };
-}
-
-export interface SnapshotStatus extends CommonStatus {
-  /** oci://host/repository */
-  repositoryURL?: string;
-  /** the manifest digest that was verified in the registry */
-  digest?: string;
-}
+export type SnapshotSpec = Narrowed<Schema.SnapshotSpec, 'tag', string>;
+export type SnapshotStatus = StatusView<Schema.SnapshotStatus>;
 
 export type OCMRepositoryObject = KubeObject<OCMRepositorySpec, OCMRepositoryStatus>;
 export type ComponentObject = KubeObject<ComponentSpec, ComponentStatus>;
@@ -200,21 +84,32 @@ export type ConfigurationObject = KubeObject<ConfigurationSpec, ConfigurationSta
 export type PublicationObject = KubeObject<PublicationSpec, PublicationStatus>;
 export type SnapshotObject = KubeObject<SnapshotSpec, SnapshotStatus>;
 
-/** Flux source.toolkit.fluxcd.io/v1 OCIRepository, only the fields we set. */
-export interface OCIRepositorySpec {
-  url: string;
-  ref: { digest?: string; tag?: string };
-  layerSelector?: { mediaType: string; operation: 'extract' | 'copy' };
-  interval: string;
-  insecure?: boolean;
-  certSecretRef?: LocalObjectReference;
-  secretRef?: LocalObjectReference;
-  /** cosign: source-controller checks the artifact's signature with the public key(s) in this Secret */
-  verify?: { provider: 'cosign'; secretRef: LocalObjectReference };
-  /** set by people (`flux suspend source oci`), never by us; server-side apply keeps it */
-  suspend?: boolean;
-}
+/** Flux source.toolkit.fluxcd.io/v1 OCIRepository, as publish writes it: `ref`, `layerSelector` always set. */
+type FluxSpec = Schema.FluxOCIRepository['spec'];
+export type OCIRepositorySpec = NarrowedOptional<
+  Narrowed<FluxSpec, 'ref', NonNullable<FluxSpec['ref']>>,
+  'layerSelector',
+  Required<NonNullable<FluxSpec['layerSelector']>>
+>;
 export type OCIRepositoryObject = KubeObject<OCIRepositorySpec>;
+
+/**
+ * Compile-time checks that the view as a whole still fits the schema (a status the stages write through the view
+ * is one the API server admits): `tsc` fails here when shared/kube/schema drifts away from it.
+ */
+type Fits<View extends Wire, Wire> = View;
+type _ViewFitsSchema = [
+  Fits<Condition, Schema.Condition>,
+  Fits<SnapshotSpec, Schema.SnapshotSpec>,
+  Fits<ComponentStatus, Schema.ComponentStatus>,
+  Fits<OCMRepositoryStatus, Schema.OCMRepositoryStatus>,
+  Fits<ResourceStatus, Schema.ResourceStatus>,
+  Fits<ConfigurationStatus, Schema.ConfigurationStatus>,
+  Fits<PublicationStatus, Schema.PublicationStatus>,
+  Fits<SnapshotStatus, Schema.SnapshotStatus>,
+  Fits<OCIRepositorySpec, FluxSpec>,
+  Fits<ObjectMeta, Schema.ObjectMeta>,
+];
 
 /** Annotations and finalizers we own. */
 export const INPUT_DIGEST_ANNOTATION = `${GROUP}/input-digest`;

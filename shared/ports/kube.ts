@@ -1,10 +1,10 @@
-import type { Condition, Kind, KubeObject, OwnerReference } from './kinds.js';
+import type { Condition, Kind, KubeObject, ObjectRef } from './kinds.js';
 
-/** Where an object lives. `namespace` is always set: all our kinds are namespaced. */
-export interface ObjectKey {
+export { controllerOf } from '../kube/names.js';
+
+/** Where one of our objects lives (an ObjectRef of one of our kinds). `namespace` is always set: all our kinds are namespaced. */
+export interface ObjectKey extends Omit<ObjectRef, 'apiVersion' | 'kind'> {
   kind: Kind;
-  namespace: string;
-  name: string;
 }
 
 /** A status write: fields merged into `.status` (null deletes), plus the Ready condition when given. */
@@ -48,8 +48,4 @@ export interface KubePort {
 
 export function keyOf(obj: KubeObject): ObjectKey {
   return { kind: obj.kind as Kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
-}
-
-export function controllerOf(obj: KubeObject): OwnerReference | undefined {
-  return obj.metadata.ownerReferences?.find((r) => r.controller === true);
 }

@@ -1,4 +1,4 @@
-import type { KubeObject } from './kinds.js';
+import type { KubeObject, ObjectRef } from './kinds.js';
 
 /**
  * Which object to look at. Built from ApiServerSource Resource/Reference events (the payload, when present, is a
@@ -8,12 +8,13 @@ export type Hint =
   | {
       type: 'object';
       action: 'add' | 'update' | 'delete';
-      ref: { apiVersion?: string; kind: string; namespace: string; name: string };
+      /** the object the event names; in-process buses and tests may leave out apiVersion (then it is taken as ours) */
+      ref: Omit<ObjectRef, 'apiVersion'> & Partial<Pick<ObjectRef, 'apiVersion'>>;
       /** the object from a Resource-mode event (possibly stale); absent in Reference mode */
       object?: KubeObject;
       /**
        * A registry event said this manifest was removed from the object's repository: the producing stage re-pushes
-       * it if the object's Ready Snapshot references it (kit/snapshots.ts `lostOutput`), else there is nothing to do.
+       * it if the object's Ready Snapshot references it (shared/stagekit/lost-output.ts), else there is nothing to do.
        */
       lost?: { repository: string; digest: string };
     }

@@ -17,8 +17,7 @@ import {
 import { createLogger, type Logger } from '../log/index.js';
 import { createMetrics, type FunctionMetrics } from '../metrics/index.js';
 import { classifyError, type Outcome } from './outcome.js';
-import type { FunctionServerOptions, HostState } from './server.js';
-import type { HandlerContext, StageHandler } from './types.js';
+import type { FunctionServerOptions, HandlerContext, HostState, StageHandler } from './types.js';
 
 export interface HostApp {
   readonly app: express.Express;

@@ -5,7 +5,7 @@ export type ReplyEvent = CloudEventV1<unknown>;
  * What a handler returns and how failures map to HTTP (docs/design.md §4):
  * - `done` / `skipped` / `failed` are all 2xx: the work is durable, there was nothing to do, or the failure
  *   belongs to the object and is already on its Ready=False condition (a retry would not help).
- * - Thrown EventError -> 400/413/415/422 (never retried); TransientError and recognised network/API errors
+ * - Thrown EventError -> 400/413/415/422 (never retried); RetryLaterError and recognised network/API errors
  *   -> 503/429 (retried by the broker with backoff); anything else -> 500 (retried, then dead-lettered).
  */
 import type { CloudEventV1 } from 'cloudevents';
@@ -22,9 +22,12 @@ export type Outcome =
 
 export type TransientStatus = 429 | 500 | 502 | 503 | 504;
 
-/** Throw this (or have the classifier recognise your error) for failures a later retry may fix. */
-export class TransientError extends Error {
-  override name = 'TransientError';
+/**
+ * Throw this (or have the classifier recognise your error) for failures a later retry may fix: the host answers
+ * with its status (503 unless said) and Retry-After. A Stage's own "retry later" is shared/ports' TransientError.
+ */
+export class RetryLaterError extends Error {
+  override name = 'RetryLaterError';
   readonly status: TransientStatus;
   readonly retryAfterSeconds?: number;
   constructor(message: string, options: { status?: TransientStatus; retryAfterSeconds?: number; cause?: unknown } = {}) {
@@ -78,7 +81,7 @@ function retryAfterOf(err: Record<string, unknown>): number | undefined {
 }
 
 /**
- * Default mapping: EventError and TransientError as declared; network errors, timeouts, and upstream
+ * Default mapping: EventError and RetryLaterError as declared; network errors, timeouts, and upstream
  * HTTP 408/409/429/5xx (e.g. a Kubernetes ApiException or registry error carrying `statusCode`) are
  * transient; everything else is a 500.
  */
@@ -86,7 +89,7 @@ export function classifyError(err: unknown, custom?: ErrorClassifier): ErrorClas
   const c = custom?.(err);
   if (c) return c;
   if (err instanceof EventError) return { kind: 'event', status: err.status, ...(err.field ? { field: err.field } : {}) };
-  if (err instanceof TransientError) {
+  if (err instanceof RetryLaterError) {
     return { kind: 'transient', status: err.status, ...(err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {}) };
   }
   // Walk the cause chain: fetch() wraps socket errors in `cause`.

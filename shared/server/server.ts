@@ -6,37 +6,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../log/index.js';
-import type { FunctionMetrics } from '../metrics/index.js';
 import type { HostApp } from './app.js';
-import type { ServerConfig } from './config.js';
-import type { ErrorClassifier } from './outcome.js';
-import type { StageHandler } from './types.js';
-
-export type HostConfig = Pick<ServerConfig, 'BODY_LIMIT' | 'SHUTDOWN_TIMEOUT' | 'REPLY_EVENTS'> &
-  Partial<Pick<ServerConfig, 'PORT' | 'HOST' | 'WARM_HANDLER' | 'PROCESS_METRICS' | 'LOG_LEVEL' | 'K_SERVICE' | 'K_REVISION'>>;
-
-export interface FunctionServerOptions {
-  stage: string;
-  /** The handler, or `loadHandler` to import it lazily (keeps start-up to reading config). */
-  handle?: StageHandler;
-  loadHandler?: () => Promise<StageHandler>;
-  config: HostConfig;
-  /** Defaults to a pino JSON logger at config.LOG_LEVEL, created after listen(). */
-  logger?: Logger;
-  /** Defaults to a fresh per-server registry, created after listen(). */
-  metrics?: FunctionMetrics;
-  /** Map domain errors (e.g. a registry client's) to retry semantics before the default rules apply. */
-  classifyError?: ErrorClassifier;
-}
-
-/** Shared between the light host and the lazily loaded app. */
-export interface HostState {
-  readonly draining: boolean;
-  readonly signal: AbortSignal;
-  begin(): void;
-  end(): void;
-}
+import type { FunctionServerOptions, HostState } from './types.js';
 
 export interface FunctionServer {
   /** Events being handled right now. */

@@ -26,8 +26,8 @@ import {
   type ManifestStore,
   type Target,
 } from '../oci/index.js';
-import { BaseArtifactStore } from './artifact-store.js';
-import { BlobFileWriter } from './blob-file-writer.js';
+import { BaseOciStore } from './oci-store.js';
+import { BlobFileWriter } from '../oci/blob-file-writer.js';
 
 const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 
@@ -303,11 +303,11 @@ class LayoutTarget implements Target {
 }
 
 /**
- * ArtifactStore adapter over OCI image layouts on disk, one per repository, in zot's on-disk format
+ * OciStore adapter over OCI image layouts on disk, one per repository, in zot's on-disk format
  * (`<root>/<repository>/{oci-layout,index.json,blobs/sha256/...}`, tags as org.opencontainers.image.ref.name).
  * Writes are atomic (temp + rename); index.json updates are serialised per repository within this process.
  */
-export class LayoutStore extends BaseArtifactStore {
+export class LayoutStore extends BaseOciStore {
   readonly root: string;
   readonly url: string;
   private readonly lock = new KeyedMutex();

@@ -1,8 +1,8 @@
 import { RegistryClient, type RegistryClientOptions, type RemoteRepository } from '../oci/index.js';
-import { BaseArtifactStore } from './artifact-store.js';
+import { BaseOciStore } from './oci-store.js';
 
-/** ArtifactStore adapter over an OCI registry (the distribution client). */
-export class RegistryStore extends BaseArtifactStore {
+/** OciStore adapter over an OCI registry (the distribution client). */
+export class RegistryStore extends BaseOciStore {
   readonly client: RegistryClient;
   readonly url: string;
 

@@ -13,9 +13,10 @@ import { accessSync, constants } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { freePort } from '../support/free-port.js';
 import { cacheDir, MissingBinaryError, moduleVersion } from './binaries.js';
 import { installCrds } from './kube.js';
-import { freePort, startProcess, waitReady, type RunningProcess } from './process.js';
+import { startProcess, waitReady, type RunningProcess } from './process.js';
 import { upstreamCrdFiles } from './upstream-crds.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 

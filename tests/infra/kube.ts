@@ -16,6 +16,7 @@ import {
 } from '@kubernetes/client-node';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { waitFor } from '../support/wait.js';
 import { repoRoot } from './binaries.js';
 import { services } from './services.js';
 import type { Services } from './services.js';
@@ -41,23 +42,6 @@ export function kubeConfig(opts: { token?: string; kube?: Services['kube'] } = {
     currentContext: 'test',
   });
   return kc;
-}
-
-async function until<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new KubeHelperError(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 export function isStatus(err: unknown, code: number): boolean {
@@ -130,11 +114,15 @@ export async function installCrds(
   );
   return Promise.all(
     crds.map((crd) =>
-      until(`CRD ${crd.metadata?.name ?? ''} to be Established`, opts.timeoutMs ?? 30_000, async () => {
-        const cur = await api.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
-        const established = cur.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-        return established ? cur : undefined;
-      }),
+      waitFor(
+        `CRD ${crd.metadata?.name ?? ''} to be Established`,
+        async () => {
+          const cur = await api.readCustomResourceDefinition({ name: crd.metadata?.name ?? '' });
+          const established = cur.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+          return established ? cur : undefined;
+        },
+        opts.timeoutMs ?? 30_000,
+      ),
     ),
   );
 }
@@ -231,9 +219,7 @@ export async function registerValidatingWebhook(reg: WebhookRegistration): Promi
       body: { ...body, metadata: { ...body.metadata, resourceVersion: cur.metadata?.resourceVersion } },
     });
   }
-  await until(`the apiserver to call webhook ${reg.name} (${reg.url})`, reg.timeoutMs ?? 30_000, async () =>
-    (await reg.calledProbe()) ? true : undefined,
-  );
+  await waitFor(`the apiserver to call webhook ${reg.name} (${reg.url})`, () => reg.calledProbe(), reg.timeoutMs ?? 30_000);
   return async () => {
     try {
       await api.deleteValidatingWebhookConfiguration({ name: reg.name });

@@ -2,9 +2,11 @@
  * Writes a tiny OCI image layout (one random layer, empty config) for smoke tests that push with
  * skopeo/oras and pull with crane. Returns the digests so a test can check what came back.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256 } from '../support/digest.js';
+import { MediaType } from '../../shared/oci/media-types.js';
 
 export interface OciLayout {
   dir: string;
@@ -14,8 +16,6 @@ export interface OciLayout {
   layerDigest: string;
   layerSize: number;
 }
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 export async function writeOciLayout(dir: string, opts: { tag?: string; layerBytes?: number } = {}): Promise<OciLayout> {
   const tag = opts.tag ?? 'v1';
@@ -33,10 +33,10 @@ export async function writeOciLayout(dir: string, opts: { tag?: string; layerByt
   const manifestBytes = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      artifactType: 'application/vnd.ocm.software.snapshot.v1',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: configDigest, size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+      mediaType: MediaType.ImageManifest,
+      artifactType: MediaType.SnapshotArtifact,
+      config: { mediaType: MediaType.Empty, digest: configDigest, size: config.length },
+      layers: [{ mediaType: MediaType.Layer, digest: layerDigest, size: layer.length }],
     }),
   );
   const manifestDigest = await put(manifestBytes);
@@ -47,7 +47,7 @@ export async function writeOciLayout(dir: string, opts: { tag?: string; layerByt
       schemaVersion: 2,
       manifests: [
         {
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          mediaType: MediaType.ImageManifest,
           digest: manifestDigest,
           size: manifestBytes.length,
           annotations: { 'org.opencontainers.image.ref.name': tag },

@@ -15,9 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
+import { freePort } from '../support/free-port.js';
 import { findGoTool, goTool, systemTool } from './binaries.js';
 import { makeCa, makeCert, makeRsaKeyPair, type CertFiles } from './pki.js';
-import { freePort, ServiceStartError, startProcess, waitReady, type RunningProcess } from './process.js';
+import { ServiceStartError, startProcess, waitReady, type RunningProcess } from './process.js';
 import type { RegistryEndpoint, Services, ZotEndpoint } from './services.js';
 import { startZot } from './zot.js';
 

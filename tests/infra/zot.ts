@@ -20,10 +20,11 @@ import { Agent, request } from 'undici';
 import { bootstrapBucket } from '../../registry/bootstrap/bootstrap.js';
 import { makeS3Client } from '../../registry/bootstrap/client.js';
 import { loadConfig } from '../../registry/bootstrap/config.js';
+import { freePort } from '../support/free-port.js';
 import { repoRoot, systemTool } from './binaries.js';
 import { tenantUser, withTenant } from '../../functions/runner/tenant.js';
 import { makeCert, type CertFiles } from './pki.js';
-import { freePort, startProcess, waitReady, type RunningProcess } from './process.js';
+import { startProcess, waitReady, type RunningProcess } from './process.js';
 import type { Services, ZotEndpoint } from './services.js';
 
 const run = promisify(execFile);

@@ -27,7 +27,7 @@ export const interval = (what: string) =>
     default: DEFAULT_INTERVAL,
   });
 
-/** Status fields of kinds with a spec.interval (shared/ports/kit/interval.ts). */
+/** Status fields of kinds with a spec.interval (shared/stagekit/interval.ts). */
 export const checkedStatus = (what: string) => ({
   lastCheckedAt: str({
     format: 'date-time',

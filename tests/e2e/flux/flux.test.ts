@@ -15,7 +15,7 @@
  *   OCIRepository back;
  * - `flux suspend` on our OCIRepository survives our next apply, and Flux takes the new digest on resume.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
@@ -27,8 +27,13 @@ import { services } from '../../infra/services.js';
 import { goTool } from '../../infra/binaries.js';
 import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
-import { COMPONENT, componentVersion, tgz } from '../../unit/functions/fixtures.js';
-import { isReadyNow, startPipeline, type Pipeline } from '../stages/env.js';
+import { COMPONENT, componentVersion } from '../../support/components.js';
+import { sha256 } from '../../support/digest.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
+import { isReadyNow } from '../../support/ready.js';
+import { packed } from '../../support/tar.js';
+import { waitFor } from '../../support/wait.js';
+import { startPipeline, type Pipeline } from '../stages/env.js';
 
 const IMAGE = 'ghcr.io/stefanprodan/podinfo:6.1.0';
 
@@ -45,7 +50,7 @@ const CA_SECRET = 'ocm-knative-registry-ca';
 const VERIFY_SECRET = 'ocm-knative-cosign-pub';
 
 function manifests(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'kustomization.yaml', type: 'file', content: 'resources:\n  - configmap.yaml\n  - deployment.yaml\n' },
     { path: 'configmap.yaml', type: 'file', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  version: "${version}"\n  color: blue\n` },
     {
@@ -60,7 +65,7 @@ function manifests(version: string): Promise<Buffer> {
 
 /** A chart whose one template is a ConfigMap, so a release needs no running pods to be complete. */
 function chart(version: string): Promise<Buffer> {
-  return tgz([
+  return packed([
     { path: 'podinfo', type: 'directory' },
     { path: 'podinfo/Chart.yaml', type: 'file', content: `apiVersion: v2\nname: podinfo\nversion: ${version}\nappVersion: "${version}"\n` },
     { path: 'podinfo/values.yaml', type: 'file', content: 'replicaCount: 1\nimage:\n  repository: example.invalid/placeholder\n  tag: "0"\n' },
@@ -141,7 +146,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
 
   /** The OCIRepository once source-controller has reconciled its current generation and says Ready=True. */
   const fluxReady = async (name: string, digest?: string): Promise<OCIRepositoryObject> =>
-    p.waitFor(
+    waitFor(
       `source-controller to report OCIRepository ${name} Ready${digest ? ` at ${digest}` : ''}`,
       async () => {
         const r = (await ociRepos().get(name)) as OCIRepositoryObject | undefined;
@@ -203,19 +208,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     });
     await p.create('Configuration', 'chart', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: { source: { resource: { name: 'image' } }, target: { file: { path: 'values.yaml', value: 'image.tag' } }, transformation: { type: 'Tag' } },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     for (const name of ['manifests', 'chart']) await p.create('Publication', name, { source: { kind: 'Configuration', name } });
   }, 600_000);
@@ -228,7 +221,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
 
   it('source-controller takes our OCIRepository: Ready, artifact = our Snapshot, signature verified', async () => {
     for (const name of ['manifests', 'chart']) {
-      await p.waitFor(`Publication ${name}`, async () => isReadyNow(await p.get('Publication', name)), LONG);
+      await waitFor(`Publication ${name}`, async () => isReadyNow(await p.get('Publication', name)), LONG);
       const snap = (await p.get('Snapshot', `configuration-${name}`)) as SnapshotObject;
       const repo = await fluxReady(name, snap.spec!.digest);
       expect(repo.spec).toMatchObject({
@@ -257,13 +250,13 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       prune: true,
       targetNamespace: p.namespace,
     });
-    const cm = await p.waitFor('kustomize-controller to apply ConfigMap app', () => configMap('app'), LONG);
+    const cm = await waitFor('kustomize-controller to apply ConfigMap app', () => configMap('app'), LONG);
     expect(cm.data).toEqual({ version: '1.0.0', color: 'green' });
     const apps = p.kc.makeApiClient(AppsV1Api);
     const deploy = await apps.readNamespacedDeployment({ namespace: p.namespace, name: 'app' });
     expect(deploy.spec?.template.spec?.containers[0]?.image).toBe(IMAGE);
     expect(deploy.metadata?.labels?.['kustomize.toolkit.fluxcd.io/name']).toBe('manifests');
-    const k = await p.waitFor('Kustomization Ready', async () => {
+    const k = await waitFor('Kustomization Ready', async () => {
       const o = await kustomizations().get('manifests');
       return isReadyNow(o) ? o : undefined;
     }, LONG);
@@ -278,7 +271,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       install: { disableWait: true },
       upgrade: { disableWait: true },
     });
-    const cm = await p.waitFor('helm-controller to install release podinfo', () => configMap('podinfo-values'), LONG);
+    const cm = await waitFor('helm-controller to install release podinfo', () => configMap('podinfo-values'), LONG);
     // Found by running helm-controller: a chart from an OCIRepository pinned by digest is installed with the first 12
     // hex digits of the manifest digest as semver build metadata on its version
     const snap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
@@ -298,15 +291,14 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       // 1. our manifest is deleted and another one (other layer) takes its tag, signed by another key
       const layer = await manifests('9.9.9');
       const empty = Buffer.from('{}');
-      const digestOf = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-      await repo.blobs.push({ digest: digestOf(layer), size: layer.length }, bufferSource(layer));
-      await repo.blobs.push({ digest: digestOf(empty), size: empty.length }, bufferSource(empty));
+      await repo.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
+      await repo.blobs.push({ digest: sha256(empty), size: empty.length }, bufferSource(empty));
       expect(await repo.manifests.delete(ours)).toBe(true);
       const manifest = {
         schemaVersion: 2,
         mediaType: MediaType.ImageManifest,
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: digestOf(empty), size: empty.length },
-        layers: [{ mediaType: snap.spec!.blob.mediaType, digest: digestOf(layer), size: layer.length }],
+        config: { mediaType: MediaType.Empty, digest: sha256(empty), size: empty.length },
+        layers: [{ mediaType: snap.spec!.blob.mediaType, digest: sha256(layer), size: layer.length }],
       };
       theirs = (await repo.manifests.push(Buffer.from(JSON.stringify(manifest)), MediaType.ImageManifest, snap.spec!.tag)).digest;
       await pushCosignSignature(repo, `${zot.endpoint.host}/${snap.spec!.repository}`, theirs, intruder);
@@ -316,7 +308,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     // Found by running source-controller: pinned by digest, it never asks the registry again for a revision it
     // already stored, so a registry changed behind our back goes unseen (and harmless) until the spec changes
     const at = await ociRepos().requestReconcile('manifests');
-    const handled = await p.waitFor('source-controller to handle the reconcile request', async () => {
+    const handled = await waitFor('source-controller to handle the reconcile request', async () => {
       const r = await ociRepos().get('manifests');
       return fluxStatus(r).lastHandledReconcileAt === at ? r : undefined;
     }, LONG);
@@ -327,7 +319,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       { group: 'source.toolkit.fluxcd.io', version: 'v1', namespace: p.namespace, plural: 'ocirepositories', name: 'manifests', body: { spec: { ref: { digest: theirs } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const refused = await p.waitFor('source-controller to refuse the foreign signature', async () => {
+    const refused = await waitFor('source-controller to refuse the foreign signature', async () => {
       const r = await ociRepos().get('manifests');
       // Found by running source-controller: status.observedGeneration moves only on a successful reconcile; a
       // failed one shows in its conditions' observedGeneration. Mid-reconcile it writes SourceVerified=False with
@@ -346,7 +338,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     const check = pushClient();
     try {
       const registry = check.repository(snap.spec!.repository);
-      const back = await p.waitFor('our content and OCIRepository back, verified by Flux', async () => {
+      const back = await waitFor('our content and OCIRepository back, verified by Flux', async () => {
         p.driver.ping();
         await new Promise((r) => setTimeout(r, 3000));
         const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
@@ -377,12 +369,12 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const cm = await p.waitFor('kustomize-controller to apply version 1.1.0', async () => {
+    const cm = await waitFor('kustomize-controller to apply version 1.1.0', async () => {
       const c = await configMap('app');
       return c?.data?.version === '1.1.0' ? c : undefined;
     }, LONG);
     expect(cm.data?.color).toBe('green');
-    const values = await p.waitFor('helm-controller to upgrade to chart 1.1.0', async () => {
+    const values = await waitFor('helm-controller to upgrade to chart 1.1.0', async () => {
       const c = await configMap('podinfo-values');
       return c?.data?.chartVersion?.startsWith('1.1.0+') ? c : undefined;
     }, LONG);
@@ -418,7 +410,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
       { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: p.namespace, plural: 'components', name: 'app', body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
-    const next = await p.waitFor('publish to point the suspended OCIRepository at 1.2.0', async () => {
+    const next = await waitFor('publish to point the suspended OCIRepository at 1.2.0', async () => {
       const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject | undefined;
       const r = (await ociRepos().get('manifests')) as OCIRepositoryObject | undefined;
       return snap?.spec && snap.spec.digest !== before && r?.spec?.ref.digest === snap.spec.digest ? r : undefined;
@@ -431,7 +423,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     await setSuspend(false);
     const resumed = await fluxReady('manifests', next.spec!.ref.digest);
     expect(condition(resumed, 'SourceVerified').status).toBe('True');
-    const cm = await p.waitFor('kustomize-controller to apply version 1.2.0', async () => {
+    const cm = await waitFor('kustomize-controller to apply version 1.2.0', async () => {
       const c = await configMap('app');
       return c?.data?.version === '1.2.0' ? c : undefined;
     }, LONG);

@@ -8,16 +8,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
+import { componentVersion, COMPONENT } from '../../support/components.js';
+import { REPLICAS_RULE } from '../../support/podinfo.js';
+import { isReadyNow, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import { registryContents } from '../resilience/cluster.js';
 import { zotAccess } from '../resilience/rig.js';
-import { componentVersion, COMPONENT } from '../../unit/functions/fixtures.js';
-import { isReadyNow, readyOf } from '../stages/env.js';
-import { startKnativeRig, STAGES, until, type KnativeRig } from './rig.js';
+
+import { startKnativeRig, STAGES, type KnativeRig } from './rig.js';
 import type { Delivery } from './tap.js';
 
 const PING = 'dev.knative.sources.ping';
 const REPLY_PREFIX = 'software.ocm.serverless.snapshot.';
-const CHART_RULES = [{ yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } }];
+const CHART_RULES = [REPLICAS_RULE];
 
 describe('Knative Eventing for real: shipped Broker and Triggers in front of the functions', () => {
   let rig: KnativeRig;
@@ -57,12 +60,12 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     await p.create('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart' } });
     const t0 = performance.now();
     await p.create('Component', 'podinfo', { repositoryRef: { name: 'source' }, component: COMPONENT, semver: '>=1.0.0' });
-    const repo = await until('the OCIRepository', async () => (isReadyNow(await p.get('Publication', 'chart')) ? ((await p.getOCIRepository('chart')) as OCIRepositoryObject) : undefined));
+    const repo = await waitFor('the OCIRepository', async () => (isReadyNow(await p.get('Publication', 'chart')) ? ((await p.getOCIRepository('chart')) as OCIRepositoryObject) : undefined));
     console.log(`knative scenario 1: Component creation -> OCIRepository ${(performance.now() - t0).toFixed(0)} ms`);
     const snap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
     expect(repo.spec).toMatchObject({ ref: { digest: snap.spec!.digest }, url: `oci://${p.registry.host}/${p.namespace}/configuration/chart` });
     for (const [kind, name] of [['Component', 'podinfo'], ['Resource', 'chart'], ['Configuration', 'chart'], ['Publication', 'chart']] as const) {
-      expect(readyOf(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True' });
+      expect(ready(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True' });
     }
     // what reached the functions was Knative's: the ApiServerSource adapter's events, via ingress -> channel -> filter
     for (const stage of STAGES) {
@@ -77,7 +80,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     const replies = () => STAGES.flatMap((s) => rig.taps[s].deliveries.filter((d) => d.replyType));
     expect(replies().length).toBeGreaterThan(0);
     // every reply a function gave arrives at the reply Trigger's sink exactly once (by the time deliveries settle)
-    await until('the replies to reach the reply sink', () => rig.sinks.replies!.received.length >= replies().length || undefined, 60_000);
+    await waitFor('the replies to reach the reply sink', () => rig.sinks.replies!.received.length >= replies().length || undefined, 60_000);
     await new Promise((r) => setTimeout(r, 2000));
     const sent = replies().map((d) => d.replyType);
     const got = rig.sinks.replies!.received;
@@ -109,7 +112,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     ];
     const control = event('dev.knative.apiserver.resource.update', 'Component');
     for (const e of [...foreign, control]) expect(await rig.publish(e, JSON.stringify({ apiVersion: 'serverless.ocm.software/v1alpha1', kind: e['ce-kind'], metadata: { name: 'nothing-here', namespace: ns } }))).toBe(202);
-    await until('the control event at the descriptor', () => rig.taps.descriptor.deliveries.some((d) => d.id === control['ce-id']) || undefined, 60_000);
+    await waitFor('the control event at the descriptor', () => rig.taps.descriptor.deliveries.some((d) => d.id === control['ce-id']) || undefined, 60_000);
     await new Promise((r) => setTimeout(r, 3000));
     const ids = new Set<string>(foreign.map((e) => e['ce-id']));
     for (const stage of STAGES) expect(rig.taps[stage].deliveries.filter((d) => ids.has(d.id)), stage).toEqual([]);
@@ -122,13 +125,13 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     rig.taps.publish.rule = (d, attempt) => (d.kind === 'Publication' && d.subject?.endsWith('/retry') && attempt <= 2 ? 503 : 'pass');
     try {
       await p.create('Publication', 'retry', { source: { kind: 'Configuration', name: 'chart' } });
-      await until('Publication retry Ready', async () => isReadyNow(await p.get('Publication', 'retry')) || undefined);
+      await waitFor('Publication retry Ready', async () => isReadyNow(await p.get('Publication', 'retry')) || undefined);
     } finally {
       rig.taps.publish.rule = () => 'pass';
     }
     const first = rig.taps.publish.deliveries.find((d) => d.kind === 'Publication' && d.subject?.endsWith('/retry'))!;
     // Ready can come first through another event for the object (a resync tick): wait for this event's third attempt
-    const attempts = await until('the third attempt of the first delivery', () => {
+    const attempts = await waitFor('the third attempt of the first delivery', () => {
       const seen = rig.taps.publish.deliveries.filter((d) => d.id === first.id);
       return seen.length >= 3 ? seen : undefined;
     });
@@ -148,7 +151,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     rig.taps.publish.rule = (d) => (isTarget(d) ? 503 : 'pass');
     try {
       await p.create('Publication', 'down', { source: { kind: 'Configuration', name: 'chart' } });
-      const dead = await until('the dead letter', () => rig.deadLetter.received.find((d) => isTarget(d)), 120_000);
+      const dead = await waitFor('the dead letter', () => rig.deadLetter.received.find((d) => isTarget(d)), 120_000);
       const attempts = rig.taps.publish.deliveries.filter((d) => d.id === dead.id);
       expect(attempts.map((a) => a.status)).toEqual([503, 503, 503, 503, 503, 503]);
       expect(dead.type).toBe('dev.knative.apiserver.resource.add');
@@ -163,7 +166,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
   it('a PingSource tick reaches all four stages', async () => {
     const source = `/apis/v1/namespaces/${rig.system}/pingsources/ocm-knative-resync`;
     // the test's PingSource fires every minute
-    const ticks = await until(
+    const ticks = await waitFor(
       'a ping at every stage',
       () => {
         const got = STAGES.map((s) => rig.taps[s].deliveries.find((d) => d.type === PING && d.status < 300));
@@ -193,8 +196,8 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
       await p.create('Configuration', 'chart-dup', { target: { kind: 'Resource', name: 'chart-dup' }, rules: CHART_RULES });
       await p.create('Publication', 'chart-dup', { source: { kind: 'Configuration', name: 'chart-dup' } });
       await p.create('Component', 'podinfo-dup', { repositoryRef: { name: 'source' }, component: COMPONENT, semver: '>=1.0.0' });
-      await until('Publication chart-dup Ready', async () => isReadyNow(await p.get('Publication', 'chart-dup')) || undefined, 180_000);
-      await until('every lost answer redelivered', () => {
+      await waitFor('Publication chart-dup Ready', async () => isReadyNow(await p.get('Publication', 'chart-dup')) || undefined, 180_000);
+      await waitFor('every lost answer redelivered', () => {
         const a = all();
         const lost = a.filter((d) => d.lostStatus !== undefined);
         return (lost.length > 0 && lost.every((l) => redelivery(l, a)?.status !== undefined && redelivery(l, a)!.status < 300)) || undefined;
@@ -215,7 +218,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     const reg = await zotAccess();
     for (const [dup, clean] of [['component-podinfo-dup', 'component-podinfo'], ['resource-chart-dup', 'resource-chart'], ['configuration-chart-dup', 'configuration-chart']] as const) {
       const snap = (await p.get('Snapshot', dup)) as SnapshotObject;
-      expect(readyOf(snap), dup).toMatchObject({ status: 'True' });
+      expect(ready(snap), dup).toMatchObject({ status: 'True' });
       expect(snap.metadata.ownerReferences?.filter((r) => r.controller), dup).toHaveLength(1);
       expect(snap.spec!.blob.digest, `${dup}: the layer the clean chain made`).toBe(((await p.get('Snapshot', clean)) as SnapshotObject).spec!.blob.digest);
       const tags = (await registryContents(reg, [snap.spec!.repository]))[snap.spec!.repository]!;
@@ -224,7 +227,7 @@ describe('Knative Eventing for real: shipped Broker and Triggers in front of the
     const repo = (await p.getOCIRepository('chart-dup')) as OCIRepositoryObject;
     expect(repo.spec!.ref.digest).toBe(((await p.get('Snapshot', 'configuration-chart-dup')) as SnapshotObject).spec!.digest);
     for (const [kind, name] of [['Component', 'podinfo-dup'], ['Resource', 'chart-dup'], ['Configuration', 'chart-dup'], ['Publication', 'chart-dup']] as const) {
-      expect(readyOf(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True' });
+      expect(ready(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True' });
     }
     expect(rig.deadLetter.received.filter(ours)).toEqual([]);
   });

@@ -137,14 +137,3 @@ async function waitForAdapter(rig: KnativeRig): Promise<void> {
   }
   await p.del('OCMRepository', 'probe');
 }
-
-/** Waits until `check` holds, polling. */
-export async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

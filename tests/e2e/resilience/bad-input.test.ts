@@ -9,15 +9,19 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
-import { OCM_MEDIA_TYPE, componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
+import { RegistryClient, digestOf } from '../../../shared/oci/index.js';
+import { componentRepositoryPath, descriptorSet, localBlobResource, signComponent, type ComponentDescriptor } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
 import { ARCHIVES, CORPUS_DIR, deeplyNestedEvent, eventCases, hugeDescriptor, oversizedEvent, type EventCase } from '../../fixtures/bad-input/generate.js';
-import { rsaKeys } from '../../unit/functions/fixtures.js';
+import { rsaKeys } from '../../support/components.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady } from './cluster.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, pushSource, sourceBaseUrl, standardSource, watchNamespace, zotEnv } from './rig.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /**
  * Bound on how much a function's peak RSS may grow while it works through the corpus, over its peak after
@@ -46,13 +50,13 @@ interface ArchiveCase {
 }
 
 const ARCHIVE_CASES: ArchiveCase[] = [
-  { file: 'dot-dot.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /\.\.\/evil\.txt|travers/i },
-  { file: 'absolute-path.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /absolute/i },
+  { file: 'dot-dot.tar.gz', mediaType: MediaType.LayerGzip, message: /\.\.\/evil\.txt|travers/i },
+  { file: 'absolute-path.tar.gz', mediaType: MediaType.LayerGzip, message: /absolute/i },
   { file: 'symlink-relative.tar', mediaType: 'application/x-tar', message: /symlink|link/i },
-  { file: 'symlink-absolute.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /symlink|link/i },
-  { file: 'hardlink-relative.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /hardlink|link/i },
-  { file: 'hardlink-absolute.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /hardlink|link/i },
-  { file: 'gzip-bomb.tar.gz', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', message: /ratio|compress/i },
+  { file: 'symlink-absolute.tar.gz', mediaType: MediaType.LayerGzip, message: /symlink|link/i },
+  { file: 'hardlink-relative.tar.gz', mediaType: MediaType.LayerGzip, message: /hardlink|link/i },
+  { file: 'hardlink-absolute.tar.gz', mediaType: MediaType.LayerGzip, message: /hardlink|link/i },
+  { file: 'gzip-bomb.tar.gz', mediaType: MediaType.LayerGzip, message: /ratio|compress/i },
 ];
 
 async function post(url: string, c: EventCase): Promise<{ status: number; body: string }> {
@@ -67,19 +71,9 @@ async function pushRawDescriptor(baseUrl: string, component: string, version: st
   try {
     const repo = client.repository(componentRepositoryPath(url.pathname.replace(/^\//, ''), undefined, component));
     const layer = Buffer.from(yaml);
-    const layerDesc = { mediaType: OCM_MEDIA_TYPE.descriptorYaml, digest: digestOf(layer), size: layer.length };
+    const layerDesc = { mediaType: MediaType.ComponentDescriptorYaml, digest: digestOf(layer), size: layer.length };
     const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
-    await repo.blobs.push({ digest: layerDesc.digest, size: layer.length }, bufferSource(layer));
-    await repo.blobs.push({ digest: digestOf(config), size: config.length }, bufferSource(config));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        config: { mediaType: OCM_MEDIA_TYPE.componentConfig, digest: digestOf(config), size: config.length },
-        layers: [layerDesc],
-      }),
-    );
-    await repo.manifests.push(manifest, MediaType.ImageManifest, version);
+    await pushSingleLayerManifest(repo, { config, configMediaType: MediaType.ComponentConfig, layer, layerMediaType: layerDesc.mediaType, tag: version });
   } finally {
     await client.close();
   }
@@ -167,7 +161,7 @@ describe('resilience: the bad input corpus', () => {
     }
     const chart = await localBlobResource(
       { name: 'alias-bomb-chart', version: '1.0.0', type: 'helmChart' },
-      { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', data: await readFile(join(CORPUS_DIR, 'archives', 'alias-bomb-chart.tgz')) },
+      { mediaType: MediaType.HelmChart, data: await readFile(join(CORPUS_DIR, 'archives', 'alias-bomb-chart.tgz')) },
     );
     resources.push(chart.resource);
     blobs.push(chart.blob);
@@ -186,7 +180,7 @@ describe('resilience: the bad input corpus', () => {
     const outcome: string[] = [];
     for (const k of cases) {
       // the archive is read where it is first unpacked: the resource stage may pass it on unread (then configure fails)
-      const failed = await c.waitFor(`Resource or Configuration ${k.name} to fail`, async () => {
+      const failed = await waitFor(`Resource or Configuration ${k.name} to fail`, async () => {
         for (const kind of ['Resource', 'Configuration']) {
           const o = await c.get(kind, k.name);
           const ready = o?.status?.conditions?.find((x) => x.type === 'Ready');
@@ -236,7 +230,7 @@ describe('resilience: the bad input corpus', () => {
     ];
     const outcome: string[] = [];
     for (const [name, reasons, message] of expectations) {
-      const got = await c.waitFor(`Component ${name} to fail`, async () => {
+      const got = await waitFor(`Component ${name} to fail`, async () => {
         const o = await c.get('Component', name);
         const ready = o?.status?.conditions?.find((x) => x.type === 'Ready');
         return ready?.status === 'False' ? ready : undefined;

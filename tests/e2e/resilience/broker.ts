@@ -1,6 +1,6 @@
 /**
  * A Broker stand-in with adjustable delivery semantics, for resilience tests. The event source is
- * tests/e2e/stages/driver.ts's EventingDriver (real watches, events shaped as ApiServerSource's): this class
+ * tests/support/eventing-driver.ts's EventingDriver (real watches, events shaped as ApiServerSource's): this class
  * extends it and takes over `publish`, so what the source emits lands in our queue instead of being posted at
  * once. From the queue events go to the functions with Knative's at-least-once rules (retry on network errors,
  * 404/408/409/429/5xx, exponential backoff, dead letters), plus what a real broker may do on a bad day:
@@ -10,7 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { pingSourceEvent, toBinaryMessage, type CloudEvent } from '../../../shared/cloudevents/index.js';
-import { EventingDriver, isResyncTick, RESYNC_EXTENSIONS } from '../stages/driver.js';
+import { EventingDriver, isResyncTick, RESYNC_EXTENSIONS } from '../../support/eventing-driver.js';
 import { seededRandom } from './fault-proxy.js';
 
 export interface BrokerSubscriber {

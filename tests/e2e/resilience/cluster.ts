@@ -11,9 +11,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
-import { retry429 } from '../stages/driver.js';
-import { GROUP, VERSION, readyOf } from '../stages/env.js';
+import { sha256 } from '../../support/digest.js';
+import { retry429 } from '../../support/eventing-driver.js';
+import { REPLICAS_RULE } from '../../support/podinfo.js';
+import { isReady, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
+import { GROUP, VERSION } from '../../../shared/kube/index.js';
 import { PLURALS } from '../../../shared/kube/index.js';
+import { ManifestAcceptTypes } from '../../../shared/oci/media-types.js';
 
 export const KINDS = Object.keys(PLURALS);
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -78,27 +83,11 @@ export class Cluster {
     return lists.flat().sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
   }
 
-  /** Polls `check` until it returns something (not undefined/false); the last error is kept for the message. */
-  async waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-      try {
-        const v = await check();
-        if (v !== undefined && v !== false) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
   /** Waits until every object of the given kinds is Ready=True for its current generation. */
   async waitAllReady(kinds: string[], expected: number, timeoutMs = 90_000): Promise<KubeObject[]> {
     let last: KubeObject[] = [];
     try {
-      return await this.waitFor(
+      return await waitFor(
         `${expected} objects Ready`,
         async () => {
           last = (await Promise.all(kinds.map((k) => this.list(k)))).flat();
@@ -107,7 +96,7 @@ export class Cluster {
         timeoutMs,
       );
     } catch (err) {
-      const state = last.map((o) => `${o.kind}/${o.metadata.name}: ${JSON.stringify(readyOf(o))}`).join('\n  ');
+      const state = last.map((o) => `${o.kind}/${o.metadata.name}: ${JSON.stringify(ready(o))}`).join('\n  ');
       throw new Error(`${(err as Error).message}\n  ${state}`);
     }
   }
@@ -116,24 +105,19 @@ export class Cluster {
   async waitFailed(kind: string, name: string, reason: string, timeoutMs = 90_000): Promise<{ reason?: string; message?: string }> {
     let last: KubeObject | undefined;
     try {
-      return await this.waitFor(
+      return await waitFor(
         `${kind} ${name} Ready=False ${reason}`,
         async () => {
           last = await this.get(kind, name);
-          const r = readyOf(last);
+          const r = ready(last);
           return r.status === 'False' && r.reason === reason ? r : undefined;
         },
         timeoutMs,
       );
     } catch (err) {
-      throw new Error(`${(err as Error).message}; last: ${JSON.stringify(readyOf(last))}`);
+      throw new Error(`${(err as Error).message}; last: ${JSON.stringify(ready(last))}`);
     }
   }
-}
-
-export function isReady(o: KubeObject | undefined): boolean {
-  const r = readyOf(o);
-  return r.status === 'True' && (r.observedGeneration === undefined || r.observedGeneration === o?.metadata.generation);
 }
 
 /** The objects of the standard pipeline: one component, two resources, two configurations, two publications. */
@@ -153,7 +137,7 @@ export async function createStandardPipeline(c: Cluster, sourceBaseUrl: string, 
   });
   await c.create('Configuration', 'chart', {
     target: { kind: 'Resource', name: 'chart' },
-    rules: [{ yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } }],
+    rules: [REPLICAS_RULE],
   });
   for (const name of ['chart', 'manifests']) await c.create('Publication', name, { source: { kind: 'Configuration', name } });
 }
@@ -210,11 +194,7 @@ async function blobDigest(reg: RegistryAccess, repository: string, digest: strin
   return { status: 200, digest: `sha256:${h.digest('hex')}`, size };
 }
 
-const MANIFEST_TYPES = [
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-].join(', ');
+const MANIFEST_TYPES = ManifestAcceptTypes.join(', ');
 
 /**
  * For every Ready Snapshot: its manifest is in the registry and hashes to spec.digest, and its layer is there
@@ -233,7 +213,7 @@ export async function verifyReadySnapshots(c: Cluster, reg: RegistryAccess): Pro
       problems.push(`${where}: manifest GET answered ${m.status}`);
       continue;
     }
-    const md = `sha256:${createHash('sha256').update(m.bytes).digest('hex')}`;
+    const md = sha256(m.bytes);
     if (md !== digest) problems.push(`${where}: manifest bytes hash to ${md}`);
     const manifest = JSON.parse(m.bytes.toString('utf8')) as { layers?: Array<{ digest: string; size: number }>; manifests?: unknown[] };
     if (manifest.manifests) continue; // an image index copied whole: its children were checked by the copy
@@ -260,7 +240,7 @@ export async function registryContents(reg: RegistryAccess, repositories: string
     out[repo] = {};
     for (const tag of [...tags].sort()) {
       const m = await registryGet(reg, `/v2/${repo}/manifests/${tag}`, MANIFEST_TYPES);
-      out[repo][tag] = `sha256:${createHash('sha256').update(m.bytes).digest('hex')}`;
+      out[repo][tag] = sha256(m.bytes);
     }
   }
   return out;

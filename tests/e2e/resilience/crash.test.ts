@@ -7,8 +7,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
+import { Cluster, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
 import { bigBlobSource, createBigBlobPipeline, logDir, watchNamespace, zotAccess } from './rig.js';
@@ -72,7 +74,7 @@ describe('resilience: a function killed mid-push', () => {
     await createBigBlobPipeline(c, base);
 
     const t0 = performance.now();
-    await c.waitFor('the resource function to be killed mid-push', async () => killed !== undefined, 120_000);
+    await waitFor('the resource function to be killed mid-push', async () => killed !== undefined, 120_000);
     await killed;
     const killedAt = performance.now();
     expect(resource.running).toBe(false);
@@ -84,7 +86,7 @@ describe('resilience: a function killed mid-push', () => {
 
     await resource.restart();
     broker.ping();
-    const snap = (await c.waitFor(
+    const snap = (await waitFor(
       'Resource big Ready after the restart',
       async () => (isReady(await c.get('Resource', 'big')) ? c.get('Snapshot', 'resource-big') : undefined),
       180_000,

@@ -9,9 +9,10 @@ import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { request } from 'undici';
-import { freePort, stopChild } from '../../infra/process.js';
+import { stopChild } from '../../infra/process.js';
 import { testEgressEnv } from '../../infra/egress.js';
+import { freePort } from '../../support/free-port.js';
+import { answersOk, waitFor } from '../../support/wait.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -103,19 +104,10 @@ export class FunctionProcess {
       this.logFile?.write(`[stderr] ${line}\n`);
       this.stderr.push(line);
     });
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (!this.running) throw new Error(`${this.stage} main exited (${child.exitCode ?? child.signalCode}); log ${this.logPath}`);
-      try {
-        const res = await request(`${this.url}readyz`);
-        await res.body.dump();
-        if (res.statusCode === 200) break;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) throw new Error(`${this.stage} main did not become ready; log ${this.logPath}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(`${this.stage} main to become ready (log ${this.logPath})`, () => answersOk(`${this.url}readyz`), {
+      timeoutMs: 90_000,
+      giveUp: () => (this.running ? undefined : `${this.stage} main exited (${child.exitCode ?? child.signalCode}); log ${this.logPath}`),
+    });
   }
 
   /** VmRSS and VmHWM from /proc (Linux). */

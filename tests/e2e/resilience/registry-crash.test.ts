@@ -11,8 +11,10 @@ import type { SnapshotObject } from '../../../shared/ports/index.js';
 import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { startZot, type RunningZot, type StartZotOptions } from '../../infra/zot.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, isReady, verifyReadySnapshots } from './cluster.js';
+import { Cluster, verifyReadySnapshots } from './cluster.js';
 import { FaultProxy } from './fault-proxy.js';
 import { FunctionProcess } from './functions.js';
 import { bigBlobSource, createBigBlobPipeline, logDir, watchNamespace, zotAccess } from './rig.js';
@@ -83,7 +85,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
     await createBigBlobPipeline(c, base);
 
     const t0 = performance.now();
-    await c.waitFor('zot to be killed mid-push', async () => killed !== undefined, 120_000);
+    await waitFor('zot to be killed mid-push', async () => killed !== undefined, 120_000);
     await killed;
     const killedAt = performance.now();
     const snapDuring = await c.get('Snapshot', 'resource-big');
@@ -98,8 +100,7 @@ describe('resilience: zot SIGKILLed mid-push', () => {
     // the PingSource resync picks up what the broker gave up on while zot was down
     broker.ping();
     const ticker = setInterval(() => broker?.ping(), 3000);
-    const snap = (await c
-      .waitFor('Resource big Ready after the restart', async () => (isReady(await c.get('Resource', 'big')) ? c.get('Snapshot', 'resource-big') : undefined), 240_000)
+    const snap = (await waitFor('Resource big Ready after the restart', async () => (isReady(await c.get('Resource', 'big')) ? c.get('Snapshot', 'resource-big') : undefined), 240_000)
       .finally(() => clearInterval(ticker))) as SnapshotObject;
     const doneAt = performance.now();
     await broker.settle(500, 60_000);

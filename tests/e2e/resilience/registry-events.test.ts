@@ -9,83 +9,40 @@
 import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
-import { goTool } from '../../infra/binaries.js';
-import { freePort } from '../../infra/process.js';
-import { services } from '../../infra/services.js';
-import { startZot, ZOT_USERS, type RunningZot } from '../../infra/zot.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
-import { startFunctions, type FunctionProcess } from './functions.js';
-import { errorLogs, logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
+import { Cluster, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
+import type { FunctionProcess } from './functions.js';
+import { errorLogs, startOwnZotPipeline, type OwnZotPipeline } from './rig.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const PRODUCERS = ['descriptor', 'resource', 'configure'];
 
-async function manifestStatus(reg: RegistryAccess, auth: string, repository: string, digest: string, method: 'HEAD' | 'DELETE' = 'HEAD'): Promise<number> {
-  const res = await request(`${reg.url}/v2/${repository}/manifests/${digest}`, {
-    method,
-    dispatcher: reg.dispatcher as Dispatcher,
-    headers: { authorization: auth, accept: 'application/vnd.oci.image.manifest.v1+json' },
-  });
-  await res.body.dump();
-  return res.statusCode;
-}
-
 describe('resilience: zot registry events re-push a deleted manifest', () => {
-  let zot: RunningZot;
-  let fns: Record<string, FunctionProcess>;
-  let broker: ChaosBroker | undefined;
+  let p: OwnZotPipeline;
   let c: Cluster;
+  let fns: Record<string, FunctionProcess>;
+  let broker: ChaosBroker;
   let reg: RegistryAccess;
-  let pushAuth: string;
+  let manifestStatus: OwnZotPipeline['manifestStatus'];
 
   beforeAll(async () => {
-    const s = services();
-    const dir = await logDir('registry-events');
-    // the functions need zot's URL and zot needs theirs (its sinks): pick zot's port first
-    const port = await freePort();
-    const passwords = { push: `pw-${Date.now().toString(36)}-push`, read: `pw-${Date.now().toString(36)}-read` };
-    fns = await startFunctions(
-      {
-        KUBECONFIG: s.kube.kubeconfig,
-        REGISTRY_URL: `https://127.0.0.1:${port}`,
-        REGISTRY_CA_FILE: s.ca.certFile,
-        REGISTRY_USERNAME: ZOT_USERS.push,
-        REGISTRY_PASSWORD: passwords.push,
-        INSECURE_REGISTRIES: s.registry.fs.host,
-      },
-      dir,
-    );
-    zot = await startZot({
-      bin: goTool('zot'),
-      workDir: dir,
-      ca: s.ca,
-      s3: s.s3,
-      name: 'zot-events',
-      rootDirectory: `/zot-events-${Date.now().toString(36)}`,
-      port,
-      passwords,
-      // the shipped events extension, its Broker sink replaced by the function hosts (what the Triggers deliver to)
-      edit: (cfg) => {
+    // the shipped events extension, its Broker sink replaced by the function hosts (what the Triggers deliver to)
+    p = await startOwnZotPipeline('registry-events', {
+      seed: 11,
+      edit: (cfg, functions) => {
         const shipped = cfg.extensions!.events!;
         cfg.extensions!.events = {
           ...shipped,
           enable: true,
-          sinks: PRODUCERS.map((stage) => ({ ...shipped.sinks![0]!, address: fns[stage]!.url })),
+          sinks: PRODUCERS.map((stage) => ({ ...shipped.sinks![0]!, address: functions[stage]!.url })),
         };
       },
     });
-    reg = await zotAccess(zot.endpoint);
-    pushAuth = `Basic ${Buffer.from(`${zot.endpoint.push.username}:${zot.endpoint.push.password}`).toString('base64')}`;
-    c = await Cluster.create();
-    broker = await watchNamespace(c, fns, { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 200, maxBackoffMs: 3000, seed: 11 });
-    await createStandardPipeline(c, await standardSource('registry-events-src'));
-    await c.waitAllReady(STANDARD_KINDS, STANDARD_COUNT, 150_000);
-    await broker.settle(500, 60_000);
+    ({ c, fns, broker, reg, manifestStatus } = p);
   });
   afterAll(async () => {
-    await broker?.stop();
-    await Promise.all(Object.values(fns ?? {}).map((f) => f.stop()));
-    await zot?.stop();
+    await p?.stop();
   });
 
   const registryEventLines = (stage: string) =>
@@ -101,9 +58,9 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
       const { repository, digest } = snap.spec!;
       const seenBefore = Object.fromEntries(PRODUCERS.map((p) => [p, registryEventLines(p).length]));
       const t0 = performance.now();
-      expect(await manifestStatus(reg, pushAuth, repository, digest, 'DELETE')).toBe(202);
-      expect(await manifestStatus(reg, pushAuth, repository, digest)).toBe(404);
-      await c.waitFor(`${repository}@${digest} back in zot`, async () => (await manifestStatus(reg, pushAuth, repository, digest)) === 200, 90_000);
+      expect(await manifestStatus(repository, digest, 'DELETE')).toBe(202);
+      expect(await manifestStatus(repository, digest)).toBe(404);
+      await waitFor(`${repository}@${digest} back in zot`, async () => (await manifestStatus(repository, digest)) === 200, 90_000);
       const ms = performance.now() - t0;
       console.log(`registry-events: ${snapName} manifest deleted by hand, re-pushed by ${producer} ${ms.toFixed(0)} ms later (no resync tick)`);
       // it was zot's event that did it: the producer answered it and did work (logged once its status is written,
@@ -111,9 +68,9 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
       const kind = { resource: 'Resource', configure: 'Configuration', descriptor: 'Component' }[producer];
       const object = `${kind} ${c.namespace}/${snapName.slice(snapName.indexOf('-') + 1)}`;
       const about = (stage: string) => registryEventLines(stage).slice(seenBefore[stage]).filter((l) => l['object'] === object);
-      await c.waitFor(`${producer} to log the event`, async () => about(producer).some((l) => l['outcome'] === 'done'), 30_000);
+      await waitFor(`${producer} to log the event`, async () => about(producer).some((l) => l['outcome'] === 'done'), 30_000);
       for (const other of PRODUCERS.filter((x) => x !== producer)) {
-        await c.waitFor(`${other} to answer the event`, async () => about(other).length > 0, 30_000);
+        await waitFor(`${other} to answer the event`, async () => about(other).length > 0, 30_000);
         expect(about(other).map((l) => l['outcome']), other).toEqual(['skipped']);
       }
       const after = (await c.get('Snapshot', snapName)) as SnapshotObject;
@@ -125,12 +82,12 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
   }
 
   it('a deleted manifest no Snapshot references changes nothing; no errors were logged', async () => {
-    await broker!.settle(1000, 60_000);
+    await broker.settle(1000, 60_000);
     const before = await c.all();
     // an artifact in a producer's repository that no Snapshot references (like a replaced result)
     const repository = ((await c.get('Snapshot', 'resource-chart')) as SnapshotObject).spec!.repository;
     const send = async (method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<number> => {
-      const res = await request(`${reg.url}/v2/${repository}/${path}`, { method, dispatcher: reg.dispatcher as Dispatcher, headers: { authorization: pushAuth, ...headers }, ...(body !== undefined ? { body } : {}) });
+      const res = await request(`${reg.url}/v2/${repository}/${path}`, { method, dispatcher: reg.dispatcher as Dispatcher, headers: { authorization: p.pushAuth, ...headers }, ...(body !== undefined ? { body } : {}) });
       await res.body.dump();
       return res.statusCode;
     };
@@ -138,20 +95,20 @@ describe('resilience: zot registry events re-push a deleted manifest', () => {
     expect(await send('POST', `blobs/uploads/?digest=${empty}`, { 'content-type': 'application/octet-stream' }, Buffer.from('{}'))).toBe(201);
     const manifest = JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: MediaType.ImageManifest,
       artifactType: 'application/vnd.ocm-knative.test',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
-      layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 }],
+      config: { mediaType: MediaType.Empty, digest: empty, size: 2 },
+      layers: [{ mediaType: MediaType.Empty, digest: empty, size: 2 }],
     });
-    expect(await send('PUT', 'manifests/stale', { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, manifest)).toBe(201);
+    expect(await send('PUT', 'manifests/stale', { 'content-type': MediaType.ImageManifest }, manifest)).toBe(201);
     const seen = Object.fromEntries(PRODUCERS.map((p) => [p, registryEventLines(p).length]));
     expect(await send('DELETE', 'manifests/stale', {})).toBe(202);
-    await c.waitFor('each producer to answer the event', async () => PRODUCERS.every((p) => registryEventLines(p).length > seen[p]!), 30_000);
+    await waitFor('each producer to answer the event', async () => PRODUCERS.every((p) => registryEventLines(p).length > seen[p]!), 30_000);
     for (const p of PRODUCERS) {
       // the owner looked and found its Snapshot's manifest in place; the others are not routed
       expect(registryEventLines(p).slice(seen[p]!)[0], p).toMatchObject({ outcome: 'skipped', status: 202 });
     }
-    await broker!.settle(500, 30_000);
+    await broker.settle(500, 30_000);
     const rv = (objs: typeof before) => Object.fromEntries(objs.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]));
     expect(rv(await c.all())).toEqual(rv(before));
     expect(errorLogs(fns)).toEqual([]);

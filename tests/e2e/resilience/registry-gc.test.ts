@@ -7,20 +7,18 @@
  *   sends no registry event; once the configuration is fixed, the resync tick restores them and every Ready
  *   Snapshot verifies again.
  */
-import { randomBytes } from 'node:crypto';
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { request, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import type { SnapshotObject } from '../../../shared/ports/index.js';
-import { goTool } from '../../infra/binaries.js';
-import { freePort } from '../../infra/process.js';
-import { services } from '../../infra/services.js';
-import { startZot, type RunningZot, type StartZotOptions, type ZotConfig } from '../../infra/zot.js';
+import type { ZotConfig } from '../../infra/zot.js';
+import { isReady } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import type { ChaosBroker } from './broker.js';
-import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, isReady, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
-import { startFunctions, type FunctionProcess } from './functions.js';
-import { logDir, standardSource, watchNamespace, zotAccess } from './rig.js';
+import { Cluster, STANDARD_COUNT, STANDARD_KINDS, verifyReadySnapshots, type RegistryAccess } from './cluster.js';
+import { startOwnZotPipeline, type OwnZotPipeline } from './rig.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /** the shipped GC and retention, only faster */
 function shortDelays(cfg: ZotConfig): void {
@@ -39,60 +37,19 @@ function keepNoTags(cfg: ZotConfig): void {
 }
 
 describe('resilience: zot GC and retention never take what a Ready Snapshot references', () => {
-  let zot: RunningZot | undefined;
-  let base: StartZotOptions;
-  let fns: Record<string, FunctionProcess>;
-  let broker: ChaosBroker | undefined;
+  let p: OwnZotPipeline;
   let c: Cluster;
+  let broker: ChaosBroker;
   let reg: RegistryAccess;
   let pushAuth: string;
-
-  async function manifestStatus(repository: string, ref: string): Promise<number> {
-    const res = await request(`${reg.url}/v2/${repository}/manifests/${ref}`, {
-      method: 'HEAD',
-      dispatcher: reg.dispatcher as Dispatcher,
-      headers: { authorization: pushAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
-    });
-    await res.body.dump();
-    return res.statusCode;
-  }
-
-  async function restartZot(edit: (cfg: ZotConfig) => void): Promise<void> {
-    await zot?.stop();
-    zot = await startZot({ ...base, edit });
-  }
+  let manifestStatus: OwnZotPipeline['manifestStatus'];
 
   beforeAll(async () => {
-    const s = services();
-    const dir = await logDir('registry-gc');
-    const id = randomBytes(3).toString('hex');
-    const port = await freePort();
-    const passwords = { push: `pw-${id}-push`, read: `pw-${id}-read` };
-    base = { bin: goTool('zot'), workDir: dir, ca: s.ca, s3: s.s3, name: `zot-gc-${id}`, rootDirectory: `/zot-gc-${id}`, port, passwords };
-    zot = await startZot({ ...base, edit: shortDelays });
-    fns = await startFunctions(
-      {
-        KUBECONFIG: s.kube.kubeconfig,
-        REGISTRY_URL: zot.endpoint.url,
-        REGISTRY_CA_FILE: zot.endpoint.caFile,
-        REGISTRY_USERNAME: zot.endpoint.push.username,
-        REGISTRY_PASSWORD: zot.endpoint.push.password,
-        INSECURE_REGISTRIES: s.registry.fs.host,
-      },
-      dir,
-    );
-    reg = await zotAccess(zot.endpoint);
-    pushAuth = `Basic ${Buffer.from(`${zot.endpoint.push.username}:${passwords.push}`).toString('base64')}`;
-    c = await Cluster.create();
-    broker = await watchNamespace(c, fns, { copies: 1, concurrency: 4, holdMs: 0, retries: 10, backoffMs: 200, maxBackoffMs: 3000, seed: 13 });
-    await createStandardPipeline(c, await standardSource('registry-gc-src'));
-    await c.waitAllReady(STANDARD_KINDS, STANDARD_COUNT, 150_000);
-    await broker.settle(500, 60_000);
+    p = await startOwnZotPipeline('registry-gc', { seed: 13, edit: shortDelays });
+    ({ c, broker, reg, pushAuth, manifestStatus } = p);
   });
   afterAll(async () => {
-    await broker?.stop();
-    await Promise.all(Object.values(fns ?? {}).map((f) => f.stop()));
-    await zot?.stop();
+    await p?.stop();
   });
 
   it('with the shipped settings: GC removes an untagged result and the replaced one, never a Ready Snapshot\'s', async () => {
@@ -109,12 +66,12 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       },
       setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
     );
-    const replaced = (await c.waitFor('configuration-chart to be replaced', async () => {
+    const replaced = (await waitFor('configuration-chart to be replaced', async () => {
       const snap = (await c.get('Snapshot', 'configuration-chart')) as SnapshotObject;
       return snap.spec!.digest !== old.spec!.digest && isReady(snap) ? snap : undefined;
     }, 120_000)) as SnapshotObject;
     await c.waitAllReady(STANDARD_KINDS, STANDARD_COUNT, 120_000);
-    await broker!.settle(500, 60_000);
+    await broker.settle(500, 60_000);
 
     // an untagged manifest GC must remove: a result whose tag moved on without the cleanup (the tag is re-pointed
     // at the current result by hand, the old manifest stays behind untagged)
@@ -122,7 +79,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const repo = resource.spec!.repository;
     const manifest = await request(`${reg.url}/v2/${repo}/manifests/${resource.spec!.digest}`, {
       dispatcher: reg.dispatcher as Dispatcher,
-      headers: { authorization: pushAuth, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: pushAuth, accept: MediaType.ImageManifest },
     });
     const bytes = Buffer.from(await manifest.body.arrayBuffer());
     const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
@@ -131,7 +88,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       const res = await request(`${reg.url}/v2/${repo}/manifests/${ref}`, {
         method: 'PUT',
         dispatcher: reg.dispatcher as Dispatcher,
-        headers: { authorization: pushAuth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        headers: { authorization: pushAuth, 'content-type': MediaType.ImageManifest },
         body,
       });
       await res.body.dump();
@@ -140,7 +97,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
     const o = await put('orphan', orphan);
     expect(o.status).toBe(201);
     expect((await put('orphan', bytes)).status).toBe(201); // the tag moves on: the orphan is untagged now
-    await c.waitFor('GC to remove the untagged manifest', async () => (await manifestStatus(repo, o.digest)) === 404, 120_000);
+    await waitFor('GC to remove the untagged manifest', async () => (await manifestStatus(repo, o.digest)) === 404, 120_000);
 
     // GC ran: what Ready Snapshots reference is intact, the replaced result is gone
     const verified = await verifyReadySnapshots(c, reg);
@@ -153,19 +110,19 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
   it('retention misconfigured removes them anyway (no event); fixed config + the resync tick heal every Snapshot', async () => {
     const snaps = ((await c.list('Snapshot')) as SnapshotObject[]).filter((x) => isReady(x));
     expect(snaps).toHaveLength(5);
-    await restartZot(keepNoTags);
-    await c.waitFor(
+    await p.restartZot(keepNoTags);
+    await waitFor(
       'the misconfigured retention to remove the pipeline\'s manifests',
       async () => (await Promise.all(snaps.map((x) => manifestStatus(x.spec!.repository, x.spec!.digest)))).every((st) => st === 404),
       120_000,
     );
     // the operator fixes the configuration
-    await restartZot(shortDelays);
+    await p.restartZot(shortDelays);
     const t0 = performance.now();
-    const ticker = setInterval(() => broker?.ping(), 3000);
-    broker!.ping();
+    const ticker = setInterval(() => broker.ping(), 3000);
+    broker.ping();
     try {
-      await c.waitFor(
+      await waitFor(
         'the resync tick to restore every manifest',
         async () => (await verifyReadySnapshots(c, reg)).problems.length === 0 && (await c.list('Snapshot')).filter(isReady).length === 5,
         180_000,
@@ -174,7 +131,7 @@ describe('resilience: zot GC and retention never take what a Ready Snapshot refe
       clearInterval(ticker);
     }
     console.log(`registry-gc: all 5 Snapshots healed ${((performance.now() - t0) / 1000).toFixed(1)} s after the configuration was fixed`);
-    await broker!.settle(500, 60_000);
+    await broker.settle(500, 60_000);
     const verified = await verifyReadySnapshots(c, reg);
     expect(verified.problems).toEqual([]);
     expect(verified.checked).toBe(5);

@@ -14,12 +14,14 @@ import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryConnector, pushComponentVersion } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
+import { componentVersion } from '../../support/components.js';
+import { waitFor } from '../../support/wait.js';
 import { ORDERED, type ChaosBroker } from './broker.js';
 import { Cluster, STANDARD_COUNT, STANDARD_KINDS, createStandardPipeline, registryAccess, verifyReadySnapshots } from './cluster.js';
 import { startFunctions, type FunctionProcess } from './functions.js';
 import { logDir, watchNamespace, zotAccess } from './rig.js';
 import { TEST_EGRESS_ALLOW } from '../../infra/egress.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 describe('resilience: registry over TLS with auth, and no credential leaks', () => {
   let fns: Record<string, FunctionProcess>;
@@ -137,7 +139,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
       // insecure: false says it in so many words: this target speaks TLS, loopback address or not
       target: { url: `oci://${tls.host}/published-${c.namespace}/manifests`, secretRef: { name: 'registry-creds' }, insecure: false },
     });
-    const settled = await c.waitFor('Publication copied to settle', async () => {
+    const settled = await waitFor('Publication copied to settle', async () => {
       const o = await c.get('Publication', 'copied');
       const r = o?.status?.conditions?.find((x) => x.type === 'Ready');
       return r && (r.status === 'True' || !/NotReady$/.test(r.reason ?? '')) ? o : undefined;
@@ -151,7 +153,7 @@ describe('resilience: registry over TLS with auth, and no credential leaks', () 
     const copied = await request(`${tls.url}/v2/published-${c.namespace}/manifests/manifests/${(snap?.spec as { digest: string }).digest}`, {
       dispatcher: reg.dispatcher!,
       method: 'HEAD',
-      headers: { authorization: reg.authorization!, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: reg.authorization!, accept: MediaType.ImageManifest },
     });
     await copied.body.dump();
     expect(copied.statusCode).toBe(200);

@@ -6,7 +6,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { request } from 'undici';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -24,15 +23,14 @@ import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { peerToolEnv } from '../../infra/zot.js';
-import { EventingDriver, retry429 } from './driver.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { stopChild } from '../../infra/process.js';
 import { testEgressConfig, testEgressEnv } from '../../infra/egress.js';
+import { EventingDriver, retry429 } from '../../support/eventing-driver.js';
+import { answersOk, waitFor } from '../../support/wait.js';
 
-export { GROUP, VERSION };
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const OUR_PLURALS = Object.values(PLURALS);
 
 let crdsInstalled: Promise<unknown> | undefined;
 
@@ -52,7 +50,6 @@ export interface Pipeline {
   get(kind: string, name: string): Promise<KubeObject | undefined>;
   del(kind: string, name: string): Promise<void>;
   getOCIRepository(name: string): Promise<KubeObject | undefined>;
-  waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
   stop(): Promise<void>;
 }
 
@@ -87,19 +84,10 @@ async function spawnMain(stage: string, env: Record<string, string>, logDir: str
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${stage} main exited with ${child.exitCode} (log ${join(logDir, `${stage}-main.log`)})`);
-    try {
-      const res = await request(`${url}healthz`);
-      await res.body.dump();
-      if (res.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${stage} main did not become healthy`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(`${stage} main to become healthy`, () => answersOk(`${url}healthz`), {
+    timeoutMs: 60_000,
+    giveUp: () => (child.exitCode !== null ? `${stage} main exited with ${child.exitCode} (log ${join(logDir, `${stage}-main.log`)})` : undefined),
+  });
   return {
     url,
     async stop() {
@@ -237,20 +225,6 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
         throw err;
       }
     },
-    async waitFor(what, check, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: unknown;
-      for (;;) {
-        try {
-          const v = await check();
-          if (v !== undefined && v !== false) return v as never;
-        } catch (err) {
-          last = err;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    },
     async stop() {
       await driver.stop();
       for (const { server, stop } of Object.values(servers)) {
@@ -262,14 +236,4 @@ export async function startPipeline(opts: PipelineOptions = {}): Promise<Pipelin
     },
   };
   return p;
-}
-
-export function readyOf(obj: KubeObject | undefined): { status?: string; reason?: string; message?: string; observedGeneration?: number } {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return { status: c?.status, reason: c?.reason, message: c?.message, observedGeneration: c?.observedGeneration };
-}
-
-export function isReadyNow(obj: KubeObject | undefined): boolean {
-  const r = readyOf(obj);
-  return r.status === 'True' && r.observedGeneration === obj?.metadata.generation;
 }

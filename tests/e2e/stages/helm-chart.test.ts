@@ -12,9 +12,12 @@ import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
-import { componentVersion, COMPONENT } from '../../unit/functions/fixtures.js';
-import { isReadyNow, readyOf, startPipeline, type Pipeline } from './env.js';
-import { startReceiveAdapter, type ReceiveAdapter } from './receive-adapter.js';
+import { componentVersion, COMPONENT } from '../../support/components.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
+import { isReadyNow, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
+import { startPipeline, type Pipeline } from './env.js';
+import { startReceiveAdapter, type ReceiveAdapter } from '../../infra/receive-adapter.js';
 
 const run = promisify(execFile);
 
@@ -33,7 +36,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
       // ApiServerSource sends nothing for objects that exist when it starts: wait until its watches are up
       await p.create('OCMRepository', 'probe', { repositorySpec: { type: 'OCIRegistry', baseUrl: p.sourceBaseUrl } });
       let i = 0;
-      await p.waitFor(
+      await waitFor(
         `the receive adapter's first event (log: ${adapter.logFile})`,
         async () => {
           if (adapter!.process.exitCode !== null) throw new Error(`receive adapter exited with ${adapter!.process.exitCode}`);
@@ -61,29 +64,13 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     await p.create('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await p.create('Configuration', 'chart', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.tag' } },
-            transformation: { type: 'Tag' },
-          },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     await p.create('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart' } });
 
     const t0 = performance.now();
     await p.create('Component', 'podinfo', { repositoryRef: { name: 'source' }, component: COMPONENT, semver: '>=1.0.0' });
-    const ociRepo = await p.waitFor('the OCIRepository', async () => {
+    const ociRepo = await waitFor('the OCIRepository', async () => {
       const pub = await p.get('Publication', 'chart');
       if (!isReadyNow(pub)) return undefined;
       return (await p.getOCIRepository('chart')) as OCIRepositoryObject | undefined;
@@ -93,6 +80,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
 
     const cfgSnap = (await p.get('Snapshot', 'configuration-chart')) as SnapshotObject;
     expect(isReadyNow(cfgSnap)).toBe(true);
+    // the literals below on purpose: they assert the wire values Helm and Flux read, not our constants
     expect(cfgSnap.spec).toMatchObject({
       repository: `${p.namespace}/configuration/chart`,
       tag: '1.0.0',
@@ -112,7 +100,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
       ['Resource', 'chart'],
       ['Configuration', 'chart'],
     ] as const) {
-      expect(readyOf(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      expect(ready(await p.get(kind, name)), `${kind} ${name}`).toMatchObject({ status: 'True', reason: 'Succeeded' });
     }
 
     // a peer reads what we wrote: the manifest by tag = chart version has Helm media types
@@ -120,6 +108,7 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     const env = p.registry.toolEnv;
     const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}:1.0.0`], { env });
     const manifest = JSON.parse(manifestJson) as { config: { mediaType: string }; layers: Array<{ mediaType: string }> };
+    // literal on purpose: the wire value crane shows a Helm client
     expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
     expect(manifest.layers).toHaveLength(1);
     expect(manifest.layers[0]!.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
@@ -166,10 +155,10 @@ describe('e2e scenario 1: Helm chart localBlob to a Flux OCIRepository', () => {
     }
     // replies for external subscribers: the configure stage announced the configured snapshot
     type ReplyData = { object?: { kind?: string }; snapshot?: { digest?: string } };
-    const ready = p.driver.replies.find(
+    const readyReply = p.driver.replies.find(
       (e) => e.type === 'software.ocm.serverless.snapshot.ready' && (e.data as ReplyData).object?.kind === 'Configuration',
     );
-    expect((ready?.data as ReplyData | undefined)?.snapshot?.digest).toBe(cfgSnap.spec!.digest);
+    expect((readyReply?.data as ReplyData | undefined)?.snapshot?.digest).toBe(cfgSnap.spec!.digest);
     expect(p.driver.deadLetters.map((d) => `${d.stage} ${d.event.type} ${d.status} ${d.body}`)).toEqual([]);
   });
 });

@@ -5,8 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
-import { isReadyNow, startPipeline, type Pipeline } from './env.js';
+import { componentVersion } from '../../support/components.js';
+import { isReadyNow } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
+import { startPipeline, type Pipeline } from './env.js';
 
 describe('e2e: the function mains as processes', () => {
   let p: Pipeline;
@@ -25,7 +27,7 @@ describe('e2e: the function mains as processes', () => {
       rules: [{ yamlsubst: { source: { value: 'red' }, target: { file: { path: 'deploy.yaml', value: 'data.color' } } } }],
     });
     await p.create('Publication', 'manifests', { source: { kind: 'Configuration', name: 'manifests' } });
-    const repo = await p.waitFor('OCIRepository', async () =>
+    const repo = await waitFor('OCIRepository', async () =>
       isReadyNow(await p.get('Publication', 'manifests')) ? ((await p.getOCIRepository('manifests')) as OCIRepositoryObject) : undefined,
     );
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;

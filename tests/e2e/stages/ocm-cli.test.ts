@@ -12,12 +12,14 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
-import { rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } from '../../fixtures/ocm/cli-made.js';
-import { isReadyNow, readyOf, startPipeline, type Pipeline } from './env.js';
+import { isReadyNow, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
+import { startPipeline, type Pipeline } from './env.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
-const HELM_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
 describe('e2e: OCM-CLI-made component versions through the function mains', () => {
   let p: Pipeline;
@@ -71,38 +73,34 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
         ['Configuration', 'config'],
         ['Publication', 'chart'],
       ] as const) {
-        const r = readyOf(await p.get(kind, name(n)));
+        const r = ready(await p.get(kind, name(n)));
         out.push(`${kind}/${name(n)} ${r.status} ${r.reason} ${r.message ?? ''}`);
       }
       return out.join('\n');
     };
-    const ociRepo = await p
-      .waitFor(
-        `the OCIRepository of ${label}`,
-        async () => {
-          const ready = await Promise.all([
-            p.get('Publication', name('chart')),
-            p.get('Configuration', name('config')),
-            p.get('Resource', name('image')),
-          ]);
-          if (!ready.every(isReadyNow)) return undefined;
-          return (await p.getOCIRepository(name('chart'))) as OCIRepositoryObject | undefined;
-        },
-        240_000,
-      )
-      .catch(async (err: unknown) => {
-        throw new Error(`${String(err)}\n${await why()}`);
-      });
+    const ociRepo = await waitFor(
+      `the OCIRepository of ${label}`,
+      async () => {
+        const objects = await Promise.all([
+          p.get('Publication', name('chart')),
+          p.get('Configuration', name('config')),
+          p.get('Resource', name('image')),
+        ]);
+        if (!objects.every(isReadyNow)) return undefined;
+        return (await p.getOCIRepository(name('chart'))) as OCIRepositoryObject | undefined;
+      },
+      { timeoutMs: 240_000, explain: async () => `\n${await why()}` },
+    );
     // both signatures verified (the Component is Ready only then)
-    expect(readyOf(await p.get('Component', name('app')))).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    expect(ready(await p.get('Component', name('app')))).toMatchObject({ status: 'True', reason: 'Succeeded' });
 
     // the configured chart in zot, as Flux's OCIRepository names it, renders with helm
     const env = p.registry.toolEnv;
     const chartSnap = (await p.get('Snapshot', `configuration-${name('chart')}`)) as SnapshotObject;
-    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: HELM_LAYER, operation: 'copy' } });
+    expect(ociRepo.spec).toMatchObject({ ref: { digest: chartSnap.spec!.digest }, layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' } });
     const ref = `${p.registry.host}/${chartSnap.spec!.repository}`;
     const { stdout: manifestJson } = await run(s.bin.crane, ['manifest', `${ref}@${chartSnap.spec!.digest}`], { env });
-    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === HELM_LAYER);
+    const layer = (JSON.parse(manifestJson) as { layers: { mediaType: string; digest: string }[] }).layers.find((l) => l.mediaType === MediaType.HelmChart);
     expect(layer, manifestJson).toBeDefined();
     const { stdout: tgz } = await run(s.bin.crane, ['blob', `${ref}@${layer!.digest}`], { env, encoding: 'buffer', maxBuffer: 64 << 20 });
     const tgzPath = join(await mkdtemp(join(work, 'chart-')), 'chart.tgz');
@@ -144,18 +142,18 @@ describe('e2e: OCM-CLI-made component versions through the function mains', () =
       repositoryRef: { name: 'src-wrong-key' },
       component: APP_CLI,
       semver: '1.0.0',
-      verify: [{ signature: 'acme', value: rsaKeyPair().publicKey }],
+      verify: [{ signature: 'acme', value: rsaKeys().publicKey }],
     });
     // RepositoryIsNotReady first, until the OCMRepository is Ready
-    const ready = await p
-      .waitFor('Component app-wrong-key to fail verification', async () => {
-        const r = readyOf(await p.get('Component', 'app-wrong-key'));
+    const failed = await waitFor(
+      'Component app-wrong-key to fail verification',
+      async () => {
+        const r = ready(await p.get('Component', 'app-wrong-key'));
         return r.status === 'False' && r.reason === 'ComponentVerificationFailed' ? r : undefined;
-      })
-      .catch(async (err: unknown) => {
-        throw new Error(`${String(err)}; Ready: ${JSON.stringify(readyOf(await p.get('Component', 'app-wrong-key')))}`);
-      });
-    expect(ready.message).toMatch(/acme/);
+      },
+      { explain: async () => `Ready: ${JSON.stringify(ready(await p.get('Component', 'app-wrong-key')))}` },
+    );
+    expect(failed.message).toMatch(/acme/);
     await p.driver.settle();
     expect(p.driver.deadLetters.map((d) => `${d.stage} ${d.event.type} ${d.status} ${d.body}`)).toEqual([]);
   });

@@ -7,12 +7,15 @@ import { promisify } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaType, RegistryClient, bufferSource, digestOf } from '../../../shared/oci/index.js';
+import { MediaType, RegistryClient } from '../../../shared/oci/index.js';
 import { descriptorSet, pushComponentVersion, registryConnector, signComponent } from '../../../shared/ocm/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
 import { services } from '../../infra/services.js';
-import { componentVersion, rsaKeys, sign } from '../../unit/functions/fixtures.js';
-import { isReadyNow, readyOf, startPipeline, type Pipeline } from './env.js';
+import { componentVersion, rsaKeys, sign } from '../../support/components.js';
+import { isReadyNow, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
+import { startPipeline, type Pipeline } from './env.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 const run = promisify(execFile);
 
@@ -24,20 +27,13 @@ async function pushImageIndex(repository: string, tag: string): Promise<{ refere
     const repo = client.repository(repository);
     const children: { digest: string; size: number; arch: string }[] = [];
     for (const arch of ['amd64', 'arm64']) {
-      const layer = Buffer.from(`layer for ${arch} ${tag}`);
-      const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-      await repo.blobs.push({ digest: digestOf(layer), size: layer.length }, bufferSource(layer));
-      await repo.blobs.push({ digest: digestOf(config), size: config.length }, bufferSource(config));
-      const manifest = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageManifest,
-          config: { mediaType: MediaType.ImageConfig, digest: digestOf(config), size: config.length },
-          layers: [{ mediaType: MediaType.Layer, digest: digestOf(layer), size: layer.length }],
-        }),
-      );
-      const d = await repo.manifests.push(manifest, MediaType.ImageManifest);
-      children.push({ digest: d.digest, size: manifest.length, arch });
+      const d = await pushSingleLayerManifest(repo, {
+        config: Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: [] } })),
+        configMediaType: MediaType.ImageConfig,
+        layer: Buffer.from(`layer for ${arch} ${tag}`),
+        layerMediaType: MediaType.Layer,
+      });
+      children.push({ ...d, arch });
     }
     const index = Buffer.from(
       JSON.stringify({
@@ -65,7 +61,7 @@ describe('e2e scenarios 2-7', () => {
     await p.create('OCMRepository', 'source', { repositorySpec: { type: 'OCIRegistry', baseUrl: p.sourceBaseUrl } });
     // interval 30s: every resync tick is due (scenario 5 ticks a few seconds after the first check)
     await p.create('Component', 'app', { repositoryRef: { name: 'source' }, component: 'ocm.software/test/podinfo', semver: '>=1.0.0', interval: '30s' });
-    await p.waitFor('Component app', async () => isReadyNow(await p.get('Component', 'app')));
+    await waitFor('Component app', async () => isReadyNow(await p.get('Component', 'app')));
   });
   afterAll(async () => p?.stop());
 
@@ -76,12 +72,13 @@ describe('e2e scenarios 2-7', () => {
       rules: [{ yamlsubst: { source: { value: 'green' }, target: { file: { path: 'deploy.yaml', value: 'data.color' } } } }],
     });
     await p.create('Publication', 'manifests', { source: { kind: 'Configuration', name: 'manifests' } });
-    const repo = await p.waitFor('OCIRepository manifests', async () =>
+    const repo = await waitFor('OCIRepository manifests', async () =>
       isReadyNow(await p.get('Publication', 'manifests')) ? ((await p.getOCIRepository('manifests')) as OCIRepositoryObject) : undefined,
     );
     const snap = (await p.get('Snapshot', 'configuration-manifests')) as SnapshotObject;
     expect(repo.spec).toMatchObject({
       ref: { digest: snap.spec!.digest },
+      // literal on purpose: the wire value Flux's layerSelector matches
       layerSelector: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', operation: 'extract' },
     });
     // what Flux's extract does: the layer is tar+gzip holding the configured manifest
@@ -101,7 +98,7 @@ describe('e2e scenarios 2-7', () => {
       source: { kind: 'Configuration', name: 'manifests' },
       target: { url: `oci://${s.registry.fs.host}/published/${p.namespace}/manifests` },
     });
-    const pub = await p.waitFor('Publication manifests-out', async () => {
+    const pub = await waitFor('Publication manifests-out', async () => {
       const o = await p.get('Publication', 'manifests-out');
       return isReadyNow(o) ? o : undefined;
     });
@@ -115,7 +112,7 @@ describe('e2e scenarios 2-7', () => {
   it('3: an ociArtifact image index is copied whole (index, manifests, blobs), digest kept', async () => {
     await p.create('Resource', 'image', { componentRef: { name: 'app' }, resource: { byReference: { resource: { name: 'image' } } } });
     await p.create('Publication', 'image', { source: { kind: 'Resource', name: 'image' } });
-    await p.waitFor('Publication image', async () => isReadyNow(await p.get('Publication', 'image')));
+    await waitFor('Publication image', async () => isReadyNow(await p.get('Publication', 'image')));
     const snap = (await p.get('Snapshot', 'resource-image')) as SnapshotObject;
     expect(snap.spec!.digest).toBe(image.digest);
     expect(snap.spec!.blob.mediaType).toBe(MediaType.ImageIndex);
@@ -155,13 +152,13 @@ describe('e2e scenarios 2-7', () => {
       semver: '1.0.0',
       verify: [{ signature: 'acme', value: keys.publicKey }],
     });
-    await p.waitFor('Component signed', async () => isReadyNow(await p.get('Component', 'signed')));
-    const bad = await p.waitFor('Component tampered fails', async () => {
+    await waitFor('Component signed', async () => isReadyNow(await p.get('Component', 'signed')));
+    const bad = await waitFor('Component tampered fails', async () => {
       const c = await p.get('Component', 'tampered');
-      return readyOf(c).status === 'False' ? c : undefined;
+      return ready(c).status === 'False' ? c : undefined;
     });
-    expect(readyOf(bad)).toMatchObject({ status: 'False', reason: 'ComponentVerificationFailed' });
-    expect(readyOf(bad).message).toMatch(/digest|signature/i);
+    expect(ready(bad)).toMatchObject({ status: 'False', reason: 'ComponentVerificationFailed' });
+    expect(ready(bad).message).toMatch(/digest|signature/i);
     expect(await p.get('Snapshot', 'component-tampered')).toBeUndefined();
     const tags = await p.deps.store.hasManifest(`${p.namespace}/component/tampered`, 'sha256:' + '0'.repeat(64));
     expect(tags).toBe(false);
@@ -171,16 +168,16 @@ describe('e2e scenarios 2-7', () => {
       () => '',
     );
     expect(ls).toBe('');
-    expect(readyOf(await p.get('Component', 'signed')).status).toBe('True');
+    expect(ready(await p.get('Component', 'signed')).status).toBe('True');
   });
 
   it('5: a new component version is picked up by the resync tick and everything downstream moves', async () => {
-    await p.waitFor('Publication manifests', async () => isReadyNow(await p.get('Publication', 'manifests')));
+    await waitFor('Publication manifests', async () => isReadyNow(await p.get('Publication', 'manifests')));
     const before = ((await p.getOCIRepository('manifests')) as OCIRepositoryObject).spec!.ref.digest;
     await p.pushSource(await componentVersion({ version: '1.1.0', image: { reference: image.reference, digest: image.digest } }));
     const t0 = performance.now();
     p.driver.ping();
-    const repo = await p.waitFor('OCIRepository manifests to move', async () => {
+    const repo = await waitFor('OCIRepository manifests to move', async () => {
       const r = (await p.getOCIRepository('manifests')) as OCIRepositoryObject | undefined;
       return r && r.spec!.ref.digest !== before ? r : undefined;
     });
@@ -213,9 +210,9 @@ describe('e2e scenarios 2-7', () => {
     });
     // dependencies may be reported first (ComponentIsNotReady while the new Component resolves): wait for the reason
     const failed = async (kind: string, name: string, reason: string) =>
-      p.waitFor(`${kind} ${name} to fail with ${reason}`, async () => {
+      waitFor(`${kind} ${name} to fail with ${reason}`, async () => {
         const o = await p.get(kind, name);
-        return readyOf(o).status === 'False' && readyOf(o).reason === reason ? readyOf(o) : undefined;
+        return ready(o).status === 'False' && ready(o).reason === reason ? ready(o) : undefined;
       });
     const missing = await failed('Resource', 'missing', 'ResolveResourceFailed');
     expect(missing.reason).toBe('ResolveResourceFailed');
@@ -236,7 +233,7 @@ describe('e2e scenarios 2-7', () => {
       expect(res.statusCode).toBe(200);
     }
     await p.create('Resource', 'chart', { componentRef: { name: 'app' }, resource: { byReference: { resource: { name: 'chart' } } } });
-    await p.waitFor('Resource chart', async () => isReadyNow(await p.get('Resource', 'chart')));
+    await waitFor('Resource chart', async () => isReadyNow(await p.get('Resource', 'chart')));
   });
 
   it('8: a source behind TLS + basic auth, credentials from a dockerconfigjson Secret', async () => {
@@ -266,8 +263,9 @@ describe('e2e scenarios 2-7', () => {
     });
     await p.create('Component', 'private', { repositoryRef: { name: 'private' }, component: 'ocm.software/test/private', semver: '4.x' });
     await p.create('Resource', 'private-chart', { componentRef: { name: 'private' }, resource: { byReference: { resource: { name: 'chart' } } } });
-    await p.waitFor('Resource private-chart', async () => isReadyNow(await p.get('Resource', 'private-chart')));
+    await waitFor('Resource private-chart', async () => isReadyNow(await p.get('Resource', 'private-chart')));
     const snap = (await p.get('Snapshot', 'resource-private-chart')) as SnapshotObject;
+    // literal on purpose: the wire value of a Helm chart layer
     expect(snap.spec).toMatchObject({ tag: '4.0.0', blob: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip' } });
     // the credentials never show up in status
     expect(JSON.stringify(await p.get('OCMRepository', 'private'))).not.toContain(tls.password);
@@ -278,7 +276,7 @@ describe('e2e scenarios 2-7', () => {
     const snap = (await p.get('Snapshot', 'component-signed')) as SnapshotObject;
     expect(await p.deps.store.hasManifest(snap.spec!.repository, snap.spec!.digest)).toBe(true);
     await p.del('Component', 'signed');
-    await p.waitFor('Snapshot component-signed to go', async () => (await p.get('Snapshot', 'component-signed')) === undefined);
+    await waitFor('Snapshot component-signed to go', async () => (await p.get('Snapshot', 'component-signed')) === undefined);
     expect(await p.deps.store.hasManifest(snap.spec!.repository, snap.spec!.digest)).toBe(false);
     await p.driver.settle();
     expect(p.driver.deadLetters.map((d) => `${d.stage} ${d.event.type} ${d.status} ${d.body}`)).toEqual([]);

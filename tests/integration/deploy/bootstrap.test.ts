@@ -18,8 +18,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootstrapBucket, BootstrapError, LIFECYCLE_RULE_ID, type BootstrapReport, type Logger } from '../../../registry/bootstrap/bootstrap.js';
 import { makeS3Client } from '../../../registry/bootstrap/client.js';
 import { ConfigError, loadConfig } from '../../../registry/bootstrap/config.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
+import { freePort } from '../../support/free-port.js';
 import { repoRoot } from './manifests.js';
 
 const exec = promisify(execFile);

@@ -19,20 +19,16 @@ import { createLogger } from '../../../shared/log/index.js';
 import { pushComponentVersion, registryConnector } from '../../../shared/ocm/index.js';
 import type { KubeObject, Stage } from '../../../shared/ports/index.js';
 import { createFunctionServer, handlerFromStage, stageErrorClassifier, type FunctionServer } from '../../../shared/server/index.js';
-import { EventingDriver } from '../../e2e/stages/driver.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
-import { componentVersion } from '../../unit/functions/fixtures.js';
+import { componentVersion } from '../../support/components.js';
+import { EventingDriver } from '../../support/eventing-driver.js';
+import { isReadyNow, ready } from '../../support/ready.js';
+import { waitFor } from '../../support/wait.js';
 import { startAdapterAs } from './receive-adapter-rbac.js';
 import { functionKubeconfigFile, functionKubeConfig, installTenant } from './rbac-fixture.js';
 import { GROUP, PLURALS, VERSION } from '../../../shared/kube/index.js';
 import { testEgressConfig } from '../../infra/egress.js';
-
-
-function ready(obj: KubeObject | undefined): boolean {
-  const c = obj?.status?.conditions?.find((x) => x.type === 'Ready');
-  return c?.status === 'True' && c.observedGeneration === obj?.metadata.generation;
-}
 
 describe('the pipeline runs with the shipped RBAC only (minted ServiceAccount tokens)', () => {
   let namespace: string;
@@ -53,25 +49,18 @@ describe('the pipeline runs with the shipped RBAC only (minted ServiceAccount to
   };
   const create = (kind: string, name: string, spec: Record<string, unknown>) =>
     admin.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS[kind]!, body: { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace }, spec } });
-  async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, ms = 90_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await check();
-      if (v !== undefined && v !== false) return v as T;
-      if (Date.now() > deadline) {
-        const failed = driver.deliveries.filter((d) => d.status >= 300).slice(-5);
-        const conditions = await Promise.all(
-          ['Component/app', 'Resource/manifests', 'Configuration/manifests', 'Publication/manifests'].map(async (k) => {
-            const [kind, name] = k.split('/') as [string, string];
-            const c = (await get(kind, name))?.status?.conditions?.find((x) => x.type === 'Ready');
-            return `${k}: ${c?.status ?? '-'} ${c?.reason ?? ''} ${c?.message ?? ''}`;
-          }),
-        );
-        throw new Error(`timed out waiting for ${what}; Ready: ${conditions.join('; ')}; last failed deliveries: ${JSON.stringify(failed)}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  /** on a timeout: each object's Ready condition and the last failed deliveries */
+  const explain = async (): Promise<string> => {
+    const failed = driver.deliveries.filter((d) => d.status >= 300).slice(-5);
+    const conditions = await Promise.all(
+      ['Component/app', 'Resource/manifests', 'Configuration/manifests', 'Publication/manifests'].map(async (k) => {
+        const [kind, name] = k.split('/') as [string, string];
+        const c = ready(await get(kind, name));
+        return `${k}: ${c.status ?? '-'} ${c.reason ?? ''} ${c.message ?? ''}`;
+      }),
+    );
+    return `Ready: ${conditions.join('; ')}; last failed deliveries: ${JSON.stringify(failed)}`;
+  };
 
   beforeAll(async () => {
     const s = services();
@@ -162,19 +151,23 @@ describe('the pipeline runs with the shipped RBAC only (minted ServiceAccount to
     });
     await create('Publication', 'manifests', { source: { kind: 'Configuration', name: 'manifests' } });
 
-    const oci = await waitFor('Publication Ready and its OCIRepository', async () => {
-      if (!ready(await get('Publication', 'manifests'))) return undefined;
-      try {
-        return (await admin.getNamespacedCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', namespace, plural: 'ocirepositories', name: 'manifests' })) as KubeObject & {
-          spec: { ref: { digest: string }; certSecretRef?: { name: string }; secretRef?: { name: string } };
-        };
-      } catch {
-        return undefined;
-      }
-    });
+    const oci = await waitFor(
+      'Publication Ready and its OCIRepository',
+      async () => {
+        if (!isReadyNow(await get('Publication', 'manifests'))) return undefined;
+        try {
+          return (await admin.getNamespacedCustomObject({ group: 'source.toolkit.fluxcd.io', version: 'v1', namespace, plural: 'ocirepositories', name: 'manifests' })) as KubeObject & {
+            spec: { ref: { digest: string }; certSecretRef?: { name: string }; secretRef?: { name: string } };
+          };
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 90_000, explain },
+    );
     const ms = Date.now() - t0;
     for (const [kind, name] of [['OCMRepository', 'source'], ['Component', 'app'], ['Resource', 'manifests'], ['Configuration', 'manifests']] as const) {
-      expect(ready(await get(kind, name)), `${kind}/${name} Ready`).toBe(true);
+      expect(isReadyNow(await get(kind, name)), `${kind}/${name} Ready`).toBe(true);
     }
     expect(oci.spec.ref.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(oci.spec.certSecretRef?.name).toBe('ocm-knative-registry-ca');

@@ -4,10 +4,12 @@
  * one zot replica, images. Runs without services; the dry-run test checks the same output against
  * the real API server.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageConfigSchema } from '../../../functions/adapters/wiring.js';
+import { STAGES as BUILD_STAGES } from '../../../functions/build.js';
 import { serverConfigSchema } from '../../../shared/server/config.js';
 import { byKind, isoSeconds, render, repoRoot, type K8sObject } from './manifests.js';
 
@@ -294,20 +296,51 @@ describe('registry', () => {
 });
 
 describe('images', () => {
-  it('a multi-stage, non-root Dockerfile per function that runs the esbuild bundle', () => {
-    for (const fn of [...STAGES, 'webhook']) {
-      const text = readFileSync(join(repoRoot, 'knative/images', fn, 'Dockerfile'), 'utf8');
-      const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
-      expect(froms.length, fn).toBeGreaterThanOrEqual(2);
-      expect(froms.at(-1)).toBe('node:20-slim');
-      expect(text).toMatch(/npm ci/);
-      expect(text).toMatch(/npm run build/);
-      expect(text).toContain(`dist/${fn}.mjs`);
-      expect(text).toMatch(/^USER\s+1000:1000$/m);
+  const FUNCTIONS = [...STAGES, 'webhook'] as const;
+  const dockerfile = () => readFileSync(join(repoRoot, 'knative/images/Dockerfile'), 'utf8');
+  /** the Dockerfile's STAGE check (its `case ... esac`), run as the build would run it */
+  const checkStage = (stage: string | undefined) => {
+    const script = /case "\$STAGE" in[\s\S]*?esac/.exec(dockerfile().replace(/\\\n/g, '\n'))?.[0];
+    expect(script, 'the Dockerfile checks STAGE').toBeDefined();
+    return spawnSync('sh', ['-c', script!], { env: { PATH: process.env.PATH, ...(stage === undefined ? {} : { STAGE: stage }) }, encoding: 'utf8' });
+  };
+
+  it('one multi-stage, non-root Dockerfile builds each function from ARG STAGE and runs its esbuild bundle', () => {
+    expect(readdirSync(join(repoRoot, 'knative/images')).filter((f) => f.startsWith('Dockerfile')).sort()).toEqual(['Dockerfile', 'Dockerfile.dockerignore']);
+    const text = dockerfile();
+    const froms = [...text.matchAll(/^FROM\s+(\S+)/gm)].map((m) => m[1]);
+    expect(froms.length).toBeGreaterThanOrEqual(2);
+    expect(froms.at(-1)).toBe('node:20-slim');
+    expect(text.match(/^ARG STAGE$/gm)?.length, 'STAGE declared in the build and the runtime stage').toBe(2);
+    // after `npm ci`: the layers before STAGE is declared are shared by all five images
+    expect(text.indexOf('ARG STAGE')).toBeGreaterThan(text.indexOf('RUN npm ci'));
+    expect(text).toMatch(/npm ci/);
+    expect(text).toContain('npm run build -- --entry "main=functions/$STAGE/main.ts" && test -s dist/main.mjs');
+    expect(text).toMatch(/^ENTRYPOINT \["node", "\/app\/main\.mjs"\]$/m);
+    expect(text).toMatch(/^USER\s+1000:1000$/m);
+    // the STAGE the build accepts are exactly the functions build.ts bundles, and each has its main
+    expect([...BUILD_STAGES].sort()).toEqual([...FUNCTIONS].sort());
+    for (const fn of FUNCTIONS) {
+      expect(existsSync(join(repoRoot, 'functions', fn, 'main.ts')), fn).toBe(true);
+      expect(checkStage(fn).status, fn).toBe(0);
     }
+    for (const bad of [undefined, '', 'Descriptor', 'webhook2']) {
+      const r = checkStage(bad);
+      expect(r.status, String(bad)).not.toBe(0);
+      expect(r.stderr).toContain('--build-arg STAGE=descriptor|resource|configure|publish|webhook');
+    }
+  });
+
+  it('the manifests name one image per function, and the webhook sets the port its image does not default to', () => {
     const images = (byKind(knative, 'Service', 'serving.knative.dev/v1') as Obj[])
       .filter((s) => (STAGES as readonly string[]).includes(s.metadata.name))
       .map((s) => s.spec.template.spec.containers[0].image);
+    expect(images).toHaveLength(STAGES.length);
     for (const img of images) expect(img).toMatch(/^ghcr\.io\/ocm-knative\/(descriptor|resource|configure|publish):/);
+    const webhook = (byKind(knative, 'Deployment') as Obj[]).find((d) => d.metadata.name === 'ocm-knative-webhook')!;
+    const container = webhook.spec.template.spec.containers[0];
+    expect(container.image).toMatch(/^ghcr\.io\/ocm-knative\/webhook:/);
+    expect(container.env.find((e: any) => e.name === 'PORT')?.value).toBe('8443');
+    expect(dockerfile()).toMatch(/PORT=8080/);
   });
 });

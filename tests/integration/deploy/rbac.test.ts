@@ -19,7 +19,8 @@ import {
 import { Agent, request } from 'undici';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ForbiddenError, KubeClient } from '../../../shared/kube/index.js';
-import type { FluxOCIRepository, KubeObject } from '../../../shared/kube/types.js';
+import type { FluxOCIRepository, SchemaObject } from '../../../shared/kube/types.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { createNamespace, kubeConfig } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import {
@@ -29,7 +30,7 @@ import {
   validRepository,
   validResource,
   validSnapshot,
-} from '../../unit/kube/corpus.js';
+} from '../../fixtures/kube/corpus.js';
 import { functionKubeConfig, installShippedRbac, TENANT_NAMESPACE, type Identity } from './rbac-fixture.js';
 import { GROUP, VERSION } from '../../../shared/kube/index.js';
 
@@ -95,8 +96,9 @@ function snapshotLifecycle(stage: string): Op {
       const name = `${stage}-probe-${Date.now().toString(36)}`;
       const body = snapshotBody(name) as unknown as Parameters<KubeClient['apply']>[0];
       await kube.apply(body);
-      await kube.addFinalizer('Snapshot', NS, name, 'serverless.ocm.software/registry-cleanup');
-      const withAnnotation = { ...body, metadata: { ...body.metadata, annotations: { 'serverless.ocm.software/input-digest': 'sha256:0' } } };
+      const finalizers = ['serverless.ocm.software/registry-cleanup'];
+      await kube.apply({ ...body, metadata: { ...body.metadata, finalizers } });
+      const withAnnotation = { ...body, metadata: { ...body.metadata, finalizers, annotations: { 'serverless.ocm.software/input-digest': 'sha256:0' } } };
       await kube.apply(withAnnotation as typeof body);
       await kube.updateStatus('Snapshot', NS, name, () => ({
         repositoryURL: 'https://zot.example/x',
@@ -104,7 +106,7 @@ function snapshotLifecycle(stage: string): Op {
       }) as never);
       const listed = await kube.list('Snapshot', undefined);
       if (!listed.some((o) => o.metadata.name === name)) throw new Error('own snapshot not listed');
-      await kube.get('Snapshot', NS, name);
+      if (!(await kube.find('Snapshot', NS, name))) throw new Error('own snapshot not found');
       await kube.removeFinalizer('Snapshot', NS, name, 'serverless.ocm.software/registry-cleanup');
       if (!(await kube.delete('Snapshot', NS, name))) throw new Error('delete found nothing');
     },
@@ -140,14 +142,14 @@ const coreEvent: Op = [
 const recordEvent: Op = [
   'events.k8s.io/v1 Event create (KubeClient.recordEvent)',
   async ({ kube }) => {
-    const regarding = (await kubeConfigAdmin().co.getNamespacedCustomObject(obj('components', C))) as KubeObject;
+    const regarding = (await kubeConfigAdmin().co.getNamespacedCustomObject(obj('components', C))) as SchemaObject;
     await kube.recordEvent(regarding, { type: 'Normal', reason: 'Probe', note: 'rbac probe', action: 'Probe' });
   },
 ];
 const get = (plural: string, name: string, ns = NS): Op => [`${plural} get (${ns})`, ({ co }) => co.getNamespacedCustomObject(obj(plural, name, ns))];
 const listAll = (plural: string): Op => [`${plural} list (all namespaces)`, ({ co }) => co.listClusterCustomObject({ group: GROUP, version: VERSION, plural })];
 const secret = (ns: string): Op => [`Secret get (${ns})`, ({ core }) => core.readNamespacedSecret({ namespace: ns, name: 'ghcr-pull' })];
-const dockerConfig: Op = ['dockerconfigjson Secret read (KubeClient.dockerConfig)', ({ kube }) => kube.dockerConfig(NS, 'ghcr-pull')];
+const dockerConfig: Op = ['dockerconfigjson Secret read (KubeClient.getSecret)', ({ kube }) => kube.getSecret(NS, 'ghcr-pull')];
 const configMapViaClient: Op = ['ConfigMap read (KubeClient.getConfigMap)', ({ kube }) => kube.getConfigMap(NS, 'prod-values')];
 const secretList: Op = ['Secret list (tenant)', ({ core }) => core.listNamespacedSecret({ namespace: NS })];
 const configMap = (ns: string): Op => [`ConfigMap get (${ns})`, ({ core }) => core.readNamespacedConfigMap({ namespace: ns, name: 'prod-values' })];
@@ -170,7 +172,7 @@ const ociRepoBody = (name: string) => ({
     url: 'oci://zot.ocm-knative-registry.svc:5000/ocm-tenant/configuration/podinfo-chart-prod',
     ref: { digest: `sha256:${'c'.repeat(64)}` },
     interval: '10m',
-    layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+    layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' },
     certSecretRef: { name: 'ocm-knative-registry-ca' },
     secretRef: { name: 'ocm-knative-registry-pull' },
   },
@@ -181,7 +183,7 @@ const ociRepoLifecycle: Op = [
     const name = `publish-probe-${Date.now().toString(36)}`;
     const body = ociRepoBody(name) as unknown as FluxOCIRepository;
     await kube.apply(body);
-    await kube.get('OCIRepository', NS, name);
+    if (!(await kube.find('OCIRepository', NS, name))) throw new Error('own OCIRepository not found');
     await kube.apply({ ...body, spec: { ...body.spec, ref: { digest: `sha256:${'d'.repeat(64)}` } } });
     if (!(await kube.delete('OCIRepository', NS, name))) throw new Error('delete found nothing');
   },

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startReceiveAdapter } from '../../e2e/stages/receive-adapter.js';
+import { startReceiveAdapter } from '../../infra/receive-adapter.js';
 import { SYSTEM_NAMESPACE } from './rbac-fixture.js';
 
 export interface ReceivedEvent {

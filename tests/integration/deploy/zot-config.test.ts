@@ -3,7 +3,7 @@
  * deployment policy (docs/design.md §7), plus negative controls that show the checks catch mistakes.
  * Then zot itself, which the harness runs with this config on S3 (tests/infra/zot.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,11 +16,13 @@ import { makeS3Client } from '../../../registry/bootstrap/client.js';
 import { loadConfig } from '../../../registry/bootstrap/config.js';
 import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
+import { sha256 } from '../../support/digest.js';
 import { repoRoot, run } from './manifests.js';
 import { policyProblems, zotConfigSchema, type ZotConfig } from './zot-schema.js';
 import { withTenant } from '../../../functions/runner/tenant.js';
 import { startZot, ZOT_TENANT } from '../../infra/zot.js';
 import { describeConnectionError, digestFile, fileSource, RegistryClient } from '../../../shared/oci/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const shipped = JSON.parse(readFileSync(join(repoRoot, 'registry/config.json'), 'utf8')) as ZotConfig;
 const validate = new Ajv({ allErrors: true, strict: true }).compile(zotConfigSchema);
@@ -127,7 +129,7 @@ describe('zot runs with this config on the S3 store', () => {
     expect(pull.code, pull.stderr).toBe(0);
     const res = await request(`${zot.url}/v2/tenant-b/configuration/app/manifests/1.0.0`, {
       dispatcher: agent,
-      headers: { authorization: basic(zot.read), accept: 'application/vnd.oci.image.manifest.v1+json' },
+      headers: { authorization: basic(zot.read), accept: MediaType.ImageManifest },
     });
     await res.body.dump();
     expect(res.statusCode).toBe(403);
@@ -175,7 +177,7 @@ describe('zot runs with this config on the S3 store', () => {
     // 13 pieces, 5.5 s apart: the request lasts over 66 s, past the 60 s zot applies when the file sets none
     const pieces = Array.from({ length: 13 }, (_, i) => Buffer.alloc(64 * 1024, i));
     const body = Buffer.concat(pieces);
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const digest = sha256(body);
     location.searchParams.set('digest', digest);
     async function* slowly(): AsyncGenerator<Buffer> {
       for (const [i, piece] of pieces.entries()) {

@@ -2,7 +2,6 @@
 // byte-identical; the S3-backed registry really writes into the S3 bucket; the TLS registry enforces auth.
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -10,9 +9,10 @@ import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeOciLayout } from '../../infra/oci-layout.js';
 import { services } from '../../infra/services.js';
+import { sha256 } from '../../support/digest.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 async function skopeoPush(layoutDir: string, tag: string, dest: string, extra: string[] = []): Promise<void> {
   await run(services().bin.skopeo, [
@@ -108,7 +108,7 @@ describe('registry (docker-registry 2.8)', () => {
       const res = await request(`${reg.url}/v2/infra/tls/manifests/${layout.tag}`, {
         dispatcher: agent,
         headers: {
-          accept: 'application/vnd.oci.image.manifest.v1+json',
+          accept: MediaType.ImageManifest,
           authorization: `Basic ${Buffer.from(`${reg.username}:${reg.password}`).toString('base64')}`,
         },
       });

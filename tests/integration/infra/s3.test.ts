@@ -9,11 +9,10 @@ import {
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { services } from '../../infra/services.js';
-
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+import { sha256Hex } from '../../support/digest.js';
 
 function client(secret?: string): S3Client {
   const { s3 } = services();
@@ -39,7 +38,7 @@ describe('s3 store', () => {
     for (const [Key, Body] of bodies) await c.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
     for (const [Key, Body] of bodies) {
       const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key }));
-      expect(sha(await got.Body!.transformToByteArray())).toBe(sha(Body));
+      expect(sha256Hex(await got.Body!.transformToByteArray())).toBe(sha256Hex(Body));
     }
     const flat = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
     expect(flat.Contents?.map((o) => o.Key).sort()).toEqual([...bodies.keys()].sort());
@@ -62,7 +61,7 @@ describe('s3 store', () => {
     const got = await c.send(new GetObjectCommand({ Bucket: bucket, Key }));
     const bytes = await got.Body!.transformToByteArray();
     expect(bytes.length).toBe(parts[0]!.length + parts[1]!.length);
-    expect(sha(bytes)).toBe(sha(Buffer.concat(parts)));
+    expect(sha256Hex(bytes)).toBe(sha256Hex(Buffer.concat(parts)));
   });
 
   it('rejects a wrong secret key', async () => {

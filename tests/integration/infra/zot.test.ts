@@ -3,13 +3,14 @@
  * zot started with it (services().registry.zot) serves over TLS with the shipped users; a second zot on the same
  * bucket prefix sees what the first stored (state lives in S3, not in the local data directory).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goTool } from '../../infra/binaries.js';
 import { services } from '../../infra/services.js';
 import { readShippedZotConfig, renderZotConfig, startZot, type RunningZot } from '../../infra/zot.js';
+import { sha256 } from '../../support/digest.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 /** JSON paths whose values differ between a and b */
 function changedPaths(a: unknown, b: unknown, path = ''): string[] {
@@ -92,7 +93,7 @@ describe('zot starter (tests/infra/zot.ts)', () => {
         const res = await request(`${zot2.endpoint.url}/v2/restart/demo/manifests/${push}`, {
           method: 'HEAD',
           dispatcher: agent,
-          headers: { authorization: basic(zot2.endpoint.push), accept: 'application/vnd.oci.image.manifest.v1+json' },
+          headers: { authorization: basic(zot2.endpoint.push), accept: MediaType.ImageManifest },
         });
         await res.body.dump();
         expect(res.statusCode).toBe(200);
@@ -107,12 +108,11 @@ describe('zot starter (tests/infra/zot.ts)', () => {
 
 /** Pushes an empty-config manifest with one small layer to restart/demo:1; returns the manifest digest. */
 async function pushSmall(url: string, agent: Agent, creds: { username: string; password: string }): Promise<string> {
-  const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
   const auth = { authorization: basic(creds) };
   const layer = Buffer.from(`layer ${Date.now()}`);
   const config = Buffer.from('{}');
   for (const blob of [layer, config]) {
-    const res = await request(`${url}/v2/restart/demo/blobs/uploads/?digest=${sha(blob)}`, {
+    const res = await request(`${url}/v2/restart/demo/blobs/uploads/?digest=${sha256(blob)}`, {
       method: 'POST',
       dispatcher: agent,
       headers: { ...auth, 'content-type': 'application/octet-stream', 'content-length': String(blob.length) },
@@ -124,19 +124,19 @@ async function pushSmall(url: string, agent: Agent, creds: { username: string; p
   const manifest = Buffer.from(
     JSON.stringify({
       schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      mediaType: MediaType.ImageManifest,
       artifactType: 'application/vnd.ocm-knative.test',
-      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha(config), size: config.length },
-      layers: [{ mediaType: 'application/octet-stream', digest: sha(layer), size: layer.length }],
+      config: { mediaType: MediaType.Empty, digest: sha256(config), size: config.length },
+      layers: [{ mediaType: MediaType.OctetStream, digest: sha256(layer), size: layer.length }],
     }),
   );
   const res = await request(`${url}/v2/restart/demo/manifests/1`, {
     method: 'PUT',
     dispatcher: agent,
-    headers: { ...auth, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+    headers: { ...auth, 'content-type': MediaType.ImageManifest },
     body: manifest,
   });
   await res.body.dump();
   expect(res.statusCode).toBe(201);
-  return sha(manifest);
+  return sha256(manifest);
 }

@@ -11,7 +11,8 @@ import { kubePortAdapter } from '../../../functions/adapters/kube.js';
 import { KubeClient, revision, WatchCache, type Component } from '../../../shared/kube/index.js';
 import type { ComponentObject, KubeObject, KubePort, ObjectKey, Stage } from '../../../shared/ports/index.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
-import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
+import { createObject, getObject } from '../../support/kube-objects.js';
+import { validComponent, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 let admin: KubeClient;
@@ -54,7 +55,7 @@ afterAll(async () => {
 
 describe('cached KubePort', () => {
   it('answers gets and lists from the watch once it is ready: no API requests', async () => {
-    for (const n of ['c1', 'c2', 'c3']) await admin.create(component(n));
+    for (const n of ['c1', 'c2', 'c3']) await createObject(admin, component(n));
     const { kube, api, cache } = cachedFor(admin);
     await kube.get(key('c1')); // first use starts the watch; this read goes to the API
     expect(await cache.ready('Component')).toBe('ready');
@@ -73,13 +74,13 @@ describe('cached KubePort', () => {
   });
 
   it('never returns an object older than an observed event, however fast the updates come', async () => {
-    await admin.create(component('hot', { round: '0' }));
+    await createObject(admin, component('hot', { round: '0' }));
     const { kube, cache } = cachedFor(admin);
     await kube.get(key('hot'));
     await cache.ready('Component');
     let staleAvoided = 0;
     for (let round = 1; round <= 40; round++) {
-      const cur = await admin.get('Component', ns, 'hot');
+      const cur = await getObject(admin, 'Component', ns, 'hot');
       const updated = await admin.apply({ ...cur, metadata: { ...cur.metadata, labels: { round: String(round) } } });
       // what an ApiServerSource event would carry, handed over before the watch can have delivered it
       const stage: Stage = {
@@ -117,7 +118,7 @@ describe('cached KubePort', () => {
     expect((await kube.get({ kind: 'Snapshot', namespace: ns, name: 'own-write' }))?.metadata.name).toBe('own-write');
     expect((await kube.list('Snapshot', ns)).map((s) => s.metadata.name)).toContain('own-write');
 
-    await admin.create(component('patched'));
+    await createObject(admin, component('patched'));
     await kube.get(key('patched'));
     await kube.patchStatus(key('patched'), { ready: { status: 'True', reason: 'Succeeded', message: 'done' }, observedGeneration: 1 });
     const after = await kube.get<ComponentObject>(key('patched'));

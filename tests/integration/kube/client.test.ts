@@ -1,7 +1,7 @@
 /**
  * KubeClient against a real kube-apiserver: status through the subresource without lost updates under
- * concurrent writers, generation untouched by status writes, SSA per field manager, finalizers,
- * events, Secrets/ConfigMaps, Flux OCIRepository, and typed errors carrying the server's message.
+ * concurrent writers, generation untouched by status writes, SSA, finalizers, events, Secrets/ConfigMaps,
+ * Flux OCIRepository, and typed errors carrying the server's message.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -10,14 +10,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
   ConflictError,
-  controllerRef,
-  FINALIZER,
   ForbiddenError,
-  isReady,
+  isReadyCurrent,
   KubeClient,
   loadKubeConfig,
   NotFoundError,
-  snapshotName,
   toKubeError,
   UnauthorizedError,
   withReady,
@@ -25,12 +22,18 @@ import {
   type FluxOCIRepository,
   type Snapshot,
 } from '../../../shared/kube/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
+import { ownerReference } from '../../../shared/stagekit/snapshots.js';
+import { snapshotName } from '../../../shared/stagekit/names.js';
 import { createNamespace, installCrds, kubeConfig, mintToken } from '../../infra/kube.js';
+import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
-import { validComponent, validSnapshot } from '../../unit/kube/corpus.js';
+import { validComponent, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
+/** a finalizer of this test's own (the functions' is SNAPSHOT_FINALIZER, on Snapshots) */
+const FINALIZER = 'serverless.ocm.software/test-cleanup';
 let kube: KubeClient;
 let core: CoreV1Api;
 let ns: string;
@@ -38,7 +41,7 @@ let ns: string;
 async function freshComponent(name: string): Promise<Component> {
   const c = structuredClone(validComponent);
   c.metadata = { name, namespace: ns };
-  return kube.create(c);
+  return createObject(kube, c);
 }
 
 beforeAll(async () => {
@@ -75,7 +78,7 @@ describe('status updates', () => {
       }
     };
     await Promise.all([bump(a, 'a')(), bump(b, 'b')(), third()]);
-    const end = await kube.get('Component', ns, 'contended');
+    const end = await getObject(kube, 'Component', ns, 'contended');
     console.log(`concurrent status writers: ${3 * N} updates, ${a.conflictRetries + b.conflictRetries + c.conflictRetries} conflicts retried`);
     expect(end.status?.observedGeneration).toBe(2 * N);
     expect(end.status?.conditions?.[0]?.message).toBe(`round ${N - 1}`);
@@ -95,7 +98,7 @@ describe('status updates', () => {
       .catch((e: unknown) => toKubeError(e, 'Component stale'));
     expect(err).toBeInstanceOf(ConflictError);
     expect((err as ConflictError).message).toContain('the object has been modified');
-    expect((await kube.get('Component', ns, 'stale')).status?.observedGeneration).toBe(1);
+    expect((await getObject(kube, 'Component', ns, 'stale')).status?.observedGeneration).toBe(1);
   });
 
   it('sets Ready with the conditions helper; lastTransitionTime moves only when the status value changes', async () => {
@@ -113,7 +116,7 @@ describe('status updates', () => {
     expect(s2.status?.conditions?.[0]?.reason).toBe('GetComponentFailed');
     const s3 = await set('True', 'Succeeded', new Date('2026-01-01T00:10:00Z'));
     expect(s3.status?.conditions?.[0]?.lastTransitionTime).toBe('2026-01-01T00:10:00Z');
-    expect(isReady(s3)).toBe(true);
+    expect(isReadyCurrent(s3)).toBe(true);
     expect(s3.metadata.generation).toBe(c.metadata.generation);
     // a no-op update does not write (resourceVersion unchanged)
     const s4 = await kube.updateStatus('Component', ns, 'ready', () => undefined);
@@ -123,22 +126,9 @@ describe('status updates', () => {
       { group: 'serverless.ocm.software', version: 'v1alpha1', namespace: ns, plural: 'components', name: 'ready', body: { spec: { semver: '>=7.0.0' } } },
       setHeaderOptions('Content-Type', 'application/merge-patch+json'),
     );
-    const s5 = await kube.get('Component', ns, 'ready');
+    const s5 = await getObject(kube, 'Component', ns, 'ready');
     expect(s5.metadata.generation).toBe(2);
-    expect(isReady(s5)).toBe(false);
-  });
-
-  it('server-side apply of status: each field manager keeps its own fields', async () => {
-    await freshComponent('applied');
-    const desc = new KubeClient(kubeConfig(), { fieldManager: 'stage-descriptor' });
-    const other = new KubeClient(kubeConfig(), { fieldManager: 'stage-other' });
-    await desc.applyStatus('Component', ns, 'applied', { component: { name: 'ocm.software/podinfo', version: '6.7.1' } });
-    await other.applyStatus('Component', ns, 'applied', { snapshotRef: { name: 'component-applied' } });
-    await desc.applyStatus('Component', ns, 'applied', { component: { name: 'ocm.software/podinfo', version: '6.7.2' } });
-    const got = await kube.get('Component', ns, 'applied');
-    expect(got.status?.component?.version).toBe('6.7.2');
-    expect(got.status?.snapshotRef?.name).toBe('component-applied');
-    expect(got.metadata.generation).toBe(1);
+    expect(isReadyCurrent(s5)).toBe(false);
   });
 });
 
@@ -146,10 +136,10 @@ describe('objects, owners, finalizers, events', () => {
   it('creates a Snapshot owned by its producer; create twice is AlreadyExists; delete is idempotent', async () => {
     const owner = await freshComponent('owner');
     const snap: Snapshot = structuredClone(validSnapshot);
-    snap.metadata = { name: snapshotName('Component', 'owner'), namespace: ns, ownerReferences: [controllerRef(owner)] };
-    const created = await kube.create(snap);
+    snap.metadata = { name: snapshotName('Component', 'owner'), namespace: ns, ownerReferences: [ownerReference(owner)] };
+    const created = await createObject(kube, snap);
     expect(created.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'Component', name: 'owner', uid: owner.metadata.uid, controller: true });
-    await expect(kube.create(snap)).rejects.toBeInstanceOf(AlreadyExistsError);
+    await expect(createObject(kube, snap)).rejects.toBeInstanceOf(AlreadyExistsError);
     const listed = await kube.list('Snapshot', ns);
     expect(listed.map((s) => s.metadata.name)).toContain('component-owner');
     // apply (SSA) updates the same object in place
@@ -160,13 +150,15 @@ describe('objects, owners, finalizers, events', () => {
     expect(await kube.find('Snapshot', ns, 'component-owner')).toBeUndefined();
   });
 
-  it('adds and removes finalizers idempotently, and deletion waits for them', async () => {
-    await freshComponent('final');
-    expect(await kube.addFinalizer('Component', ns, 'final', FINALIZER)).toBe(true);
-    expect(await kube.addFinalizer('Component', ns, 'final', FINALIZER)).toBe(false);
+  it('adds finalizers by apply (as the stages do) and removes them idempotently, and deletion waits for them', async () => {
+    const c = await freshComponent('final');
+    const withFinalizer = { ...c, metadata: { name: 'final', namespace: ns, finalizers: [FINALIZER] } };
+    await kube.apply(withFinalizer);
+    expect((await kube.apply(withFinalizer)).metadata.finalizers).toEqual([FINALIZER]);
     await kube.delete('Component', ns, 'final');
-    const terminating = await kube.get('Component', ns, 'final');
+    const terminating = await getObject(kube, 'Component', ns, 'final');
     expect(terminating.metadata.deletionTimestamp).toBeDefined();
+    expect(await kube.removeFinalizer('Component', ns, 'final', 'serverless.ocm.software/not-there')).toBe(false);
     expect(await kube.removeFinalizer('Component', ns, 'final', FINALIZER)).toBe(true);
     expect(await kube.find('Component', ns, 'final')).toBeUndefined();
   });
@@ -181,7 +173,7 @@ describe('objects, owners, finalizers, events', () => {
     expect(ev).toMatchObject({ reason: 'GetComponentFailed', type: 'Warning', regarding: { uid: c.metadata.uid } });
   });
 
-  it('reads dockerconfigjson Secrets and ConfigMaps', async () => {
+  it('reads Secrets (decoded, with their type) and ConfigMaps', async () => {
     const auths = { 'ghcr.io': { username: 'u', password: 'p' } };
     await core.createNamespacedSecret({
       namespace: ns,
@@ -189,8 +181,11 @@ describe('objects, owners, finalizers, events', () => {
     });
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'opaque' }, stringData: { token: 'x' } } });
     await core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: 'cfg' }, data: { 'rules.yaml': '- a: 1\n' } } });
-    expect(await kube.dockerConfig(ns, 'pull')).toEqual(auths);
-    await expect(kube.dockerConfig(ns, 'opaque')).rejects.toThrow(/not a registry credential.*kubernetes.io\/dockerconfigjson/);
+    const pull = await kube.getSecret(ns, 'pull');
+    expect(pull.type).toBe('kubernetes.io/dockerconfigjson');
+    expect(JSON.parse(pull.data['.dockerconfigjson']!.toString('utf8'))).toEqual({ auths });
+    expect(await kube.getSecret(ns, 'opaque')).toEqual({ type: 'Opaque', data: { token: Buffer.from('x') } });
+    await expect(kube.getSecret(ns, 'nope')).rejects.toBeInstanceOf(NotFoundError);
     expect(await kube.getConfigMap(ns, 'cfg')).toEqual({ 'rules.yaml': '- a: 1\n' });
     await expect(kube.getConfigMap(ns, 'nope')).rejects.toBeInstanceOf(NotFoundError);
   });
@@ -203,14 +198,14 @@ describe('objects, owners, finalizers, events', () => {
       spec: {
         url: 'oci://zot.ocm-system.svc:5000/default/resource/podinfo',
         ref: { digest: `sha256:${'e'.repeat(64)}` },
-        layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+        layerSelector: { mediaType: MediaType.HelmChart, operation: 'copy' },
         interval: '10m',
         insecure: true,
       },
     };
     await kube.apply(repo);
     await kube.apply({ ...repo, spec: { ...repo.spec, ref: { digest: `sha256:${'f'.repeat(64)}` } } });
-    const got = await kube.get('OCIRepository', ns, 'podinfo');
+    const got = await getObject(kube, 'OCIRepository', ns, 'podinfo');
     expect(got.spec.ref?.digest).toBe(`sha256:${'f'.repeat(64)}`);
     expect(got.spec.layerSelector?.operation).toBe('copy');
     expect(await kube.delete('OCIRepository', ns, 'podinfo')).toBe(true);
@@ -236,7 +231,7 @@ describe('configuration', () => {
     try {
       const inCluster = new KubeClient(loadKubeConfig({ inCluster: { pathPrefix: root } }), { fieldManager: 't' });
       // the service account has no RBAC here: the 403 names it, which proves the token was used
-      const err = await inCluster.get('Component', ns, 'x').catch((e: unknown) => e);
+      const err = await getObject(inCluster, 'Component', ns, 'x').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ForbiddenError);
       expect((err as ForbiddenError).message).toContain(`system:serviceaccount:${ns}:stage`);
     } finally {
@@ -251,7 +246,7 @@ describe('configuration', () => {
 
 describe('errors carry the server message', () => {
   it('NotFound', async () => {
-    const err = await kube.get('Component', ns, 'missing').catch((e: unknown) => e);
+    const err = await getObject(kube, 'Component', ns, 'missing').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFoundError);
     expect((err as NotFoundError).message).toBe('components.serverless.ocm.software "missing" not found');
     expect((err as NotFoundError).object).toBe(`Component ${ns}/missing`);
@@ -260,10 +255,10 @@ describe('errors carry the server message', () => {
   it('Forbidden for a ServiceAccount without RBAC, Unauthorized for a bad token', async () => {
     const token = await mintToken(ns, 'nobody');
     const weak = new KubeClient(kubeConfig({ token }), { fieldManager: 't' });
-    const err = await weak.get('Component', ns, 'x').catch((e: unknown) => e);
+    const err = await getObject(weak, 'Component', ns, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ForbiddenError);
     expect((err as ForbiddenError).message).toContain(`system:serviceaccount:${ns}:nobody`);
     const bad = new KubeClient(kubeConfig({ token: 'not-a-token' }), { fieldManager: 't' });
-    await expect(bad.get('Component', ns, 'x')).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(getObject(bad, 'Component', ns, 'x')).rejects.toBeInstanceOf(UnauthorizedError);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Our CRDs in a real kube-apiserver: they install, the objects in tests/unit/kube/corpus.ts are accepted
+ * Our CRDs in a real kube-apiserver: they install, the objects in tests/fixtures/kube/corpus.ts are accepted
  * (with the same defaults admitObject applies) or rejected with the message a user needs, at the same
  * field paths our local validation reports: proof that the runner and the cluster agree.
  */
@@ -12,8 +12,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { admitObject, gvrOf, InvalidError, KubeClient, KINDS, toKubeError, validateObject, type KubeError, type OurObject } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig } from '../../infra/kube.js';
+import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
-import { DEFAULTS, getPath, INVALID, VALID, validSnapshot } from '../../unit/kube/corpus.js';
+import { DEFAULTS, getPath, INVALID, VALID, validSnapshot } from '../../fixtures/kube/corpus.js';
 
 const CRD_DIR = resolve(import.meta.dirname, '../../../knative/crds');
 const run = promisify(execFile);
@@ -29,7 +30,7 @@ function inNs<T extends OurObject>(o: T): T {
 
 async function rejection(obj: OurObject): Promise<KubeError> {
   try {
-    await kube.create(obj);
+    await createObject(kube, obj);
   } catch (e) {
     return e as KubeError;
   }
@@ -46,12 +47,12 @@ beforeAll(async () => {
 describe('CRDs in a real kube-apiserver', () => {
   it('accepts every valid example, storing exactly what admitObject computes (same defaults)', async () => {
     for (const obj of VALID) {
-      const stored = await kube.create(inNs(obj));
+      const stored = await createObject(kube, inNs(obj));
       expect(stored.metadata.generation, `${obj.kind}/${obj.metadata.name}`).toBe(1);
       expect(stored.spec, `${obj.kind}/${obj.metadata.name}`).toEqual(admitObject(obj).object['spec']);
     }
     for (const [obj, path, value] of DEFAULTS) {
-      const stored = await kube.get(obj.kind, ns, obj.metadata.name!);
+      const stored = await getObject(kube, obj.kind, ns, obj.metadata.name!);
       expect(getPath(stored, path), `${obj.kind}/${obj.metadata.name} ${path}`).toEqual(value);
     }
   });
@@ -73,7 +74,7 @@ describe('CRDs in a real kube-apiserver', () => {
   });
 
   it('applies transition rules on update: Snapshot.spec.repository is immutable', async () => {
-    const created = await kube.get('Snapshot', ns, validSnapshot.metadata.name!);
+    const created = await getObject(kube, 'Snapshot', ns, validSnapshot.metadata.name!);
     const moved = structuredClone(created);
     moved.spec.repository = `${ns}/resource/elsewhere`;
     expect(validateObject(moved, { old: created }).map((i) => i.message)).toEqual(['repository is immutable (one repository per producer)']);

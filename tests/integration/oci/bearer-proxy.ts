@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { services } from '../../infra/services.js';
+import { scratchDir } from './helpers.js';
 
 export interface InjectedFault {
   status: number;
@@ -176,4 +179,55 @@ export class BearerProxy {
     // OAuth2 answers carry access_token; the docker token endpoint answers token
     res.end(JSON.stringify(grant === 'refresh_token' ? { access_token: token, expires_in: 300 } : { token, expires_in: 300 }));
   }
+}
+
+/** The user and password the proxy's token server accepts (Basic). */
+export const ROBOT = { username: 'robot', password: 'robot-pw' } as const;
+
+export interface BearerProxyFixture {
+  /** the running proxy (after beforeAll) */
+  readonly proxy: BearerProxy;
+  /** a scratch folder of the test file */
+  readonly dir: string;
+  /** closes `client` after the file's tests */
+  keep<T extends { close(): Promise<void> }>(client: T): T;
+}
+
+/**
+ * A BearerProxy in front of the fs docker-registry for the calling test file: started before its tests, its faults,
+ * chunk minimum and tag pages reset after each, stopped (with the clients kept) after all.
+ */
+export function useBearerProxy(name: string): BearerProxyFixture {
+  let proxy: BearerProxy | undefined;
+  let dir: string | undefined;
+  const clients: Array<{ close(): Promise<void> }> = [];
+  beforeAll(async () => {
+    proxy = new BearerProxy(services().registry.fs.url, ROBOT.username, ROBOT.password);
+    await proxy.start();
+    dir = await scratchDir(name);
+  });
+  afterEach(() => {
+    if (!proxy) return;
+    proxy.faults.length = 0;
+    proxy.chunkMinLength = undefined;
+    proxy.tagPageSize = undefined;
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await proxy?.stop();
+  });
+  return {
+    get proxy(): BearerProxy {
+      if (!proxy) throw new Error('the bearer proxy starts in beforeAll');
+      return proxy;
+    },
+    get dir(): string {
+      if (!dir) throw new Error('the scratch folder is made in beforeAll');
+      return dir;
+    },
+    keep: (client) => {
+      clients.push(client);
+      return client;
+    },
+  };
 }

@@ -5,21 +5,21 @@
  * the way Flux does, accepts what we push and rejects a signature by another key.
  */
 import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bufferSource, CosignSigner, MediaType, pushCosignSignature, RegistryClient, signatureTag } from '../../../shared/oci/index.js';
+import { CosignSigner, MediaType, pushCosignSignature, RegistryClient, signatureTag } from '../../../shared/oci/index.js';
 import { fluxBinary } from '../../infra/flux.js';
 import { services } from '../../infra/services.js';
 import { peerToolEnv, ZOT_TENANT } from '../../infra/zot.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 const run = promisify(execFile);
 const p256 = (): CosignSigner =>
   new CosignSigner(generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('cosign verify accepts our signatures (real cosign v3)', () => {
   let dir: string;
@@ -36,21 +36,14 @@ describe('cosign verify accepts our signatures (real cosign v3)', () => {
     dir = await mkdtemp(join(tmpdir(), 'cosign-it-'));
     client = new RegistryClient({ url: zot.url, caFile: zot.caFile, credentials: zot.push });
     // a small single-layer artifact, the shape our snapshots have
-    const repo = client.repository(repository);
-    const layer = Buffer.from('hello flux');
-    const config = Buffer.from('{}');
-    await repo.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
-    await repo.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.ocm.test',
-        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256(config), size: config.length },
-        layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: sha256(layer), size: layer.length }],
-      }),
-    );
-    digest = (await repo.manifests.push(manifest, MediaType.ImageManifest, '1.0.0')).digest;
+    ({ digest } = await pushSingleLayerManifest(client.repository(repository), {
+      artifactType: 'application/vnd.ocm.test',
+      config: Buffer.from('{}'),
+      configMediaType: MediaType.Empty,
+      layer: Buffer.from('hello flux'),
+      layerMediaType: MediaType.LayerGzip,
+      tag: '1.0.0',
+    }));
     // cosign reads registry credentials from DOCKER_CONFIG and trusts the run's CA through SSL_CERT_FILE
     env = { ...(await peerToolEnv(zot, dir, 'read')), HOME: dir, NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' };
   });

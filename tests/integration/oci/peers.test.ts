@@ -1,21 +1,19 @@
-import { createHash } from 'node:crypto';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, MediaType, RegistryClient, type ImageIndex, type ImageManifest } from '../../../shared/oci/index.js';
-import { RegistryStore, type PushedArtifact } from '../../../shared/snapshot/index.js';
+import { RegistryStore, type PushedManifest } from '../../../shared/snapshot/index.js';
 import { writeOciLayout } from '../../infra/oci-layout.js';
 import { services } from '../../infra/services.js';
+import { sha256 } from '../../support/digest.js';
 import { randomFile, repoName, scratchDir, tool } from './helpers.js';
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('peer tools read what we push and we read what they push (skopeo, oras, crane on docker-registry fs)', () => {
   let dir: string;
   let store: RegistryStore;
   let host: string;
   let repo: string;
-  let pushed: PushedArtifact;
+  let pushed: PushedManifest;
   let layerBytes: Buffer;
 
   beforeAll(async () => {

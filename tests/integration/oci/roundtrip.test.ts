@@ -1,5 +1,3 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +8,11 @@ import {
   MediaType,
   NotFoundError,
   RegistryClient,
-  type ImageManifest,
   type RegistryClientOptions,
 } from '../../../shared/oci/index.js';
 import { RegistryStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
+import { sha256File, sha256Of } from '../../support/digest.js';
 import { drainCount, randomFile, repoName, scratchDir } from './helpers.js';
 
 function endpoints(): Array<[string, RegistryClientOptions]> {
@@ -33,12 +31,6 @@ function endpoints(): Array<[string, RegistryClientOptions]> {
     // zot with the shipped config: S3, TLS, htpasswd, access control (the push user may delete)
     ['zot', { url: s.registry.zot.url, caFile: s.registry.zot.caFile, credentials: s.registry.zot.push }],
   ];
-}
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return `sha256:${h.digest('hex')}`;
 }
 
 describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htpasswd) and zot (S3, TLS+htpasswd)', () => {
@@ -84,9 +76,7 @@ describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htp
         const desc = await digestFile(big);
         await repo.blobs.push(desc, fileSource(big));
         expect(await repo.blobs.exists(desc.digest)).toBe(true);
-        const h = createHash('sha256');
-        for await (const c of await repo.blobs.fetch(desc)) h.update(c as Buffer);
-        expect(`sha256:${h.digest('hex')}`).toBe(desc.digest);
+        expect(await sha256Of(await repo.blobs.fetch(desc))).toBe(desc.digest);
         // chunked upload of the same content to another repository (unknown size, 16 MiB PATCHes)
         const chunkedRepo = new RegistryClient({ ...endpoints().find(([n]) => n === name)![1], chunkBytes: 16 << 20 }).repository(
           repoName(`chunked-${name}`),
@@ -124,73 +114,6 @@ describe('RegistryStore round trips against docker-registry 2.8 (fs, S3, TLS+htp
       expect(await c.blobs.exists(digestOf(small))).toBe(true);
     } finally {
       await client.close();
-    }
-  });
-
-  it('referrers: feature-detected, falls back to the sha256-<hex> tag schema on 2.8', async () => {
-    const client = new RegistryClient({ url: services().registry.fs.url });
-    const store = new RegistryStore(client);
-    try {
-      const repo = repoName('referrers');
-      const file = join(dir, 'subject.txt');
-      await writeFile(file, 'subject');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
-      const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
-      const refBytes = Buffer.from(JSON.stringify(referrer));
-      const refDesc = await r.manifests.push(refBytes, MediaType.ImageManifest);
-      const index = Buffer.from(
-        JSON.stringify({
-          schemaVersion: 2,
-          mediaType: MediaType.ImageIndex,
-          manifests: [{ ...refDesc, artifactType: 'application/vnd.example.sig' }],
-        }),
-      );
-      await r.manifests.push(index, MediaType.ImageIndex, subject.manifest.digest.replace(':', '-'));
-      expect((await r.referrers(subject.manifest.digest)).map((d) => d.digest)).toEqual([refDesc.digest]);
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it('referrers: the OCI 1.1 referrers API of zot lists a pushed referrer, filtered by artifactType', async () => {
-    const z = endpoints().find(([n]) => n === 'zot')![1];
-    const client = new RegistryClient(z);
-    const store = new RegistryStore(client);
-    try {
-      const repo = repoName('referrers-zot');
-      const file = join(dir, 'subject-zot.txt');
-      await writeFile(file, 'subject on zot');
-      const subject = await store.pushArtifact(repo, { content: { path: file }, mediaType: 'text/plain', name: 's' }, { tag: 'v1' });
-      const r = client.repository(repo);
-      expect(await r.referrers(subject.manifest.digest)).toEqual([]);
-      const referrer: ImageManifest = {
-        schemaVersion: 2,
-        mediaType: MediaType.ImageManifest,
-        artifactType: 'application/vnd.example.sig',
-        config: subject.config,
-        layers: [subject.blob],
-        subject: subject.manifest,
-      };
-      // no fallback tag is pushed: zot indexes the subject itself
-      const refDesc = await r.manifests.push(Buffer.from(JSON.stringify(referrer)), MediaType.ImageManifest);
-      const listed = await r.referrers(subject.manifest.digest);
-      expect(listed.map((d) => d.digest)).toEqual([refDesc.digest]);
-      expect(listed[0]).toMatchObject({ artifactType: 'application/vnd.example.sig', mediaType: MediaType.ImageManifest });
-      expect(await r.referrers(subject.manifest.digest, 'application/other')).toEqual([]);
-      // the fallback tag schema was not used
-      expect(await store.listTags(repo)).toEqual(['v1']);
-    } finally {
-      await store.close();
     }
   });
 

@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,20 +16,16 @@ import {
   type SocketTransferEvent,
 } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, pushFileArtifact } from '../../../shared/snapshot/index.js';
-import { freePort } from '../../infra/process.js';
+
 import { services } from '../../infra/services.js';
+import { sha256File } from '../../support/digest.js';
+import { freePort } from '../../support/free-port.js';
 import { randomFile, repoName, scratchDir, throttlingRelay, tool } from './helpers.js';
 import { OwnRegistry } from './own-registry.js';
 
 const MiB = 1024 * 1024;
 /** above the client's default socketTransferMinBytes (8 MiB), with an odd tail */
 const BIG = 24 * MiB + 17;
-
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return `sha256:${h.digest('hex')}`;
-}
 
 /** A single-layer artifact (the file as its layer) in a new OCI layout, tagged v1. */
 async function layoutWith(root: string, file: string, title: string): Promise<{ layer: { digest: string; size: number }; manifest: string }> {

@@ -14,17 +14,17 @@
  * - the other way round: `ocm get cv`, `ocm verify cv` and `ocm download resources` on a CTF our writer made and on
  *   component versions our registry layout pushed.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import YAML from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { descriptorSet, pushComponentVersion, registryConnector, RSA_PSS, signComponent, writeCtfDirectory } from '../../../shared/ocm/index.js';
-import { repoRoot } from '../../infra/binaries.js';
 import { services, type Services } from '../../infra/services.js';
 import { APP, BASE, sampleGraph, type SampleGraph } from '../../fixtures/ocm/sample.js';
 import { APP_CLI, CHART_GREETING, FILE_CONTENTS, makeWithOcmCli, type CliMade } from '../../fixtures/ocm/cli-made.js';
+import { runCli } from '../../support/runner-cli.js';
 
 const run = promisify(execFile);
 let svc: Services;
@@ -36,18 +36,6 @@ const ocm = (args: string[]): Promise<string> => made.ocm(args);
 interface Report {
   ready: boolean;
   objects: { kind: string; name: string; ready: string; reason: string; message?: string; snapshot?: { repository: string; tag: string; digest: string; mediaType: string } }[];
-}
-
-function runner(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(repoRoot, 'functions/runner/bin.js'), ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
 }
 
 /** Manifests for one source repository: the component (verified with both signatures) and its resources. */
@@ -87,7 +75,7 @@ function manifests(repositorySpec: Record<string, unknown>): string {
 async function runPipeline(label: string, repositorySpec: Record<string, unknown>): Promise<Report> {
   const dir = await mkdtemp(join(work, `run-${label}-`));
   await writeFile(join(dir, 'manifests.yaml'), manifests(repositorySpec));
-  const r = await runner(['run', '-f', join(dir, 'manifests.yaml'), '--out', join(dir, 'out'), '--registry', `http://${host}`, '-o', 'json']);
+  const r = await runCli(['run', '-f', join(dir, 'manifests.yaml'), '--out', join(dir, 'out'), '--registry', `http://${host}`, '-o', 'json']);
   expect(r.stderr).not.toMatch(/gave up|dead letter/);
   let report: Report;
   try {
@@ -119,6 +107,7 @@ async function layerFile(repository: string, digest: string, name: string): Prom
 /** `helm template` of the chart layer of a Helm OCI artifact in the test registry. */
 async function renderChart(repository: string, digest: string): Promise<string> {
   const manifest = await manifestOf(repository, digest);
+  // literals on purpose: the wire values a Helm client reads
   expect(manifest.config.mediaType).toBe('application/vnd.cncf.helm.config.v1+json');
   const layer = manifest.layers.find((l) => l.mediaType === 'application/vnd.cncf.helm.chart.content.v1.tar+gzip');
   expect(layer, JSON.stringify(manifest)).toBeDefined();

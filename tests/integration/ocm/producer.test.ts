@@ -7,12 +7,11 @@
  * tampered copies.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, bufferSource } from '../../../shared/oci/index.js';
+import { MediaType, RegistryClient } from '../../../shared/oci/index.js';
 import {
   descriptorSet,
   DigestMismatchError,
@@ -31,15 +30,17 @@ import {
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
 import { services, type Services } from '../../infra/services.js';
-import { APP, BASE, helmChartTgz, rsaKeyPair } from '../../fixtures/ocm/sample.js';
+import { APP, BASE, sampleChart } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
+import { sha256 } from '../../support/digest.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
 
 const run = promisify(execFile);
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 let svc: Services;
 let work: string;
 let connector: ClosableConnector;
-const keys = rsaKeyPair();
+const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
 let image: { reference: string; digest: string };
 /** which producer made the data (named in the tampered copy's path) */
 let producer: 'ocm-cli';
@@ -48,20 +49,13 @@ let registryBase: string;
 
 async function pushImage(): Promise<{ reference: string; digest: string }> {
   const client = new RegistryClient({ url: svc.registry.fs.url });
-  const repo = client.repository('ocm-it/images/podinfo');
-  const layer = Buffer.from('not really an image, but a real OCI artifact\n');
-  const config = Buffer.from('{}');
-  await repo.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
-  await repo.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
-    }),
-  );
-  const desc = await repo.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', '6.7.1');
+  const desc = await pushSingleLayerManifest(client.repository('ocm-it/images/podinfo'), {
+    config: Buffer.from('{}'),
+    configMediaType: MediaType.ImageConfig,
+    layer: Buffer.from('not really an image, but a real OCI artifact\n'),
+    layerMediaType: MediaType.Layer,
+    tag: '6.7.1',
+  });
   await client.close();
   return { reference: `${svc.registry.fs.host}/ocm-it/images/podinfo:6.7.1`, digest: desc.digest };
 }
@@ -70,7 +64,7 @@ async function pushImage(): Promise<{ reference: string; digest: string }> {
 async function produceWithOcmCli(ocm: string): Promise<void> {
   const src = join(work, 'src');
   await mkdir(join(src, 'data'), { recursive: true });
-  await writeFile(join(src, 'chart.tgz'), await helmChartTgz('0.1.0'));
+  await writeFile(join(src, 'chart.tgz'), await sampleChart('0.1.0'));
   await writeFile(join(src, 'data', 'a.txt'), 'A\n');
   await writeFile(join(src, 'base-config.txt'), 'base: config\n');
   await writeFile(join(src, 'app-config.txt'), 'app: config\n');
@@ -163,7 +157,7 @@ async function checkRepository(repo: ComponentRepository): Promise<void> {
   const chart = resolveResource(set, set.root, { name: 'chart' });
   const chartAccess = await openResourceAccess(chart.component, chart.resource, { repository: repo });
   if (chartAccess.kind !== 'blob') throw new Error('expected a blob');
-  expect((await readBounded(await chartAccess.open(), 1 << 24, 'chart')).equals(await helmChartTgz('0.1.0'))).toBe(true);
+  expect((await readBounded(await chartAccess.open(), 1 << 24, 'chart')).equals(await sampleChart('0.1.0'))).toBe(true);
   // plain tar (directory) resource: streams to the end with its digest verified
   const data = resolveResource(set, set.root, { name: 'data' });
   const dataAccess = await openResourceAccess(data.component, data.resource, { repository: repo });
@@ -199,6 +193,7 @@ describe('OCM producer -> our library', () => {
     const path = registryBase.replace(/^http:\/\//, '');
     const { stdout } = await run(svc.bin.crane, ['manifest', '--insecure', `${path}/component-descriptors/${APP}:1.1.0`]);
     const m = JSON.parse(stdout) as { config: { mediaType: string }; layers: { mediaType: string }[] };
+    // literal on purpose: the wire value the OCM CLI writes
     expect(m.config.mediaType).toBe('application/vnd.ocm.software.component.config.v1+json');
     expect(m.layers[0]!.mediaType).toMatch(/component-descriptor\.v2\+(yaml\+tar|json|yaml)/);
   });

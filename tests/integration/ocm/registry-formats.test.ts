@@ -3,7 +3,6 @@
  * legacy Gardener config/layer media types, descriptor layer as plain JSON or YAML (not tar), subPath, and
  * versions with build metadata (`+` stored as `.build-` in the tag).
  */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bufferSource, RegistryClient } from '../../../shared/oci/index.js';
 import {
@@ -22,9 +21,10 @@ import {
 } from '../../../shared/ocm/index.js';
 import { services, type Services } from '../../infra/services.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
-import { helmChartTgz } from '../../fixtures/ocm/sample.js';
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+import { sampleChart } from '../../fixtures/ocm/sample.js';
+import { sha256 } from '../../support/digest.js';
+import { pushSingleLayerManifest } from '../../support/oci-artifacts.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 let svc: Services;
 let connector: ClosableConnector;
@@ -46,20 +46,9 @@ function cd(name: string, version: string): ComponentDescriptor {
 
 /** Push a component version by hand with the given config/layer media types and layer bytes. */
 async function pushRaw(repo: string, tag: string, configMediaType: string, layerMediaType: string, layer: Buffer): Promise<void> {
-  const r = client.repository(repo);
   const layerDesc = { mediaType: layerMediaType, digest: sha256(layer), size: layer.length };
   const config = Buffer.from(JSON.stringify({ componentDescriptorLayer: layerDesc }));
-  await r.blobs.push({ digest: sha256(layer), size: layer.length }, bufferSource(layer));
-  await r.blobs.push({ digest: sha256(config), size: config.length }, bufferSource(config));
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: configMediaType, digest: sha256(config), size: config.length },
-      layers: [layerDesc],
-    }),
-  );
-  await r.manifests.push(manifest, 'application/vnd.oci.image.manifest.v1+json', tag);
+  await pushSingleLayerManifest(client.repository(repo), { config, configMediaType, layer, layerMediaType, tag });
 }
 
 beforeAll(() => {
@@ -91,8 +80,8 @@ describe('registry formats', () => {
     await pushRaw(
       'fmt/component-descriptors/acme.org/yaml',
       '2.0.0',
-      'application/vnd.ocm.software.component.config.v1+json',
-      'application/vnd.ocm.software.component-descriptor.v2+yaml',
+      MediaType.ComponentConfig,
+      MediaType.ComponentDescriptorYaml,
       Buffer.from(serializeComponentDescriptor(d, 'yaml')),
     );
     const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
@@ -100,7 +89,7 @@ describe('registry formats', () => {
   });
 
   it('a foreign artifact in the component repository is a typed format error', async () => {
-    await pushRaw('fmt/component-descriptors/acme.org/foreign', '1.0.0', 'application/vnd.oci.image.config.v1+json', 'application/vnd.oci.image.layer.v1.tar', Buffer.from('x'));
+    await pushRaw('fmt/component-descriptors/acme.org/foreign', '1.0.0', MediaType.ImageConfig, MediaType.Layer, Buffer.from('x'));
     const repo = await openRepository({ type: 'OCIRegistry', baseUrl: `http://${svc.registry.fs.host}/fmt` }, { oci: connector.connect });
     await expect(repo.getDescriptor('acme.org/foreign', '1.0.0')).rejects.toBeInstanceOf(ArtifactFormatError);
   });
@@ -122,7 +111,7 @@ describe('registry formats', () => {
   it('access methods against the registry: helm OCI chart, ociBlob, localBlob via globalAccess', async () => {
     const host = svc.registry.fs.host;
     // a helm chart pushed as OCI artifact (what `helm push` produces)
-    const chart = await helmChartTgz('0.1.0');
+    const chart = await sampleChart('0.1.0');
     const chartCfg = Buffer.from('{"apiVersion":"v2","name":"podinfo","version":"0.1.0"}');
     const charts = client.repository('charts/podinfo');
     await charts.blobs.push({ digest: sha256(chart), size: chart.length }, bufferSource(chart));
@@ -131,12 +120,12 @@ describe('registry formats', () => {
       Buffer.from(
         JSON.stringify({
           schemaVersion: 2,
-          mediaType: 'application/vnd.oci.image.manifest.v1+json',
-          config: { mediaType: 'application/vnd.cncf.helm.config.v1+json', digest: sha256(chartCfg), size: chartCfg.length },
-          layers: [{ mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', digest: sha256(chart), size: chart.length }],
+          mediaType: MediaType.ImageManifest,
+          config: { mediaType: MediaType.HelmConfig, digest: sha256(chartCfg), size: chartCfg.length },
+          layers: [{ mediaType: MediaType.HelmChart, digest: sha256(chart), size: chart.length }],
         }),
       ),
-      'application/vnd.oci.image.manifest.v1+json',
+      MediaType.ImageManifest,
       '0.1.0',
     );
     const owner = cd('acme.org/access', '1.0.0');
@@ -152,7 +141,7 @@ describe('registry formats', () => {
     expect(h.kind).toBe('ociArtifact');
     if (h.kind === 'ociArtifact') {
       expect(h.manifestDigest).toBe(chartManifest.digest);
-      expect(h.reference).toMatchObject({ host, repository: 'charts/podinfo', tag: '0.1.0' });
+      expect(h.reference).toMatchObject({ registry: host, repository: 'charts/podinfo', tag: '0.1.0' });
     }
     const wrong = { ...helm, digest: { ...helm.digest!, value: '0'.repeat(64) } };
     await expect(openResourceAccess(owner, wrong, { oci: connector.connect })).rejects.toBeInstanceOf(DigestMismatchError);

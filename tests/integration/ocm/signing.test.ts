@@ -31,7 +31,8 @@ import {
   type VerificationKey,
 } from '../../../shared/ocm/index.js';
 import { services } from '../../infra/services.js';
-import { harness, NS, ready } from '../../unit/functions/harness.js';
+import { ready } from '../../support/ready.js';
+import { harness, NS } from '../../support/stage-harness.js';
 
 const run = promisify(execFile);
 const COMPONENT = 'acme.org/signed';

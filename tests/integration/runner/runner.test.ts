@@ -3,7 +3,7 @@
  * (--registry against a real registry, --kubeconfig against the real apiserver), read back with real peers
  * (skopeo, oras, helm when built). Exit codes and messages are checked as a user would see them.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,28 +15,10 @@ import { createNamespace, installCrds } from '../../infra/kube.js';
 import { services } from '../../infra/services.js';
 import { upstreamCrdFiles } from '../../infra/upstream-crds.js';
 import { peerToolEnv } from '../../infra/zot.js';
+import { runCli } from '../../support/runner-cli.js';
 
 const run = promisify(execFile);
-const bin = path.join(repoRoot, 'functions/runner/bin.js');
 const manifests = path.join(repoRoot, 'examples/manifests');
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runner(args: string[], cwd = repoRoot, env: Record<string, string> = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 interface JsonReport {
   ready: boolean;
@@ -58,7 +40,7 @@ describe('ocm-knative run on the bundled example', () => {
     // what `npm start` does first: the CTF is generated from committed sources
     await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'examples/build-ctf.ts')], { cwd: repoRoot });
     outA = await tmp();
-    const r = await runner(['run', '-f', manifests, '--out', outA, '-o', 'json']);
+    const r = await runCli(['run', '-f', manifests, '--out', outA, '-o', 'json']);
     expect(r.stderr).not.toMatch(/gave up|dead letter/);
     expect(r.code, r.stderr).toBe(0);
     first = JSON.parse(r.stdout) as JsonReport;
@@ -92,11 +74,11 @@ describe('ocm-knative run on the bundled example', () => {
 
   it('gives identical snapshot digests in another output directory, and a re-run is a no-op that says so', async () => {
     const outB = await tmp();
-    const b = await runner(['run', '-f', manifests, '--out', outB, '-o', 'json']);
+    const b = await runCli(['run', '-f', manifests, '--out', outB, '-o', 'json']);
     expect(b.code, b.stderr).toBe(0);
     expect(digests(JSON.parse(b.stdout) as JsonReport)).toEqual(digests(first));
 
-    const again = await runner(['run', '-f', manifests, '--out', outA]);
+    const again = await runCli(['run', '-f', manifests, '--out', outA]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/Nothing to do: .* is up to date/);
   });
@@ -115,6 +97,7 @@ describe('ocm-knative run on the bundled example', () => {
 
   it('the configured Helm snapshot is a valid chart with the substituted and localized values', async () => {
     const chart = first.objects.find((o) => o.kind === 'Configuration' && o.name === 'podinfo-chart')!.snapshot!;
+    // literal on purpose: the wire value of a Helm chart layer
     expect(chart.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
     const dest = await tmp();
     const { bin: tools } = services();
@@ -141,7 +124,7 @@ describe('ocm-knative run on the bundled example', () => {
     const zot = registry.zot;
     const out = await tmp();
     const creds = { REGISTRY_USERNAME: zot.push.username, REGISTRY_PASSWORD: zot.push.password };
-    const r = await runner(['run', '-f', manifests, '--out', out, '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json'], repoRoot, creds);
+    const r = await runCli(['run', '-f', manifests, '--out', out, '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json'], repoRoot, creds);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(zot.push.password);
     const report = JSON.parse(r.stdout) as JsonReport;
@@ -153,14 +136,14 @@ describe('ocm-knative run on the bundled example', () => {
       expect(stdout.trim()).toBe(o.snapshot!.digest);
     }
     // without credentials zot refuses, and the runner says so instead of crashing
-    const anon = await runner(['run', '-f', manifests, '--out', await tmp(), '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json']);
+    const anon = await runCli(['run', '-f', manifests, '--out', await tmp(), '--registry', zot.url, '--registry-ca-file', zot.caFile, '-o', 'json']);
     expect(anon.code).toBe(1);
   });
 
   it('--registry pushes the snapshots to a second implementation (docker-registry) where crane finds them by digest', async () => {
     const { registry, bin: tools } = services();
     const out = await tmp();
-    const r = await runner(['run', '-f', manifests, '--out', out, '--registry', registry.fs.url, '-o', 'json']);
+    const r = await runCli(['run', '-f', manifests, '--out', out, '--registry', registry.fs.url, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as JsonReport;
     expect(digests(report)).toEqual(digests(first));
@@ -183,7 +166,7 @@ describe('ocm-knative run on the bundled example', () => {
     await installCrds([path.join(repoRoot, 'knative/crds'), ...upstreamCrdFiles('source.toolkit.fluxcd.io')]);
     const ns = await createNamespace();
     const out = await tmp();
-    const r = await runner(['run', '-f', manifests, '--out', out, '--kubeconfig', kube.kubeconfig, '-n', ns, '-o', 'json']);
+    const r = await runCli(['run', '-f', manifests, '--out', out, '--kubeconfig', kube.kubeconfig, '-n', ns, '-o', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect(digests(JSON.parse(r.stdout) as JsonReport)).toEqual(digests(first));
     const { stdout } = await run('kubectl', ['--kubeconfig', kube.kubeconfig, '-n', ns, 'get', 'ocirepositories.source.toolkit.fluxcd.io', '-o', 'name']);
@@ -196,12 +179,12 @@ describe('ocm-knative run on the bundled example', () => {
     const text = await readFile(path.join(manifests, '01-component.yaml'), 'utf8');
     await writeFile(file, `${await readFile(path.join(manifests, '00-repository.yaml'), 'utf8')}\n---\n${text.replace('semver: ">=1.0.0 <2.0.0"', 'semver: 42\n  downgradePolicy: Never')}`);
     const out = path.join(dir, 'out');
-    const r = await runner(['run', '-f', file, '--out', out]);
+    const r = await runCli(['run', '-f', file, '--out', out]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(document 1\\) spec\\.downgradePolicy: .*Allow`));
     await expect(readdir(out)).rejects.toThrow(/ENOENT/);
 
-    const usage = await runner(['run', '--out', out]);
+    const usage = await runCli(['run', '--out', out]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/-f\/--filename is required/);
   });

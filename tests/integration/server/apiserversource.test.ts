@@ -4,12 +4,14 @@
  * function host. Checks that every event parses (no 4xx), normalises to the right hint, and that our
  * `apiServerSourceEvent` builder produces the same attributes and extensions as the adapter.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiServerSourceEvent, type CloudEvent, type KubeEventHint, type KubeObjectLike } from '../../../shared/cloudevents/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import { createFunctionServer, type FunctionServer } from '../../../shared/server/index.js';
+import { startReceiveAdapter, type ReceiveAdapter } from '../../infra/receive-adapter.js';
 import { services } from '../../infra/services.js';
+import { waitFor } from '../../support/wait.js';
 
 interface Received {
   hint: KubeEventHint;
@@ -25,46 +27,11 @@ function kubectl(...args: string[]): string {
   return r.stdout;
 }
 
-function startAdapter(bin: string, mode: 'Resource' | 'Reference', namespace: string, sink: string): ChildProcess {
-  const config = {
-    namespaces: [namespace],
-    allNamespaces: false,
-    resources: [{ gvr: { Group: '', Version: 'v1', Resource: 'configmaps' } }],
-    mode,
-  };
-  // The environment the ApiServerSource controller gives the adapter's Deployment.
-  return spawn(bin, ['--disable-ha'], {
-    env: {
-      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
-      KUBECONFIG: services().kube.kubeconfig,
-      K_SINK: sink,
-      K_SOURCE_CONFIG: JSON.stringify(config),
-      NAME: `host-test-${mode.toLowerCase()}`,
-      NAMESPACE: namespace,
-      SYSTEM_NAMESPACE: 'knative-eventing',
-      K_LOGGING_CONFIG: '{}',
-      K_OBSERVABILITY_CONFIG: '{}',
-      METRICS_DOMAIN: 'knative.dev/eventing',
-      NO_PROXY: '127.0.0.1,localhost',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-}
-
-async function until(pred: () => boolean, what: string, ms = 45_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 if (adapterBin) {
   describe('events from the real ApiServerSource receive adapter', () => {
     const received: Received[] = [];
     const namespace = `host-src-${Date.now().toString(36)}`;
-    const adapters: ChildProcess[] = [];
-    const adapterLogs: string[] = [];
+    const adapters: ReceiveAdapter[] = [];
     let server: FunctionServer;
 
     beforeAll(async () => {
@@ -82,23 +49,23 @@ if (adapterBin) {
       await server.loaded();
       const sink = `http://127.0.0.1:${port}/`;
       for (const mode of ['Resource', 'Reference'] as const) {
-        const child = startAdapter(adapterBin, mode, namespace, sink);
-        child.stderr?.on('data', (d: Buffer) => adapterLogs.push(d.toString()));
-        adapters.push(child);
+        adapters.push(
+          startReceiveAdapter(adapterBin, namespace, sink, { name: `host-test-${mode.toLowerCase()}`, mode, resources: [{ group: '', version: 'v1', resource: 'configmaps' }] }),
+        );
       }
       // Nothing is emitted for objects that exist before the watch starts: create probes until both report.
       let n = 0;
       const seen = (prefix: string) => received.some((r) => r.event.type.startsWith(prefix) && r.hint.type !== 'resync' && r.hint.name.startsWith('probe-'));
       const deadline = Date.now() + 60_000;
       while (!(seen('dev.knative.apiserver.resource.') && seen('dev.knative.apiserver.ref.'))) {
-        if (Date.now() > deadline) throw new Error(`adapters sent nothing; log tail:\n${adapterLogs.join('').slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`adapters sent nothing; log tails:\n${adapters.map((a) => a.logTail()).join('\n')}`);
         kubectl('-n', namespace, 'create', 'configmap', `probe-${n++}`, '--from-literal=a=b');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }, 120_000);
 
     afterAll(async () => {
-      for (const a of adapters) if (a.exitCode === null) a.kill('SIGKILL');
+      await Promise.all(adapters.map((a) => a.stop()));
       await server?.close();
       try {
         kubectl('delete', 'namespace', namespace, '--wait=false');
@@ -114,7 +81,7 @@ if (adapterBin) {
       const forSubject = (type: string) => received.filter((r) => r.event.type === type && r.hint.type !== 'resync' && r.hint.name === 'subject');
       for (const mode of ['resource', 'ref']) {
         for (const op of ['add', 'update', 'delete']) {
-          await until(() => forSubject(`dev.knative.apiserver.${mode}.${op}`).length > 0, `${mode}.${op} for configmap/subject`);
+          await waitFor(`${mode}.${op} for configmap/subject`, () => forSubject(`dev.knative.apiserver.${mode}.${op}`).length > 0, 45_000);
         }
       }
       const uid = (forSubject('dev.knative.apiserver.resource.add')[0]!.hint as { uid?: string }).uid;

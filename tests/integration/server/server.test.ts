@@ -14,7 +14,7 @@ import {
 import { loadConfig } from '../../../shared/config/index.js';
 import { createLogger } from '../../../shared/log/index.js';
 import {
-  TransientError,
+  RetryLaterError,
   createFunctionServer,
   serverConfigSchema,
   type FunctionServer,
@@ -54,9 +54,9 @@ function scriptedHandler(deadPort: number): StageHandler {
         // Missing id/source/specversion: the host must drop it, not fail the (already durable) work.
         return { result: 'done', reply: { type: 'software.ocm.serverless.snapshot.ready' } as never };
       case 'transient':
-        throw new TransientError('registry unavailable');
+        throw new RetryLaterError('registry unavailable');
       case 'throttled':
-        throw new TransientError('slow down', { status: 429, retryAfterSeconds: 5 });
+        throw new RetryLaterError('slow down', { status: 429, retryAfterSeconds: 5 });
       case 'conflict':
         throw Object.assign(new Error('Operation cannot be fulfilled: the object has been modified'), { code: 409 });
       case 'refused':

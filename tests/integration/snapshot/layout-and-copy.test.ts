@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -6,10 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType, type ImageIndex } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, RegistryStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
 import { services } from '../../infra/services.js';
-import { helmChartTgz } from '../../unit/snapshot/helpers.js';
+import { sha256 } from '../../support/digest.js';
+import { minimalChart } from '../../support/charts.js';
 import { randomFile, repoName, tool } from '../oci/helpers.js';
-
-const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
 describe('LayoutStore read by skopeo/oras; whole-artifact copy registry <-> layout', () => {
   let dir: string;
@@ -55,7 +53,7 @@ describe('LayoutStore read by skopeo/oras; whole-artifact copy registry <-> layo
   });
 
   it('copies a Helm chart artifact layout -> registry -> layout; helm media types and digests survive', async () => {
-    const chart = await helmChartTgz('demo', '1.2.3');
+    const chart = await minimalChart('demo', '1.2.3');
     const pushed = await layout.pushArtifact('default/resource/chart', {
       content: { stream: Readable.from([chart]) },
       mediaType: MediaType.HelmChart,

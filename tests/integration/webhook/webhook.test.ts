@@ -5,15 +5,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidError, KubeClient, toKubeError, type KubeError, type OurObject } from '../../../shared/kube/index.js';
 import { createNamespace, installCrds, kubeConfig, registerValidatingWebhook } from '../../infra/kube.js';
 import { makeCa, makeCert } from '../../infra/pki.js';
+import { createObject, getObject } from '../../support/kube-objects.js';
 import { services } from '../../infra/services.js';
-import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../unit/kube/corpus.js';
+import { freePort } from '../../support/free-port.js';
+import { answersOk, waitFor } from '../../support/wait.js';
+import { validComponent, validPublication, validRepository, validResource, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../fixtures/kube/corpus.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 let kube: KubeClient;
@@ -23,17 +25,6 @@ let hookLog = '';
 let url: string;
 let agent: Agent;
 let unregister: (() => Promise<void>) | undefined;
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 function inNs<T extends OurObject>(o: T): T {
   const c = structuredClone(o);
@@ -52,7 +43,7 @@ async function createWithWarnings(obj: OurObject): Promise<string[]> {
 
 async function rejection(obj: OurObject): Promise<KubeError> {
   try {
-    await kube.create(obj);
+    await createObject(kube, obj);
   } catch (e) {
     return toKubeError(e, obj.kind);
   }
@@ -77,18 +68,12 @@ beforeAll(async () => {
   });
   hook.stdout?.on('data', (d: Buffer) => (hookLog += d.toString()));
   hook.stderr?.on('data', (d: Buffer) => (hookLog += d.toString()));
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await request(`${url}/healthz`, { dispatcher: agent });
-      await r.body.dump();
-      if (r.statusCode === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline || hook.exitCode !== null) throw new Error(`webhook did not start:\n${hookLog}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor('the webhook to become healthy', () => answersOk(`${url}/healthz`, agent), {
+    timeoutMs: 30_000,
+    everyMs: 200,
+    giveUp: () => (hook && hook.exitCode !== null ? `it exited:\n${hookLog}` : undefined),
+    explain: () => hookLog,
+  });
 
   const probe = structuredClone(WEBHOOK_DENIED[0]!.object);
   probe.metadata = { name: 'probe', namespace: ns };
@@ -136,7 +121,7 @@ describe('admission webhook called by the apiserver', () => {
       expect(warnings.join('\n'), c.title).toContain(c.message);
       expect(await kube.find(c.object.kind, ns, c.object.metadata.name!), c.title).toBeDefined();
     }
-    await kube.create(inNs(validRepository));
+    await createObject(kube, inNs(validRepository));
     const comp = inNs(validComponent);
     comp.metadata.name = 'with-repo';
     comp.spec.verify = [{ signature: 'acme', value: 'inline-key' }];
@@ -164,7 +149,7 @@ describe('admission webhook called by the apiserver', () => {
   });
 
   it('checks updates too, and leaves status writes alone', async () => {
-    const comp = await kube.get('Component', ns, 'with-repo');
+    const comp = await getObject(kube, 'Component', ns, 'with-repo');
     const bad = structuredClone(comp);
     bad.spec.semver = 'whenever';
     const err = await kube.custom

@@ -13,6 +13,7 @@ import {
   type KubeObjectLike,
   type ObjectHint,
 } from '../../../shared/cloudevents/index.js';
+import { thrownBy } from '../../support/thrown.js';
 
 const snapshot: KubeObjectLike = {
   apiVersion: 'serverless.ocm.software/v1alpha1',
@@ -70,7 +71,7 @@ describe('toHint: ApiServerSource Resource mode', () => {
     ];
     for (const [data, field] of cases) {
       const ev = new CloudEvent<unknown>({ type: EventTypes.resourceAdd, source: 's', datacontenttype: 'application/json', data });
-      const err = catchErr(() => toHint(ev));
+      const err = thrownBy(() => toHint(ev));
       expect(err, JSON.stringify(data)).toBeInstanceOf(InvalidEventError);
       expect(err).toMatchObject({ status: 422, field });
       expect((err as Error).message).toContain(field);
@@ -79,7 +80,7 @@ describe('toHint: ApiServerSource Resource mode', () => {
 
   it('rejects extensions that contradict the object in data', () => {
     const ev = apiServerSourceEvent({ mode: 'Resource', op: 'update', object: snapshot }).cloneWith({ kind: 'Component' });
-    expect(catchErr(() => toHint(ev))).toMatchObject({ status: 422, field: 'kind' });
+    expect(thrownBy(() => toHint(ev))).toMatchObject({ status: 422, field: 'kind' });
   });
 });
 
@@ -105,7 +106,7 @@ describe('toHint: ApiServerSource Reference mode', () => {
       const data: Record<string, string> = { apiVersion: 'v1', kind: 'ConfigMap', name: 'a', namespace: 'b' };
       delete data[field];
       const ev = new CloudEvent<unknown>({ type: EventTypes.refDelete, source: 's', data });
-      expect(catchErr(() => toHint(ev))).toMatchObject({ status: 422, field: `data.${field}` });
+      expect(thrownBy(() => toHint(ev))).toMatchObject({ status: 422, field: `data.${field}` });
     }
   });
 });
@@ -126,16 +127,16 @@ describe('toHint: PingSource', () => {
     const text = pingSourceEvent({ namespace: 'n', name: 'p', data: 'hello', contentType: 'text/plain' });
     expect(toHint(viaHttp(text))).toMatchObject({ type: 'resync' });
     const bad = pingSourceEvent({ namespace: 'n', name: 'p', data: { kinds: 'Component' } });
-    expect(catchErr(() => toHint(viaHttp(bad)))).toMatchObject({ status: 422, field: 'data.kinds' });
+    expect(thrownBy(() => toHint(viaHttp(bad)))).toMatchObject({ status: 422, field: 'data.kinds' });
     const badNs = pingSourceEvent({ namespace: 'n', name: 'p', data: { namespace: 7 } });
-    expect(catchErr(() => toHint(viaHttp(badNs)))).toMatchObject({ status: 422, field: 'data.namespace' });
+    expect(thrownBy(() => toHint(viaHttp(badNs)))).toMatchObject({ status: 422, field: 'data.namespace' });
   });
 });
 
 describe('toHint: other types', () => {
   it.each(['software.ocm.serverless.snapshot.ready', 'dev.knative.apiserver.resource.patch', 'com.example.thing'])('%s -> 422 on field type', (type) => {
     const ev = new CloudEvent<unknown>({ type, source: 's' });
-    const err = catchErr(() => toHint(ev));
+    const err = thrownBy(() => toHint(ev));
     expect(err).toMatchObject({ status: 422, field: 'type' });
     expect((err as Error).message).toContain(type);
   });
@@ -210,12 +211,3 @@ describe('round trip property: any valid object survives build -> HTTP -> parse 
     );
   });
 });
-
-function catchErr(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}

@@ -9,6 +9,7 @@ import {
   toBinaryMessage,
   toStructuredMessage,
 } from '../../../shared/cloudevents/index.js';
+import { thrownBy } from '../../support/thrown.js';
 
 const component = {
   apiVersion: 'serverless.ocm.software/v1alpha1',
@@ -63,7 +64,7 @@ describe('parseHttpEvent: binary mode', () => {
   });
 
   it('rejects invalid JSON data with field "data"', () => {
-    const err = captureError(() => parseHttpEvent(goSdkBinaryHeaders(), Buffer.from('{"apiVersion":')));
+    const err = thrownBy(() => parseHttpEvent(goSdkBinaryHeaders(), Buffer.from('{"apiVersion":')));
     expect(err).toBeInstanceOf(MalformedEventError);
     expect(err).toMatchObject({ status: 400, field: 'data' });
     expect(() => parseHttpEvent(goSdkBinaryHeaders(), Buffer.from('not json'))).toThrow(/data is not valid JSON/);
@@ -86,25 +87,25 @@ describe('parseHttpEvent: binary mode', () => {
   ])('names the missing required attribute (%s)', (headerName, field) => {
     const h = goSdkBinaryHeaders();
     delete h[headerName];
-    const err = captureError(() => parseHttpEvent(h, Buffer.from('{}')));
+    const err = thrownBy(() => parseHttpEvent(h, Buffer.from('{}')));
     expect(err).toBeInstanceOf(MalformedEventError);
     expect((err as EventError).field).toBe(field);
     expect((err as Error).message).toContain(field);
   });
 
   it('rejects an unsupported specversion', () => {
-    const err = captureError(() => parseHttpEvent({ ...goSdkBinaryHeaders(), 'ce-specversion': '0.3' }, Buffer.from('{}')));
+    const err = thrownBy(() => parseHttpEvent({ ...goSdkBinaryHeaders(), 'ce-specversion': '0.3' }, Buffer.from('{}')));
     expect(err).toMatchObject({ status: 400, field: 'specversion' });
   });
 
   it('rejects a request without CloudEvent headers (400, says what was expected)', () => {
-    const err = captureError(() => parseHttpEvent({ 'content-type': 'application/json' }, Buffer.from('{}')));
+    const err = thrownBy(() => parseHttpEvent({ 'content-type': 'application/json' }, Buffer.from('{}')));
     expect(err).toBeInstanceOf(MalformedEventError);
     expect((err as Error).message).toMatch(/not a CloudEvent/);
   });
 
   it('rejects a malformed time attribute', () => {
-    const err = captureError(() => parseHttpEvent({ ...goSdkBinaryHeaders(), 'ce-time': 'yesterday' }, Buffer.from('{}')));
+    const err = thrownBy(() => parseHttpEvent({ ...goSdkBinaryHeaders(), 'ce-time': 'yesterday' }, Buffer.from('{}')));
     expect(err).toBeInstanceOf(EventError);
     expect((err as EventError).status).toBe(400);
   });
@@ -142,7 +143,7 @@ describe('parseHttpEvent: structured mode', () => {
     expect(() => parseHttpEvent(ct, Buffer.from('{oops'))).toThrow(MalformedEventError);
     expect(() => parseHttpEvent(ct, Buffer.from(''))).toThrow(/empty body/);
     const { id: _id, ...noId } = structured;
-    const err = captureError(() => parseHttpEvent(ct, JSON.stringify(noId)));
+    const err = thrownBy(() => parseHttpEvent(ct, JSON.stringify(noId)));
     expect(err).toMatchObject({ status: 400, field: 'id' });
   });
 
@@ -154,7 +155,7 @@ describe('parseHttpEvent: structured mode', () => {
 describe('parseHttpEvent: batch mode', () => {
   it('is refused with 415 and a message saying what to send instead', () => {
     const batch = JSON.stringify([{ specversion: '1.0', id: '1', source: 's', type: 't' }]);
-    const err = captureError(() => parseHttpEvent({ 'content-type': 'application/cloudevents-batch+json' }, Buffer.from(batch)));
+    const err = thrownBy(() => parseHttpEvent({ 'content-type': 'application/cloudevents-batch+json' }, Buffer.from(batch)));
     expect(err).toBeInstanceOf(UnsupportedEncodingError);
     expect(err).toMatchObject({ status: 415, field: 'content-type' });
     expect((err as Error).message).toMatch(/one event per request/);
@@ -196,12 +197,3 @@ describe('parseHttpEvent never throws anything but EventError (property)', () =>
     );
   });
 });
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}

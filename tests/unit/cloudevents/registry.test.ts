@@ -7,6 +7,7 @@ import {
   producerOfRepository,
   toHint,
 } from '../../../shared/cloudevents/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { toStageHint } from '../../../shared/server/stage-adapter.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -31,7 +32,7 @@ describe('registry events (zot) -> hints', () => {
         name: 'team-a/resource/chart',
         reference: DIGEST,
         digest: DIGEST,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        mediaType: MediaType.ImageManifest,
         request: { addr: '127.0.0.1:1', method: 'DELETE', useragent: 'crane' },
       }),
     );

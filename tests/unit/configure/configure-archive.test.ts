@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,8 @@ import {
 } from '../../../shared/configure/index.js';
 import type { ComponentDescriptor } from '../../../shared/ocm/model.js';
 import { ObjectFailure } from '../../../shared/ports/errors.js';
+import { sha256 } from '../../support/digest.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
 
 async function bytes(stream: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -81,21 +82,7 @@ const DEP = {
 const images = descriptorImageResolver(ROOT, [ROOT, DEP]);
 
 const RULES: ConfigurationRule[] = [
-  { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-  {
-    yamlsubst: {
-      source: { resource: { name: 'image' } },
-      target: { file: { path: 'values.yaml', value: 'image.repository' } },
-      transformation: { type: 'ImageNoTag' },
-    },
-  },
-  {
-    yamlsubst: {
-      source: { resource: { name: 'image' } },
-      target: { file: { path: 'values.yaml', value: 'image.tag' } },
-      transformation: { type: 'Tag' },
-    },
-  },
+  ...PODINFO_CHART_RULES,
   {
     yamlsubst: {
       source: { resource: { name: 'sidecar' }, referencePath: [{ name: 'dep' }] },
@@ -127,7 +114,7 @@ describe('configureArchive on a Helm chart', () => {
     try {
       const chunked = Readable.from([input.subarray(0, 100), input.subarray(100, 333), input.subarray(333)]);
       const b = await bytes((await configureArchive({ input: chunked, rules: RULES, images, workDir: scratch })).output);
-      expect(createHash('sha256').update(b).digest('hex')).toBe(createHash('sha256').update(a).digest('hex'));
+      expect(sha256(b)).toBe(sha256(a));
       // the temporary tree is gone once the output has been read
       expect(await readdir(scratch)).toEqual([]);
     } finally {
@@ -216,8 +203,9 @@ describe('ConfigureEngine port', () => {
       const engine = createConfigureEngine({ workDir: dir });
       const out = await engine.apply(input, [{ file: 'values.yaml', path: 'image.tag', value: '7.0.0' }], { helm: true });
       const content = await readFile(out.path);
-      expect(out.digest).toBe(`sha256:${createHash('sha256').update(content).digest('hex')}`);
+      expect(out.digest).toBe(sha256(content));
       expect(out.size).toBe(content.length);
+      // literal on purpose: the wire value of a Helm chart layer
       expect(out.mediaType).toBe('application/vnd.cncf.helm.chart.content.v1.tar+gzip');
       expect((await files(content)).get('podinfo/values.yaml')).toContain('tag: 7.0.0');
       await out.dispose();

@@ -5,9 +5,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildExampleCtf, EXAMPLES_DIR, HELM_CHART_MEDIA_TYPE } from '../../../examples/build-ctf.js';
+import { buildExampleCtf, EXAMPLES_DIR } from '../../../examples/build-ctf.js';
 import { readArchive } from '../../../shared/archive/index.js';
 import { compileRules, configureArchive, descriptorImageResolver, type ConfigurationRule } from '../../../shared/configure/index.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { CtfRepository } from '../../../shared/ocm/ctf.js';
 import type { ComponentDescriptor } from '../../../shared/ocm/model.js';
 import { loadManifests } from '../../../functions/runner/manifests.js';
@@ -87,7 +88,7 @@ describe('examples/build-ctf.ts', () => {
 
   it('stores the chart as a chart archive <name>/... and the manifests as a plain tar', async () => {
     const chartRes = descriptor.resources.find((r) => r.name === 'chart')!;
-    expect(chartRes.access?.['mediaType']).toBe(HELM_CHART_MEDIA_TYPE);
+    expect(chartRes.access?.['mediaType']).toBe(MediaType.HelmChart);
     const chart = await bytes(await (await repo.getLocalBlob(COMPONENT, '1.0.0', String(chartRes.access?.['localReference']))).open());
     const chartFiles = await files(chart);
     expect([...chartFiles.keys()].sort()).toEqual([

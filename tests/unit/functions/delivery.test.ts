@@ -4,8 +4,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
-import { componentVersion } from './fixtures.js';
-import { harness, ready } from './harness.js';
+import { componentVersion } from '../../support/components.js';
+import { ready } from '../../support/ready.js';
+import { harness } from '../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 
@@ -43,12 +44,12 @@ describe('delivery semantics', () => {
 
   it('Reference mode, duplicated and shuffled deliveries reach the same digests as ordered delivery', async () => {
     const ordered = await harness();
-    const chaotic = await harness({ reference: true, duplicate: true, shuffleSeed: 42 });
+    const chaotic = await harness({ mode: 'Reference', duplicate: true, shuffleSeed: 42 });
     hs.push(ordered, chaotic);
     const a = await scenario(ordered);
     const b = await scenario(chaotic);
     expect(b).toBe(a);
-    expect(chaotic.bus.results.filter((r) => r.error)).toEqual([]);
+    expect(chaotic.results.filter((r) => r.error)).toEqual([]);
   });
 
   it('a resync tick scoped by namespace and kinds only touches what it names', async () => {
@@ -58,13 +59,13 @@ describe('delivery semantics', () => {
     await h.addVersions([await componentVersion({ version: '1.2.0' })]);
     h.intervalPassed();
     const version = async () => ((await h.get('Component', 'podinfo'))!.status as { component?: { version?: string } }).component?.version;
-    h.bus.push({ type: 'resync', namespace: 'someone-else' });
+    h.bus.resync({ namespace: 'someone-else' });
     await h.bus.drain();
     expect(await version()).toBe('1.0.0');
-    h.bus.push({ type: 'resync', kinds: ['Resource', 'Publication'] });
+    h.bus.resync({ kinds: ['Resource', 'Publication'] });
     await h.bus.drain();
     expect(await version()).toBe('1.0.0');
-    h.bus.push({ type: 'resync', namespace: 'team-a', kinds: ['Component'] });
+    h.bus.resync({ namespace: 'team-a', kinds: ['Component'] });
     await h.bus.drain();
     expect(await version()).toBe('1.2.0');
   });

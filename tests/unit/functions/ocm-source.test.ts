@@ -2,20 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { mapOcmError } from '../../../functions/adapters/ocm-source.js';
 import { DigestMismatchError, parseComponentDescriptor } from '../../../shared/ocm/index.js';
 import { ObjectFailure, Reason } from '../../../shared/ports/index.js';
+import { thrownBy } from '../../support/thrown.js';
 
-function failureOf(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a failure');
-}
 
 describe('OCM errors -> reasons', () => {
   it('a YAML alias bomb in a descriptor is DescriptorInvalid, not CheckVersionFailed', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]', ...'bcdefghij'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefghij'[i]}`).join(',')}]`)].join('\n');
-    const mapped = mapOcmError(failureOf(() => parseComponentDescriptor(bomb)), Reason.CheckVersionFailed);
+    const mapped = mapOcmError(thrownBy(() => parseComponentDescriptor(bomb)), Reason.CheckVersionFailed);
     expect(mapped).toBeInstanceOf(ObjectFailure);
     expect((mapped as ObjectFailure).reason).toBe(Reason.DescriptorInvalid);
     expect(mapped.message).toMatch(/alias/i);

@@ -2,8 +2,10 @@ import { createReadStream } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readArchive } from '../../../shared/archive/index.js';
 import type { OCIRepositoryObject, SnapshotObject } from '../../../shared/ports/index.js';
-import { componentVersion } from './fixtures.js';
-import { harness, ready } from './harness.js';
+import { componentVersion } from '../../support/components.js';
+import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
+import { ready } from '../../support/ready.js';
+import { harness } from '../../support/stage-harness.js';
 
 type H = Awaited<ReturnType<typeof harness>>;
 
@@ -33,23 +35,7 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
     await h.apply('Resource', 'chart', { componentRef: { name: 'podinfo' }, resource: { byReference: { resource: { name: 'chart' } } } });
     await h.apply('Configuration', 'chart-config', {
       target: { kind: 'Resource', name: 'chart' },
-      rules: [
-        { yamlsubst: { source: { value: 3 }, target: { file: { path: 'values.yaml', value: 'replicaCount' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.repository' } },
-            transformation: { type: 'ImageNoTag' },
-          },
-        },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'values.yaml', value: 'image.tag' } },
-            transformation: { type: 'Tag' },
-          },
-        },
-      ],
+      rules: PODINFO_CHART_RULES,
     });
     await h.apply('Publication', 'chart', { source: { kind: 'Configuration', name: 'chart-config' } });
   });
@@ -89,10 +75,10 @@ describe('stages over MemoryKube + LayoutStore (in-process bus)', () => {
 
     // level-triggered and idempotent: a resync changes nothing and pushes nothing
     const before = JSON.stringify(await h.kube.list('Snapshot'));
-    h.bus.results.length = 0;
+    h.results.length = 0;
     h.bus.resync();
     await h.bus.drain();
-    const applied = h.bus.results.flatMap((r) => r.result?.objects ?? []).filter((o) => o.outcome === 'applied');
+    const applied = h.results.flatMap((r) => r.result?.objects ?? []).filter((o) => o.outcome === 'applied');
     expect(applied).toEqual([]);
     expect(JSON.stringify(await h.kube.list('Snapshot'))).toBe(before);
   });

@@ -4,19 +4,18 @@ import { describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
   ConflictError,
-  controllerRef,
   InvalidError,
-  isReady,
+  isReadyCurrent,
   KubeError,
   mergePatch,
   NotFoundError,
-  parseDockerConfig,
-  snapshotName,
   toKubeError,
   withReady,
   type Component,
 } from '../../../shared/kube/index.js';
-import { validComponent } from './corpus.js';
+import { ownerReference } from '../../../shared/stagekit/snapshots.js';
+import { snapshotName } from '../../../shared/stagekit/names.js';
+import { validComponent } from '../../fixtures/kube/corpus.js';
 
 /** RFC 7386 apply, to check mergePatch against */
 function applyMergePatch(target: unknown, patch: unknown): unknown {
@@ -45,12 +44,13 @@ describe('withReady', () => {
     const c = withReady(undefined, { status: 'False', reason: 'A', message: 'x'.repeat(40000), observedGeneration: 1 });
     expect(c[0]!.message.length).toBe(32768);
   });
-  it('isReady requires the current generation', () => {
+  it('isReadyCurrent requires the current generation', () => {
     const c: Component = { ...structuredClone(validComponent), metadata: { name: 'x', generation: 2 } };
-    c.status = { conditions: withReady(undefined, { status: 'True', reason: 'Succeeded', message: '', observedGeneration: 1 }) };
-    expect(isReady(c)).toBe(false);
+    c.status = { observedGeneration: 1, conditions: withReady(undefined, { status: 'True', reason: 'Succeeded', message: '', observedGeneration: 1 }) };
+    expect(isReadyCurrent(c)).toBe(false);
+    c.status.observedGeneration = 2;
     c.status.conditions![0]!.observedGeneration = 2;
-    expect(isReady(c)).toBe(true);
+    expect(isReadyCurrent(c)).toBe(true);
   });
 });
 
@@ -87,9 +87,9 @@ describe('names and owners', () => {
     expect(n).toMatch(/^configuration-a+-[0-9a-f]{10}$/);
     expect(snapshotName('Configuration', `${long}b`)).not.toBe(n);
   });
-  it('controllerRef needs a stored owner', () => {
-    expect(() => controllerRef(validComponent)).toThrow(/no name\/uid/);
-    expect(controllerRef({ ...validComponent, metadata: { name: 'c', uid: 'u1' } })).toEqual({
+  it('ownerReference needs a stored owner', () => {
+    expect(() => ownerReference(validComponent)).toThrow(/no uid/);
+    expect(ownerReference({ ...validComponent, metadata: { name: 'c', uid: 'u1' } })).toEqual({
       apiVersion: 'serverless.ocm.software/v1alpha1', kind: 'Component', name: 'c', uid: 'u1', controller: true, blockOwnerDeletion: true,
     });
   });
@@ -114,14 +114,5 @@ describe('toKubeError', () => {
     const net = toKubeError(Object.assign(new Error('fetch failed'), { cause: { code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1' } }), 'C ns/x');
     expect(net.status).toBe(0);
     expect(net.message).toBe('C ns/x: could not reach the API server: connect ECONNREFUSED 127.0.0.1:1');
-  });
-});
-
-describe('parseDockerConfig', () => {
-  it('reads auths and explains what is wrong otherwise', () => {
-    const auths = { 'ghcr.io': { auth: 'dTpw' } };
-    expect(parseDockerConfig({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })) } }, 'S')).toEqual(auths);
-    expect(() => parseDockerConfig({ type: 'Opaque', data: {} }, 'Secret ns/s')).toThrow('Secret ns/s is not a registry credential');
-    expect(() => parseDockerConfig({ type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from('{') } }, 'S')).toThrow('not valid JSON');
   });
 });

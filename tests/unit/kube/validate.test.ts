@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { admitObject, formatIssue, validateObject } from '../../../shared/kube/validate/index.js';
-import { DEFAULTS, getPath, INVALID, VALID, validSnapshot, WEBHOOK_DENIED } from './corpus.js';
+import { DEFAULTS, getPath, INVALID, VALID, validSnapshot, WEBHOOK_DENIED } from '../../fixtures/kube/corpus.js';
 
 describe('validateObject (schema + CEL + semantic, same rules as the CRDs)', () => {
   it.each(VALID.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))('accepts %s', (_n, obj) => {

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { review, parseReview, MalformedReviewError, type AdmissionRequest } from '../../../functions/webhook/review.js';
 import { createWebhookApp } from '../../../functions/webhook/server.js';
-import { VALID, WEBHOOK_DENIED, WEBHOOK_WARNED } from './corpus.js';
+import { VALID, WEBHOOK_DENIED, WEBHOOK_WARNED } from '../../fixtures/kube/corpus.js';
 import { EgressPolicy } from '../../../shared/egress/index.js';
 
 const req = (object: unknown, extra: Partial<AdmissionRequest> = {}): AdmissionRequest => ({

@@ -1,20 +1,19 @@
-import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  COSIGN_SIGNATURE_ANNOTATION,
   CosignSigner,
   hasCosignSignature,
   pushCosignSignature,
   signatureTag,
   SigningKeyError,
-  SIMPLE_SIGNING_MEDIA_TYPE,
   simpleSigningPayload,
   type ImageManifest,
 } from '../../../shared/oci/index.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
+import { sha256 } from '../../support/digest.js';
 
 const p256 = (): string => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
@@ -65,11 +64,11 @@ describe('cosign simple signing', () => {
       const signer = new CosignSigner(p256());
       const desc = await pushCosignSignature(repo, 'reg.local:5000/ns/configuration/app', DIGEST, signer);
       const { bytes } = await repo.manifests.fetch(signatureTag(DIGEST));
-      expect(createHash('sha256').update(bytes).digest('hex')).toBe(desc.digest.slice('sha256:'.length));
+      expect(sha256(bytes)).toBe(desc.digest);
       const manifest = JSON.parse(bytes.toString()) as ImageManifest;
       expect(manifest.layers).toHaveLength(1);
-      expect(manifest.layers[0]).toMatchObject({ mediaType: SIMPLE_SIGNING_MEDIA_TYPE });
-      expect(manifest.layers[0]!.annotations?.[COSIGN_SIGNATURE_ANNOTATION]).toMatch(/^[A-Za-z0-9+/=]+$/);
+      expect(manifest.layers[0]).toMatchObject({ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json' });
+      expect(manifest.layers[0]!.annotations?.['dev.cosignproject.cosign/signature']).toMatch(/^[A-Za-z0-9+/=]+$/);
 
       expect(await hasCosignSignature(repo, DIGEST, signer)).toBe(true);
       expect(await hasCosignSignature(repo, DIGEST, new CosignSigner(p256()))).toBe(false);

@@ -8,7 +8,8 @@ import {
   parseRetryAfter,
   withRetry,
 } from '../../../shared/oci/index.js';
-import { RetryableError } from '../../../shared/oci/retry.js';
+import { NotFoundError, RegistryUnavailableError } from '../../../shared/oci/index.js';
+import { RetryableError, wrapNetworkError } from '../../../shared/oci/retry.js';
 
 describe('retry policy', () => {
   it('retries 429 and 5xx, never other 4xx or 501', () => {
@@ -71,5 +72,17 @@ describe('retry policy', () => {
       return 'done';
     });
     expect([ok, calls]).toEqual(['done', 2]);
+  });
+
+  it('wrapNetworkError names the operation of a network error that outlived the retries; other errors pass unchanged', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    const wrapped = wrapNetworkError(refused, 'HEAD manifest a:v1');
+    expect(wrapped).toBeInstanceOf(RegistryUnavailableError);
+    expect((wrapped as Error).message).toBe('HEAD manifest a:v1: network error: ECONNREFUSED connect ECONNREFUSED 127.0.0.1:1');
+    expect((wrapped as Error).cause).toBe(refused);
+    const notFound = new NotFoundError('GET x: HTTP 404');
+    expect(wrapNetworkError(notFound, 'GET x')).toBe(notFound);
+    const plain = new Error('not a network error');
+    expect(wrapNetworkError(plain, 'GET x')).toBe(plain);
   });
 });

@@ -7,7 +7,8 @@ import { MediaType } from '../../../shared/oci/index.js';
 import { ArtifactSetError, copyArtifactSet, extractChartFromArtifactSet, readArtifactSet } from '../../../shared/ocm/artifact-set.js';
 import { LayoutStore } from '../../../shared/snapshot/index.js';
 import { artifactSet, image, imageIndex, type SetOptions } from './artifact-sets.js';
-import { helmChartTgz, scratch } from '../snapshot/helpers.js';
+import { minimalChart } from '../../support/charts.js';
+import { scratch } from '../snapshot/helpers.js';
 
 const noLarge = async (): Promise<void> => {
   throw new Error('no large blobs expected');
@@ -69,7 +70,7 @@ describe('artifact sets (OCM localBlob with an OCI artifact inside)', () => {
   });
 
   it('extracts the chart layer of a Helm chart set', async () => {
-    const chart = await helmChartTgz('mychart', '0.3.1');
+    const chart = await minimalChart('mychart', '0.3.1');
     const img = image(Buffer.from('{"name":"mychart","version":"0.3.1"}'), [{ bytes: chart, mediaType: MediaType.HelmChart }], MediaType.HelmConfig);
     const set = await artifactSet({ main: img.manifest, blobs: [img.manifest.bytes, ...img.blobs], gzip: true, tag: '0.3.1' });
     const dir = await scratch();

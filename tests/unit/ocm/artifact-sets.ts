@@ -4,13 +4,13 @@
  * `oci-layout`, then the blobs as `blobs/sha256.<hex>` (or nested `blobs/sha256/<hex>`). The index's annotation
  * `software.ocm/main` names the main artifact. Small fixtures for unit tests only.
  */
-import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { MediaType, type Descriptor } from '../../../shared/oci/index.js';
+import { sha256 } from '../../support/digest.js';
 
 export function describe(bytes: Buffer, mediaType: string): Descriptor {
-  return { mediaType, digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size: bytes.length };
+  return { mediaType, digest: sha256(bytes), size: bytes.length };
 }
 
 export interface Doc {

@@ -15,6 +15,7 @@ import {
   type ComponentDescriptor,
 } from '../../../shared/ocm/index.js';
 import { TESTDATA } from './testdata.js';
+import { thrownBy } from '../../support/thrown.js';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -66,29 +67,29 @@ describe('bad input gives typed errors naming the field', () => {
     expect(() => parseComponentDescriptor('- 1\n- 2\n')).toThrow(DescriptorParseError);
   });
   it('unknown schema version names meta.schemaVersion', () => {
-    const e = catchErr(() => parseComponentDescriptor(good.replace('schemaVersion: v2', 'schemaVersion: v9')));
+    const e = thrownBy(() => parseComponentDescriptor(good.replace('schemaVersion: v2', 'schemaVersion: v9')));
     expect(e).toBeInstanceOf(DescriptorValidationError);
     expect((e as DescriptorValidationError).path).toBe('/meta/schemaVersion');
   });
   it('missing resource type names the field path', () => {
-    const e = catchErr(() => parseComponentDescriptor(good.replace('    type: plainText\n', '')));
+    const e = thrownBy(() => parseComponentDescriptor(good.replace('    type: plainText\n', '')));
     expect(e).toBeInstanceOf(DescriptorValidationError);
     expect((e as DescriptorValidationError).path).toBe('/component/resources/0/type');
   });
   it('invalid component name names the field path', () => {
-    const e = catchErr(() => parseComponentDescriptor(good.replace('name: test.de/x', 'name: NotAComponent')));
+    const e = thrownBy(() => parseComponentDescriptor(good.replace('name: test.de/x', 'name: NotAComponent')));
     expect(e).toBeInstanceOf(DescriptorValidationError);
     expect((e as DescriptorValidationError).path).toBe('/component/name');
     expect((e as Error).message).toContain('/component/name');
   });
   it('wrong type of relation', () => {
-    const e = catchErr(() => parseComponentDescriptor(good.replace('relation: local', 'relation: sideways')));
+    const e = thrownBy(() => parseComponentDescriptor(good.replace('relation: local', 'relation: sideways')));
     expect((e as DescriptorValidationError).path).toMatch(/^\/component\/resources\/0/);
   });
   it('YAML alias bomb is refused', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 0; i < 9; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
-    const e = catchErr(() => parseComponentDescriptor(bomb.join('\n')));
+    const e = thrownBy(() => parseComponentDescriptor(bomb.join('\n')));
     expect(e).toBeInstanceOf(DescriptorParseError);
   });
   it('oversized documents are refused before parsing', () => {
@@ -96,14 +97,6 @@ describe('bad input gives typed errors naming the field', () => {
   });
 });
 
-function catchErr(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-}
 
 // ------------------------------------------------------------------------------------------------------------
 // property tests

@@ -21,6 +21,7 @@ import {
   type Signature,
 } from '../../../shared/ocm/index.js';
 import { parseSigstoreValue } from '../../../shared/ocm/sigstore.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 import { createPki, fulcioIssuerExtension, type Issued, type Pki } from '../../fixtures/ocm/pki.js';
 import { sigstoreSignature } from '../../fixtures/ocm/sigstore.js';
 import { TESTDATA } from './testdata.js';
@@ -132,8 +133,8 @@ describe('signatures made here in OCM\'s layout', () => {
       [sigstoreSignature(unsigned(), ec.privateKey, ecPub, { digest: 'ab'.repeat(32) }), /is for digest abab.*not the component digest/],
       [sigstoreSignature(unsigned(), ec.privateKey, ecPub, { kind: 'rekord' }), /is a rekord 0.0.1 entry, expected hashedrekord 0.0.1/],
       [sigstoreSignature(unsigned(), ec.privateKey, 'no key here'), /carries no usable key/],
-      [{ ...sigstoreSignature(unsigned(), ec.privateKey, ecPub), signature: { algorithm: 'sigstore-v2', mediaType: 'application/vnd.ocm.signature.sigstore', value: 'not base64!' } }, /the sigstore signature value is not base64/],
-      [{ ...sigstoreSignature(unsigned(), ec.privateKey, ecPub), signature: { algorithm: 'sigstore-v2', mediaType: 'application/vnd.ocm.signature.sigstore', value: Buffer.from('{}').toString('base64') } }, /holds no Rekor log entry/],
+      [{ ...sigstoreSignature(unsigned(), ec.privateKey, ecPub), signature: { algorithm: 'sigstore-v2', mediaType: MediaType.SignatureSigstore, value: 'not base64!' } }, /the sigstore signature value is not base64/],
+      [{ ...sigstoreSignature(unsigned(), ec.privateKey, ecPub), signature: { algorithm: 'sigstore-v2', mediaType: MediaType.SignatureSigstore, value: Buffer.from('{}').toString('base64') } }, /holds no Rekor log entry/],
     ];
     for (const [sig, message] of cases) {
       const e = await failure(verify(withSignature(sig), { signature: 'keyless', publicKey: ecPub }));

@@ -1,100 +1,53 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { createHash } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  AmbiguousResourceError,
-  CertificateError,
   descriptorSet,
   DigestMismatchError,
   fetchWithReferences,
   KeyMissingError,
   openRepository,
   openResourceAccess,
-  parseComponentDescriptor,
   ReferenceCycleError,
-  ReferenceNotFoundError,
   resolveComponentVersion,
-  resolveResource,
-  ResourceNotFoundError,
   signComponent,
-  signDigest,
   SignatureInvalidError,
   SignatureMissingError,
-  UnsupportedAccessTypeError,
   UnsupportedSignatureError,
   verifyComponent,
-  verifySignatureValue,
   writeCtfDirectory,
   DowngradeError,
   DOWNGRADABLE_LABEL,
   type ComponentDescriptor,
-  type ComponentRepository,
   type Resource,
 } from '../../../shared/ocm/index.js';
 import { readBounded } from '../../../shared/ocm/streams.js';
-import { TESTDATA } from './testdata.js';
-import { APP, BASE, rsaKeyPair, sampleGraph, helmChartTgz, tarOf } from '../../fixtures/ocm/sample.js';
+import { sha256Hex } from '../../support/digest.js';
+import { packed } from '../../support/tar.js';
+import { APP, BASE, sampleGraph } from '../../fixtures/ocm/sample.js';
+import { rsaKeys } from '../../support/components.js';
 import { digestResourceAccess, localBlobResource } from '../../../shared/ocm/index.js';
+import { component } from './component.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
+import { signedSampleCtf } from './signed-sample.js';
 
-const run = promisify(execFile);
-const keys = rsaKeyPair();
-const otherKeys = rsaKeyPair();
-let dir: string;
-let repo: ComponentRepository;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'ocm-verify-test-'));
-  const g = await sampleGraph({ privateKey: keys.privateKey });
-  await writeCtfDirectory(join(dir, 'ctf'), g.cvs);
-  repo = await openRepository({ type: 'CommonTransportFormat', filePath: join(dir, 'ctf') });
-});
-afterAll(async () => {
-  await repo.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-describe('compat-rsa golden signature', () => {
-  const d = join(TESTDATA, 'signed/compat-rsa');
-  const exp = JSON.parse(readFileSync(join(d, 'expected.json'), 'utf8')) as {
-    signature: { digest: { value: string }; signature: { value: string; algorithm: string; mediaType: string } };
-  };
-  it('signing the digest with rsa.priv reproduces the upstream sign-hash vector', () => {
-    const s = signDigest(exp.signature.digest.value, readFileSync(join(d, 'rsa.priv')));
-    expect(s).toEqual({ algorithm: 'RSASSA-PKCS1-V1_5', mediaType: 'application/vnd.ocm.signature.rsa', value: exp.signature.signature.value });
-  });
-  it('the stored signature verifies with rsa.pub (PKCS#1 public key)', () => {
-    expect(() =>
-      verifySignatureValue({ component: 'c', signatureName: 'test', digestHex: exp.signature.digest.value, hashAlgorithm: 'sha256', signature: exp.signature.signature, key: readFileSync(join(d, 'rsa.pub')) }),
-    ).not.toThrow();
-  });
-  it('full verification reports the legacy digest as a digest mismatch (as the current upstream library does)', async () => {
-    const cd = parseComponentDescriptor(readFileSync(join(d, 'component-archive/component-descriptor.yaml')));
-    await expect(verifyComponent(descriptorSet(cd), { keys: [{ signature: 'test', publicKey: readFileSync(join(d, 'rsa.pub')) }], skipResourceDigests: true })).rejects.toBeInstanceOf(
-      DigestMismatchError,
-    );
-  });
-});
+const keys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
+const otherKeys = rsaKeys({ privateKeyEncoding: 'pkcs1' });
+const sample = signedSampleCtf(keys.privateKey);
 
 describe('sign + verify a component graph (CTF written by our writer)', () => {
   it('resolves, fetches references once, and verifies references, resources, digest and signature', async () => {
-    const { version, descriptor } = await resolveComponentVersion(repo, APP, { semver: '>=1.0.0' });
+    const { version, descriptor } = await resolveComponentVersion(sample.repo, APP, { semver: '>=1.0.0' });
     expect(version).toBe('1.1.0');
-    const set = await fetchWithReferences(repo, descriptor);
+    const set = await fetchWithReferences(sample.repo, descriptor);
     expect(set.all.map((c) => `${c.name}:${c.version}`)).toEqual([`${APP}:1.1.0`, `${BASE}:1.0.0`]);
-    const res = await verifyComponent(set, { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access: { repository: repo } });
+    const res = await verifyComponent(set, { keys: [{ signature: 'acme', publicKey: keys.publicKey }], access: { repository: sample.repo } });
     expect(res).toMatchObject({ component: APP, version: '1.1.0', referencesChecked: 1, resourcesChecked: 4 });
     expect(res.digest.normalisationAlgorithm).toBe('jsonNormalisation/v3');
   });
 
   it('RSASSA-PSS and jsonNormalisation/v1 signatures verify too', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.0.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.0.0' });
     const signed = await signComponent(set, { signatureName: 'pss', privateKey: keys.privateKey, algorithm: 'RSASSA-PSS' });
     const res = await verifyComponent(signed, { keys: [{ signature: 'pss', publicKey: keys.publicKey }, { signature: 'acme', publicKey: keys.publicKey }], skipResourceDigests: true });
     expect(res.signatures.map((s) => s.algorithm)).toEqual(['RSASSA-PSS', 'RSASSA-PKCS1-V1_5']);
@@ -106,7 +59,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('wrong key, missing signature, no keys, bad value, empty sigstore value: typed errors', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.1.0' });
     const opts = { skipResourceDigests: true };
     await expect(verifyComponent(set, { ...opts, keys: [{ signature: 'acme', publicKey: otherKeys.publicKey }] })).rejects.toBeInstanceOf(SignatureInvalidError);
     await expect(verifyComponent(set, { ...opts, keys: [{ signature: 'nope', publicKey: keys.publicKey }] })).rejects.toBeInstanceOf(SignatureMissingError);
@@ -116,14 +69,14 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     flipped.signatures[0]!.signature.value = (v[0] === 'a' ? 'b' : 'a') + v.slice(1);
     await expect(verifyComponent(descriptorSet(flipped, set.all.slice(1)), { ...opts, keys: [{ signature: 'acme', publicKey: keys.publicKey }] })).rejects.toBeInstanceOf(SignatureInvalidError);
     const sig = structuredClone(set.root);
-    sig.signatures[0]!.signature = { algorithm: 'sigstore', mediaType: 'application/vnd.ocm.signature.sigstore', value: 'e30=' };
+    sig.signatures[0]!.signature = { algorithm: 'sigstore', mediaType: MediaType.SignatureSigstore, value: 'e30=' };
     const e = await verifyComponent(descriptorSet(sig, set.all.slice(1)), { ...opts, keys: [{ signature: 'acme', publicKey: keys.publicKey }] }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(SignatureInvalidError);
     expect((e as Error).message).toMatch(/signature "acme" of .* is invalid: the sigstore signature value holds no Rekor log entry/);
   });
 
   it('a tampered descriptor, reference or resource is rejected', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
+    const set = await fetchWithReferences(sample.repo, { name: APP, version: '1.1.0' });
     const key = [{ signature: 'acme', publicKey: keys.publicKey }];
     // root changed after signing
     const root = structuredClone(set.root);
@@ -135,7 +88,7 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
     await expect(verifyComponent(descriptorSet(set.root, [base]), { keys: key, skipResourceDigests: true })).rejects.toThrow(/component reference "base"/);
     // resource bytes changed in storage
     const g = await sampleGraph({ privateKey: keys.privateKey });
-    const d2 = join(dir, 'tampered');
+    const d2 = join(sample.dir, 'tampered');
     await writeCtfDirectory(d2, g.cvs);
     const cfg = g.base.descriptor.resources[0]!.access!['localReference'] as string;
     const f = join(d2, 'blobs', cfg.replace(':', '.'));
@@ -150,18 +103,8 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('reference cycles: fetch terminates (each version once), verification reports the cycle', async () => {
-    const mk = (name: string, ref: string): ComponentDescriptor => ({
-      schemaVersion: 'v2',
-      name,
-      version: '1.0.0',
-      provider: { name: 'acme' },
-      repositoryContexts: [],
-      sources: [],
-      resources: [],
-      signatures: [],
-      references: [{ name: 'ref', componentName: ref, version: '1.0.0' }],
-    });
-    const d3 = join(dir, 'cycle');
+    const mk = (name: string, ref: string): ComponentDescriptor => component(name, { references: [{ name: 'ref', componentName: ref, version: '1.0.0' }] });
+    const d3 = join(sample.dir, 'cycle');
     await writeCtfDirectory(d3, [{ descriptor: mk('acme.org/a', 'acme.org/b') }, { descriptor: mk('acme.org/b', 'acme.org/a') }]);
     const r3 = await openRepository({ type: 'CommonTransportFormat', filePath: d3 });
     const set = await fetchWithReferences(r3, { name: 'acme.org/a', version: '1.0.0' });
@@ -172,147 +115,31 @@ describe('sign + verify a component graph (CTF written by our writer)', () => {
   });
 
   it('downgrade via resolveComponentVersion honours the policy and label', async () => {
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0' })).rejects.toBeInstanceOf(DowngradeError);
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Enforce' })).resolves.toMatchObject({ version: '1.0.0', downgraded: true });
-    await expect(resolveComponentVersion(repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Allow' })).rejects.toThrow(DOWNGRADABLE_LABEL);
-  });
-});
-
-describe('resource resolution uses the owning component', () => {
-  it('by identity and referencePath', async () => {
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
-    const own = resolveResource(set, set.root, { name: 'config' });
-    expect(own.component.name).toBe(APP);
-    const viaRef = resolveResource(set, set.root, { name: 'config' }, [{ name: 'base' }]);
-    expect(viaRef.component.name).toBe(BASE);
-    expect(viaRef.path.map((c) => c.name)).toEqual([APP, BASE]);
-    const access = await openResourceAccess(viaRef.component, viaRef.resource, { repository: repo });
-    if (access.kind !== 'blob') throw new Error('expected blob');
-    expect((await readBounded(await access.open(), 1 << 20, 't')).toString()).toBe('base: config\n');
-    expect(() => resolveResource(set, set.root, { name: 'nope' })).toThrow(ResourceNotFoundError);
-    expect(() => resolveResource(set, set.root, { name: 'config' }, [{ name: 'nope' }])).toThrow(ReferenceNotFoundError);
-    expect(resolveResource(set, set.root, { name: 'config', version: '1.1.0' }).resource.version).toBe('1.1.0');
-    expect(() => resolveResource(set, set.root, { name: 'config', version: '9' })).toThrow(ResourceNotFoundError);
-  });
-  it('duplicate names need extraIdentity/version to select', () => {
-    const cd = parseComponentDescriptor(readFileSync(join(TESTDATA, 'normalisation/compdesc-duplicate-resource.input.yaml')));
-    expect(() => resolveResource([cd], cd, { name: 'image' })).toThrow(AmbiguousResourceError);
-    expect(resolveResource([cd], cd, { name: 'image', version: '2.0.0' }).resource.version).toBe('2.0.0');
-    const x = parseComponentDescriptor(readFileSync(join(TESTDATA, 'normalisation/signing-extra-identity.input.yaml')));
-    expect(resolveResource([x], x, { name: 'test', version: 'v2' }).resource.digest?.value).toMatch(/^920ce99f/);
-  });
-});
-
-describe('access methods', () => {
-  const cd = (r: Resource): ComponentDescriptor => ({ schemaVersion: 'v2', name: 'acme.org/x', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [r], signatures: [] });
-  it('unknown access types are a clear typed error', async () => {
-    const r: Resource = { name: 'r', version: '1', type: 'blob', relation: 'external', access: { type: 's3', bucket: 'b', key: 'k' } };
-    const e = await openResourceAccess(cd(r), r).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UnsupportedAccessTypeError);
-    expect((e as Error).message).toBe('unsupported access type s3');
-  });
-
-  describe('helm chart repository over HTTP', () => {
-    let server: Server;
-    let url: string;
-    let chart: Buffer;
-    beforeAll(async () => {
-      chart = await helmChartTgz('0.1.0');
-      const sha = createHash('sha256').update(chart).digest('hex');
-      server = createServer((req, res) => {
-        if (req.url === '/charts/index.yaml') {
-          res.end(`apiVersion: v1\nentries:\n  podinfo:\n  - name: podinfo\n    version: 0.1.0\n    digest: ${sha}\n    urls:\n    - podinfo-0.1.0.tgz\n`);
-        } else if (req.url === '/charts/podinfo-0.1.0.tgz') res.end(chart);
-        else {
-          res.statusCode = 404;
-          res.end();
-        }
-      });
-      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/charts`;
-    });
-    afterAll(() => new Promise<void>((ok) => server.close(() => ok())));
-
-    it('fetches index.yaml, then the chart archive, verifying both digests', async () => {
-      const sha = createHash('sha256').update(chart).digest('hex');
-      const r: Resource = {
-        name: 'chart',
-        version: '0.1.0',
-        type: 'helmChart',
-        relation: 'external',
-        access: { type: 'helm', helmRepository: url, helmChart: 'podinfo:0.1.0' },
-        digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'genericBlobDigest/v1', value: sha },
-      };
-      const a = await openResourceAccess(cd(r), r);
-      if (a.kind !== 'blob') throw new Error('expected blob');
-      expect((await readBounded(await a.open(), 1 << 24, 't')).equals(chart)).toBe(true);
-      const bad = { ...r, digest: { ...r.digest!, value: '0'.repeat(64) } };
-      const b = await openResourceAccess(cd(bad), bad);
-      if (b.kind !== 'blob') throw new Error('expected blob');
-      await expect(readBounded(await b.open(), 1 << 24, 't')).rejects.toBeInstanceOf(DigestMismatchError);
-      const missing = { ...r, access: { type: 'helm', helmRepository: url, helmChart: 'podinfo', version: '9.9.9' } };
-      await expect(openResourceAccess(cd(missing), missing)).rejects.toThrow(/not in/);
-    });
-  });
-});
-
-describe('PEM signatures with certificate chains', () => {
-  let pki: string;
-  const ossl = (args: string[]) => run('openssl', args, { cwd: pki });
-  beforeAll(async () => {
-    pki = await mkdtemp(join(tmpdir(), 'ocm-pki-'));
-    await writeFile(join(pki, 'ca.ext'), 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n');
-    await writeFile(join(pki, 'leaf.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n');
-    for (const n of ['root', 'int', 'leaf', 'other']) await ossl(['genrsa', '-traditional', '-out', `${n}.key`, '2048']);
-    await ossl(['req', '-x509', '-new', '-key', 'root.key', '-subj', '/CN=ocm root', '-days', '2', '-out', 'root.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-    await ossl(['req', '-x509', '-new', '-key', 'other.key', '-subj', '/CN=other root', '-days', '2', '-out', 'other.pem', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign']);
-    await ossl(['req', '-new', '-key', 'int.key', '-subj', '/CN=ocm intermediate', '-out', 'int.csr']);
-    await ossl(['x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-days', '2', '-extfile', 'ca.ext', '-out', 'int.pem']);
-    await ossl(['req', '-new', '-key', 'leaf.key', '-subj', '/O=Acme/CN=acme signer', '-out', 'leaf.csr']);
-    await ossl(['x509', '-req', '-in', 'leaf.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-days', '2', '-extfile', 'leaf.ext', '-out', 'leaf.pem']);
-  });
-  afterAll(async () => rm(pki, { recursive: true, force: true }));
-
-  it('verifies against the root CA, checks the issuer, rejects a foreign root and a wrong issuer', async () => {
-    const chain = (await readFile(join(pki, 'leaf.pem'), 'utf8')) + (await readFile(join(pki, 'int.pem'), 'utf8'));
-    const set = await fetchWithReferences(repo, { name: APP, version: '1.1.0' });
-    const signed = await signComponent(set, { signatureName: 'pem', privateKey: await readFile(join(pki, 'leaf.key')), certificateChain: chain });
-    const sig = signed.root.signatures.find((s) => s.name === 'pem')!;
-    expect(sig.signature.mediaType).toBe('application/x-pem-file');
-    expect(sig.signature.value).toContain('-----BEGIN SIGNATURE-----\nSignature Algorithm: RSASSA-PKCS1-V1_5');
-    expect(sig.signature.issuer).toBe('CN=acme signer,O=Acme');
-    const root = await readFile(join(pki, 'root.pem'));
-    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=acme signer' }], skipResourceDigests: true })).resolves.toBeTruthy();
-    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: await readFile(join(pki, 'other.pem')) }], skipResourceDigests: true })).rejects.toBeInstanceOf(CertificateError);
-    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, issuer: 'CN=someone else' }], skipResourceDigests: true })).rejects.toBeInstanceOf(SignatureInvalidError);
-    // sigstore's identity and log key mean nothing to an RSA signature: said, not ignored
-    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, subject: 'dev@acme.example' }], skipResourceDigests: true })).rejects.toThrow(/subject applies to sigstore signatures only/);
-    await expect(verifyComponent(signed, { keys: [{ signature: 'pem', publicKey: root, rekorKey: keys.publicKey }], skipResourceDigests: true })).rejects.toThrow(/a Rekor key applies to sigstore signatures only/);
-    const forged = structuredClone(signed.root);
-    forged.signatures.find((s) => s.name === 'pem')!.signature.issuer = 'CN=mallory';
-    await expect(verifyComponent(descriptorSet(forged, signed.all.slice(1)), { keys: [{ signature: 'pem', publicKey: root }], skipResourceDigests: true })).rejects.toThrow(/issuer "CN=mallory"/);
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0' })).rejects.toBeInstanceOf(DowngradeError);
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Enforce' })).resolves.toMatchObject({ version: '1.0.0', downgraded: true });
+    await expect(resolveComponentVersion(sample.repo, APP, { semver: '<1.1.0', current: '1.1.0', downgradePolicy: 'Allow' })).rejects.toThrow(DOWNGRADABLE_LABEL);
   });
 });
 
 describe('local artifact sets (ociArtifactDigest/v1 on a localBlob)', () => {
   it('verifies the main manifest digest while streaming, and digests it', async () => {
     const config = '{}';
-    const configHex = createHash('sha256').update(config).digest('hex');
+    const configHex = sha256Hex(config);
     const manifest = `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:${configHex}","size":2},"layers":[]}`;
-    const main = createHash('sha256').update(manifest).digest('hex');
-    const set = await tarOf(
+    const main = sha256Hex(manifest);
+    const set = await packed(
       {
-        'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
+        'index.json': JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.ImageManifest, digest: `sha256:${main}`, size: manifest.length }], annotations: { 'software.ocm/main': `sha256:${main}` } }),
         'oci-layout': '{"imageLayoutVersion":"1.0.0"}',
         [`blobs/sha256/${main}`]: manifest,
         [`blobs/sha256/${configHex}`]: config,
       },
-      true,
+      { gzip: true },
     );
     const lb = await localBlobResource({ name: 'img', version: '1.0.0', type: 'ociImage' }, { mediaType: 'application/vnd.oci.image.manifest.v1+tar+gzip', data: set });
     const good: Resource = { ...lb.resource, digest: { hashAlgorithm: 'SHA-256', normalisationAlgorithm: 'ociArtifactDigest/v1', value: main } };
     const owner: ComponentDescriptor = { schemaVersion: 'v2', name: 'acme.org/set', version: '1.0.0', provider: { name: 'a' }, repositoryContexts: [], sources: [], references: [], resources: [good], signatures: [] };
-    const d = join(dir, 'artifact-set');
+    const d = join(sample.dir, 'artifact-set');
     await writeCtfDirectory(d, [{ descriptor: owner, blobs: [lb.blob] }]);
     const r = await openRepository({ type: 'CommonTransportFormat', filePath: d });
     const a = await openResourceAccess(owner, good, { repository: r });

@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ConfigError, describeConfig, env, loadConfig } from '../../../shared/config/index.js';
 import { serverConfigSchema } from '../../../shared/server/index.js';
+import { thrownBy } from '../../support/thrown.js';
 
 describe('loadConfig', () => {
   it('applies defaults for the host schema', () => {
@@ -20,7 +21,7 @@ describe('loadConfig', () => {
   });
 
   it('reports every bad variable at once, by name', () => {
-    const err = catchErr(() => loadConfig(serverConfigSchema, { PORT: '70000', BODY_LIMIT: 'lots', LOG_LEVEL: 'loud', REPLY_EVENTS: 'maybe', SHUTDOWN_TIMEOUT: '5 days' }));
+    const err = thrownBy(() => loadConfig(serverConfigSchema, { PORT: '70000', BODY_LIMIT: 'lots', LOG_LEVEL: 'loud', REPLY_EVENTS: 'maybe', SHUTDOWN_TIMEOUT: '5 days' }));
     expect(err).toBeInstanceOf(ConfigError);
     const issues = (err as ConfigError).issues.map((i) => i.variable).sort();
     expect(issues).toEqual(['BODY_LIMIT', 'LOG_LEVEL', 'PORT', 'REPLY_EVENTS', 'SHUTDOWN_TIMEOUT']);
@@ -39,11 +40,11 @@ describe('loadConfig', () => {
     expectTypeOf(ok.REGISTRY_URL).toEqualTypeOf<string>();
     expectTypeOf(ok.CA_FILE).toEqualTypeOf<string | undefined>();
 
-    const err = catchErr(() => loadConfig(schema, { REGISTRY_URL: 'ftp://x', REGISTRY_PASSWORD: 'has space' })) as ConfigError;
+    const err = thrownBy(() => loadConfig(schema, { REGISTRY_URL: 'ftp://x', REGISTRY_PASSWORD: 'has space' })) as ConfigError;
     expect(err.message).toContain('REGISTRY_URL: must use http: or https:');
     expect(err.message).toContain('REGISTRY_PASSWORD: must match');
     expect(err.message).not.toContain('has space');
-    const missing = catchErr(() => loadConfig(schema, {})) as ConfigError;
+    const missing = thrownBy(() => loadConfig(schema, {})) as ConfigError;
     expect(missing.issues.map((i) => i.variable)).toEqual(['REGISTRY_URL', 'REGISTRY_PASSWORD']);
     expect(missing.message).toContain('REGISTRY_URL: is required');
   });
@@ -54,12 +55,3 @@ describe('loadConfig', () => {
     expect(md).toContain('| `PORT` | integer 0..65535 | no | `8080` |');
   });
 });
-
-function catchErr(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected an error');
-}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidEventError, MalformedEventError, UnsupportedEncodingError } from '../../../shared/cloudevents/index.js';
-import { TransientError, classifyError } from '../../../shared/server/index.js';
-import { BadEventError, TransientError as PortsTransientError } from '../../../shared/ports/errors.js';
+import { RetryLaterError, classifyError } from '../../../shared/server/index.js';
+import { BadEventError, TransientError } from '../../../shared/ports/errors.js';
 import { stageErrorClassifier } from '../../../shared/server/stage-adapter.js';
 
 describe('classifyError', () => {
@@ -11,9 +11,9 @@ describe('classifyError', () => {
     expect(classifyError(new InvalidEventError('x', 'data.kind'))).toEqual({ kind: 'event', status: 422, field: 'data.kind' });
   });
 
-  it('TransientError keeps status and Retry-After', () => {
-    expect(classifyError(new TransientError('registry down'))).toEqual({ kind: 'transient', status: 503 });
-    expect(classifyError(new TransientError('slow down', { status: 429, retryAfterSeconds: 7 }))).toEqual({ kind: 'transient', status: 429, retryAfterSeconds: 7 });
+  it('RetryLaterError keeps status and Retry-After', () => {
+    expect(classifyError(new RetryLaterError('registry down'))).toEqual({ kind: 'transient', status: 503 });
+    expect(classifyError(new RetryLaterError('slow down', { status: 429, retryAfterSeconds: 7 }))).toEqual({ kind: 'transient', status: 429, retryAfterSeconds: 7 });
   });
 
   it('network errors, also wrapped in cause (fetch), are transient', () => {
@@ -37,7 +37,7 @@ describe('classifyError', () => {
   });
 
   it('errors that declare themselves transient/retryable, and the ports BadEventError via the stage classifier', () => {
-    expect(classifyError(new PortsTransientError('api down'))).toEqual({ kind: 'transient', status: 503 });
+    expect(classifyError(new TransientError('api down'))).toEqual({ kind: 'transient', status: 503 });
     expect(classifyError(Object.assign(new Error('aws'), { retryable: true }))).toMatchObject({ kind: 'transient' });
     expect(classifyError(new BadEventError('no such kind'), stageErrorClassifier)).toEqual({ kind: 'event', status: 422 });
   });

@@ -8,7 +8,9 @@ import * as tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
 import { digestOf, InvalidArgumentError, MediaType, type ImageManifest } from '../../../shared/oci/index.js';
 import { buildArtifact, sniffFormat, type ArtifactInput } from '../../../shared/snapshot/index.js';
-import { helmChartTgz, scratch, tarOf } from './helpers.js';
+import { tarOf } from '../../support/tar.js';
+import { minimalChart } from '../../support/charts.js';
+import { scratch } from './helpers.js';
 
 async function entriesOf(tgz: Buffer): Promise<tar.Header[]> {
   const ex = tar.extract();
@@ -80,7 +82,7 @@ describe('buildArtifact', () => {
 
   it('builds a Helm chart artifact: helm config from Chart.yaml, helm layer type, chart version as tag', async () => {
     const built = await buildArtifact({
-      content: { stream: Readable.from([await helmChartTgz()]) },
+      content: { stream: Readable.from([await minimalChart()]) },
       mediaType: MediaType.HelmChart,
       name: 'chart',
     });
@@ -108,7 +110,7 @@ describe('buildArtifact', () => {
   });
 
   it('rejects a Helm chart without Chart.yaml or that is not an archive', async () => {
-    const noChart = (await import('node:zlib')).gzipSync(await tarOf({ 'x/values.yaml': 'a: 1' }));
+    const noChart = await tarOf({ 'x/values.yaml': 'a: 1' }, { gzip: true });
     await expect(
       buildArtifact({ content: { stream: Readable.from([noChart]) }, mediaType: MediaType.HelmChart, name: 'c' }),
     ).rejects.toThrow(/no <chart>\/Chart.yaml/);

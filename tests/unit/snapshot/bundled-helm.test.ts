@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { buildFunctions } from '../../../functions/build.js';
+import { MediaType } from '../../../shared/oci/media-types.js';
 
 const run = promisify(execFile);
 const repo = path.resolve(import.meta.dirname, '../../..');
@@ -25,7 +26,7 @@ it('the bundled artifact builder reads a Helm chart (Chart.yaml -> config, chart
   await writeFile(
     entry,
     `import { buildArtifact } from ${JSON.stringify(path.join(repo, 'shared/snapshot/index.ts'))};
-const built = await buildArtifact({ content: { path: process.argv[2]! }, mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', name: 'chart', kind: 'helm' });
+const built = await buildArtifact({ content: { path: process.argv[2]! }, mediaType: ${JSON.stringify(MediaType.HelmChart)}, name: 'chart', kind: 'helm' });
 process.stdout.write(JSON.stringify({ config: JSON.parse(built.config.bytes.toString()), chartVersion: built.chartVersion }));
 await built.dispose();
 `,

@@ -12,7 +12,8 @@ import {
   type ImageIndex,
 } from '../../../shared/oci/index.js';
 import { copyArtifact, LayoutStore, type ArtifactInput } from '../../../shared/snapshot/index.js';
-import { helmChartTgz, scratch } from './helpers.js';
+import { minimalChart } from '../../support/charts.js';
+import { scratch } from './helpers.js';
 
 async function text(stream: Readable): Promise<string> {
   let s = '';
@@ -117,7 +118,7 @@ describe('LayoutStore', () => {
   it('tags a Helm chart with its chart version, `+` written as `_` like helm push', async () => {
     const store = new LayoutStore(await scratch());
     const pushed = await store.pushArtifact('charts/demo', {
-      content: { stream: Readable.from([await helmChartTgz('demo', '1.0.0+build.7')]) },
+      content: { stream: Readable.from([await minimalChart('demo', '1.0.0+build.7')]) },
       mediaType: MediaType.HelmChart,
       name: 'chart',
     });
