@@ -38,6 +38,7 @@ import { ZOT_TENANT } from '../../tests/infra/zot.js';
 import { COMPONENT, componentVersion } from '../../tests/support/components.js';
 import { isReadyNow } from '../../tests/support/ready.js';
 import { packed } from '../../tests/support/tar.js';
+import { MANIFESTS_RULES } from '../../tests/support/podinfo.js';
 import { fluxCli } from './flux-cli.js';
 import {
   GROUP,
@@ -202,16 +203,7 @@ async function main(): Promise<void> {
         metadata: { name: n('manifests') },
         spec: {
           target: { kind: 'Resource', name: n('manifests') },
-          rules: [
-            { yamlsubst: { source: { value: 'green' }, target: { file: { path: 'configmap.yaml', value: 'data.color' } } } },
-            {
-              yamlsubst: {
-                source: { resource: { name: 'image' } },
-                target: { file: { path: 'deployment.yaml', value: 'spec.template.spec.containers[0].image' } },
-                transformation: { type: 'Image' },
-              },
-            },
-          ],
+          rules: MANIFESTS_RULES,
         },
       });
       await createObject(b.api, ns, { kind: 'Publication', metadata: { name: n('manifests') }, spec: { source: { kind: 'Configuration', name: n('manifests') } } });

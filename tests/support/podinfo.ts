@@ -27,3 +27,18 @@ export const PODINFO_CHART_RULES: ConfigurationRule[] = [
     },
   },
 ];
+
+/**
+ * For a plain manifests tarball with `configmap.yaml` (data.color) and `deployment.yaml` (one container): the colour
+ * set to green and the container image localized from the component's `image` resource (what Flux then applies).
+ */
+export const MANIFESTS_RULES: ConfigurationRule[] = [
+  { yamlsubst: { source: { value: 'green' }, target: { file: { path: 'configmap.yaml', value: 'data.color' } } } },
+  {
+    yamlsubst: {
+      source: { resource: { name: 'image' } },
+      target: { file: { path: 'deployment.yaml', value: 'spec.template.spec.containers[0].image' } },
+      transformation: { type: 'Image' },
+    },
+  },
+];

@@ -29,7 +29,7 @@ import { startZot, type RunningZot } from '../../infra/zot.js';
 import { PULL_SECRET, pullSecret } from '../../../functions/runner/tenant.js';
 import { COMPONENT, componentVersion } from '../../support/components.js';
 import { sha256 } from '../../support/digest.js';
-import { PODINFO_CHART_RULES } from '../../support/podinfo.js';
+import { MANIFESTS_RULES, PODINFO_CHART_RULES } from '../../support/podinfo.js';
 import { isReadyNow } from '../../support/ready.js';
 import { packed } from '../../support/tar.js';
 import { waitFor } from '../../support/wait.js';
@@ -195,16 +195,7 @@ describe('e2e: Flux in the loop (real source-, kustomize- and helm-controller)',
     }
     await p.create('Configuration', 'manifests', {
       target: { kind: 'Resource', name: 'manifests' },
-      rules: [
-        { yamlsubst: { source: { value: 'green' }, target: { file: { path: 'configmap.yaml', value: 'data.color' } } } },
-        {
-          yamlsubst: {
-            source: { resource: { name: 'image' } },
-            target: { file: { path: 'deployment.yaml', value: 'spec.template.spec.containers[0].image' } },
-            transformation: { type: 'Image' },
-          },
-        },
-      ],
+      rules: MANIFESTS_RULES,
     });
     await p.create('Configuration', 'chart', {
       target: { kind: 'Resource', name: 'chart' },
